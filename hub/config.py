@@ -1,0 +1,53 @@
+"""Typed configuration, read from the environment only at the entry points.
+
+Every setting has the ``HUB_`` prefix (``HUB_BOOTSTRAP_SERVERS``, ``HUB_SCHEMA_REGISTRY_URL`` …)
+and defaults to the local development stack started by ``hub dev up``, so the same code runs
+against a production cluster by changing the environment alone. Unknown ``HUB_*`` keys passed
+as arguments are refused rather than ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class HubSettings(BaseSettings):
+    """Where the hub's Kafka, registry and local state live, and how it names its topics."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="forbid", frozen=True)
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, comma separated."
+    )
+    schema_registry_url: str = Field(
+        "http://127.0.0.1:8080/apis/ccompat/v7",
+        description="Base URL of a Confluent-compatible schema registry API.",
+    )
+    topic_prefix: str = Field(
+        "oncehub", pattern=r"^[A-Za-z0-9._-]+$", description="Prefix of every topic the hub owns."
+    )
+    topic_partitions: int = Field(3, ge=1, description="Partitions of topics the hub creates.")
+    topic_replication: int = Field(1, ge=1, description="Replication factor of hub topics.")
+    state_dir: Path = Field(
+        REPO_ROOT / ".state", description="Local state: dev-stack data, logs, tokens file."
+    )
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "once-only-hub",
+        description="Downloaded jars and archives for the dev stack, kept between runs.",
+    )
+    tokens_file: Path | None = Field(
+        None, description="JSON file of ingest bearer-token hashes; default <state_dir>/tokens.json."
+    )
+    publish_timeout_s: float = Field(
+        10.0, gt=0, description="Upper bound on one publish, registry and broker included."
+    )
+    max_body_bytes: int = Field(64 * 1024, gt=0, description="Largest HTTP ingest body accepted.")
+
+    @property
+    def resolved_tokens_file(self) -> Path:
+        return self.tokens_file or self.state_dir / "tokens.json"
