@@ -1,0 +1,80 @@
+"""The event catalogue: each event type, who owns it, its payload model and its schema.
+
+This is the one table that ties an event type to its owner department (the only one allowed
+to publish it), its pydantic payload model, its Avro record (``schemas/<record>.avsc``) and the
+schema version stamped into the envelope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.domain import events
+from hub.domain.common import HubModel
+from hub.domain.departments import Department
+from hub.domain.envelope import EventType
+from hub.errors import NotOwner, UnknownEventType
+
+AVRO_NAMESPACE = "gov.zj.oncehub"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """Everything the hub knows about one event type."""
+
+    event_type: EventType
+    owner: Department
+    payload_model: type[HubModel]
+    record_name: str
+    schema_version: int
+    title_zh: str
+
+    @property
+    def avro_full_name(self) -> str:
+        return f"{AVRO_NAMESPACE}.{self.record_name}"
+
+    def topic(self, prefix: str) -> str:
+        """One topic per event type, so each topic has one value schema (TopicNameStrategy)."""
+        return f"{prefix}.events.{self.event_type.value}"
+
+    def subject_ids(self, payload: HubModel) -> list[str]:
+        return payload.subject_ids()  # type: ignore[attr-defined]
+
+
+def _spec(t: EventType, owner: Department, model: type[HubModel], title: str) -> EventSpec:
+    return EventSpec(t, owner, model, model.__name__, 1, title)
+
+
+CATALOGUE: dict[EventType, EventSpec] = {
+    s.event_type: s
+    for s in (
+        _spec(EventType.SOCIAL_ORGANISATION_REGISTERED, Department.CIVIL_AFFAIRS,
+              events.SocialOrganisationRegistered, "社会组织成立登记"),
+        _spec(EventType.ENTERPRISE_REGISTERED, Department.MARKET_SUPERVISION,
+              events.EnterpriseRegistered, "企业设立登记"),
+        _spec(EventType.MARRIAGE_REGISTERED, Department.CIVIL_AFFAIRS,
+              events.MarriageRegistered, "结婚登记"),
+        _spec(EventType.BIRTH_CERTIFIED, Department.HEALTH,
+              events.BirthCertified, "出生医学证明"),
+        _spec(EventType.DEATH_CERTIFIED, Department.HEALTH,
+              events.DeathCertified, "死亡医学证明"),
+        _spec(EventType.RETIREMENT_APPROVED, Department.HUMAN_RESOURCES_SOCIAL_SECURITY,
+              events.RetirementApproved, "退休审批"),
+    )
+}
+
+
+def spec_for(event_type: str) -> EventSpec:
+    """Look up an event type by its name; unknown names raise :class:`UnknownEventType`."""
+    try:
+        return CATALOGUE[EventType(event_type)]
+    except ValueError:
+        raise UnknownEventType(event_type, [t.value for t in EventType]) from None
+
+
+def spec_for_publisher(event_type: str, department: Department) -> EventSpec:
+    """The spec, if ``department`` owns the event type; otherwise :class:`NotOwner`."""
+    spec = spec_for(event_type)
+    if spec.owner is not department:
+        raise NotOwner(department.value, spec.event_type.value, spec.owner.value)
+    return spec

@@ -1,0 +1,90 @@
+"""The envelope every hub event carries, and the sealed event (envelope + payload).
+
+A department submits a payload with a few optional envelope hints (its own event id for
+idempotent retries, the case it belongs to, a reference to an earlier event it corrects or
+annuls). The hub seals it: assigns ids, the event type, the schema version, the department
+from the caller's credentials, the subject ids from the payload, and the recording time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from pydantic import Field
+
+from hub.domain.common import HubModel, PastInstant
+from hub.domain.departments import Department
+
+
+class ChangeKind(StrEnum):
+    """How an event relates to the earlier event it refers to."""
+
+    CORRECTION = "CORRECTION"
+    ANNULMENT = "ANNULMENT"
+
+
+class EventType(StrEnum):
+    """The registration events of the catalogue (the six seed triggers)."""
+
+    SOCIAL_ORGANISATION_REGISTERED = "social_organisation_registered"
+    ENTERPRISE_REGISTERED = "enterprise_registered"
+    MARRIAGE_REGISTERED = "marriage_registered"
+    BIRTH_CERTIFIED = "birth_certified"
+    DEATH_CERTIFIED = "death_certified"
+    RETIREMENT_APPROVED = "retirement_approved"
+
+
+class RefersTo(HubModel):
+    """A pointer from a correcting or annulling event to the event it changes."""
+
+    event_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    change_kind: ChangeKind
+
+
+class Envelope(HubModel):
+    """Who said what about whom, and when: identical on every event type."""
+
+    event_id: str
+    event_type: EventType
+    schema_version: int = Field(ge=1)
+    source_department: Department
+    subject_ids: list[str] = Field(min_length=1)
+    occurred_at: datetime
+    recorded_at: datetime
+    case_id: str
+    refers_to: RefersTo | None = None
+
+
+P = TypeVar("P", bound=HubModel)
+
+
+class Event(HubModel, Generic[P]):
+    """A sealed event as it travels on the wire: envelope plus the type's payload."""
+
+    envelope: Envelope
+    payload: P
+
+    @property
+    def key(self) -> str:
+        """Kafka key: the primary subject, so one subject's events stay in order."""
+        return self.envelope.subject_ids[0]
+
+
+CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$"
+
+
+class Submission(HubModel, Generic[P]):
+    """What a department sends: the payload plus optional envelope hints."""
+
+    payload: P
+    occurred_at: PastInstant
+    event_id: UUID | None = Field(
+        None, description="Set it to make retries idempotent; generated when absent."
+    )
+    case_id: str | None = Field(
+        None, pattern=CASE_ID_PATTERN, description="Case (一件事) this event opens or joins."
+    )
+    refers_to: RefersTo | None = None
