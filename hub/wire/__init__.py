@@ -1,0 +1,1 @@
+"""How events look on the wire: Avro schemas from ``schemas/``, records, Confluent framing."""

@@ -1,0 +1,54 @@
+"""Confluent wire-format (de)serializers for hub events, built on confluent-kafka's own.
+
+The framing (magic byte, schema id) and the registry lookups are confluent-kafka's; the hub only
+supplies the schema and the record conversion. Serializers are plain callables, usable beside
+any Kafka client.
+"""
+
+from __future__ import annotations
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from hub.domain.catalogue import EventSpec
+from hub.domain.envelope import Event
+from hub.wire.codec import event_to_record, record_to_event
+from hub.wire.schemas import event_schema_json
+
+
+def event_serializer(client: SchemaRegistryClient, spec: EventSpec, auto_register: bool = False):
+    """``serialize(event, topic) -> bytes`` in the Confluent wire format.
+
+    By default the schema must already be registered (``hub schemas register`` checks evolution
+    first); the serializer then only looks its id up, once, and caches it.
+    """
+    inner = AvroSerializer(
+        client,
+        event_schema_json(spec),
+        to_dict=lambda event, _ctx: event_to_record(event),
+        conf={"auto.register.schemas": auto_register, "normalize.schemas": False},
+    )
+
+    def serialize(event: Event, topic: str) -> bytes:
+        return inner(event, SerializationContext(topic, MessageField.VALUE))
+
+    return serialize
+
+
+def event_deserializer(client: SchemaRegistryClient, spec: EventSpec):
+    """``deserialize(bytes, topic) -> Event``, reading with the local schema as reader schema.
+
+    Old events written with an earlier version resolve to the current schema (Avro schema
+    resolution), so consumers see one shape.
+    """
+    inner = AvroDeserializer(
+        client,
+        event_schema_json(spec),
+        from_dict=lambda record, _ctx: record_to_event(spec, record),
+    )
+
+    def deserialize(data: bytes, topic: str) -> Event:
+        return inner(data, SerializationContext(topic, MessageField.VALUE))
+
+    return deserialize
