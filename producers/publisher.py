@@ -51,7 +51,7 @@ class Receipt(BaseModel):
 
 def kafka_producer(settings: HubSettings) -> KafkaProducer:
     """An idempotent, acks=all producer whose every wait is bounded by the publish timeout."""
-    bound_ms = int(settings.publish_timeout_s * 1000)
+    bound_ms = max(int(settings.publish_timeout_s * 1000), 2_500)
     return KafkaProducer(
         bootstrap_servers=settings.bootstrap_servers,
         client_id="oncehub-publisher",
@@ -62,7 +62,7 @@ def kafka_producer(settings: HubSettings) -> KafkaProducer:
         # The producer gives up on its own before publish() returns an error, so a record the
         # caller was told failed is never written later behind its back.
         delivery_timeout_ms=bound_ms,
-        request_timeout_ms=min(bound_ms, 30_000),
+        request_timeout_ms=min(max(bound_ms - 1_000, 1_000), 30_000),
         max_block_ms=bound_ms,
         bootstrap_timeout_ms=bound_ms,
     )
