@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import random
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
 import httpx
-import uvicorn
 
 from hub.api.app import create_app
+from hub.api.local_server import LocalServer
 from hub.auth import TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.identifiers import mask_id
 from hub.errors import HubError
-from hub.registry import SchemaCatalogueRegistry, registry_client
-from hub.topics import end_offsets, ensure_topics, event_topics
+from hub.provisioning import provision_catalogue
+from hub.topics import end_offsets, event_topics
 from consumers.event_reader import read_between
 from producers.demo_data import generate
 from producers.pool import PublisherPool
@@ -34,41 +31,10 @@ from producers.publisher import Receipt
 Echo = Callable[[str], None]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class _LocalIngest:
-    """The HTTP ingest app on a loopback port in a background thread, for the demo's duration."""
-
-    def __init__(self, settings: HubSettings, tokens: TokenStore, pool: PublisherPool):
-        self.port = _free_port()
-        config = uvicorn.Config(create_app(settings, tokens, pool), host="127.0.0.1",
-                                port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise HubError("demo ingest server did not start")
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc_info) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-
 def _prepare(settings: HubSettings, echo: Echo) -> None:
-    created = ensure_topics(settings, event_topics(settings))
-    echo(f"topics: {len(event_topics(settings))} event topics ({len(created)} created now)")
-    registry = SchemaCatalogueRegistry(registry_client(settings), settings.topic_prefix)
-    for status in registry.register_all():
+    done = provision_catalogue(settings)
+    echo(f"topics: {len(done.topics)} event topics ({len(done.created_topics)} created now)")
+    for status in done.schemas:
         echo(f"schema: {status.subject} -> id {status.schema_id}")
 
 
@@ -99,7 +65,7 @@ def run_demo(settings: HubSettings, echo: Echo = print, seed: int | None = None)
     try:
         sdk = [pool(s.owner).publish_raw(s.event_type.value, generate(s.event_type, rng))
                for s in CATALOGUE.values()]
-        with _LocalIngest(settings, store, pool) as base:
+        with LocalServer(create_app(settings, store, pool)) as base:
             http = _publish_over_http(base, tokens, rng)
     finally:
         pool.close()
