@@ -52,6 +52,9 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at IN
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # kafka-python logs every metadata retry at ERROR; the hub reports the outcome itself.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
 
 @topics_app.command("ensure")

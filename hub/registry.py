@@ -13,13 +13,20 @@ from dataclasses import dataclass
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+try:  # confluent-kafka's registry client uses httpx2 when installed, else httpx
+    import httpx2 as _registry_http
+except ImportError:  # pragma: no cover - depends on the installed client
+    import httpx as _registry_http
+
 from hub import compat
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, EventSpec
-from hub.errors import PublishUnavailable, SchemaIncompatible
+from hub.errors import SchemaIncompatible
 from hub.wire.schemas import event_schema, event_schema_json
 
 SUBJECT_NOT_FOUND = 40401
+# What the registry client raises when the registry cannot be reached or answers garbage.
+REGISTRY_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (_registry_http.HTTPError, OSError)
 
 
 def value_subject(topic: str) -> str:
@@ -98,8 +105,3 @@ class SchemaCatalogueRegistry:
 
     def register_all(self) -> list[SchemaStatus]:
         return [self.register(spec) for spec in CATALOGUE.values()]
-
-
-def unavailable(exc: Exception, url: str) -> PublishUnavailable:
-    """Translate a transport failure reaching the registry into the hub's error."""
-    return PublishUnavailable(f"schema registry at {url} is unreachable: {exc}")

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import httpx
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import SerializationError
@@ -32,10 +31,13 @@ from hub.domain.envelope import Event, RefersTo
 from hub.domain.identifiers import mask_id
 from hub.domain.sealing import Clock, seal, utc_now
 from hub.errors import ConfigurationError, HubError, PublishUnavailable
-from hub.registry import registry_client, value_subject
+from hub.registry import REGISTRY_TRANSPORT_ERRORS, registry_client, value_subject
 from hub.wire.serde import event_serializer
 
 log = logging.getLogger(__name__)
+
+# Registry error codes meaning "this subject or schema was never registered".
+NOT_REGISTERED = {40401, 40403}
 
 
 class Receipt(BaseModel):
@@ -130,15 +132,17 @@ class Publisher:
             self._serializers[topic] = serializer
         try:
             return serializer(event, topic)
-        except (httpx.HTTPError, OSError) as exc:
+        except REGISTRY_TRANSPORT_ERRORS as exc:
             raise PublishUnavailable(
                 f"schema registry at {self.settings.schema_registry_url} is unreachable: {exc}"
             ) from exc
-        except (SchemaRegistryError, SerializationError) as exc:
-            if getattr(exc, "http_status_code", None) == 404 or "40403" in str(exc) or "40401" in str(exc):
+        except SchemaRegistryError as exc:
+            if exc.error_code in NOT_REGISTERED:
                 raise ConfigurationError(
                     f"schema for {value_subject(topic)} is not registered; run `hub schemas register`"
                 ) from exc
+            raise HubError(f"schema registry refused {spec.event_type.value}: {exc}") from exc
+        except SerializationError as exc:
             raise HubError(f"could not serialise {spec.event_type.value}: {exc}") from exc
 
     def _produce(self, spec: EventSpec, event: Event, topic: str, value: bytes) -> Receipt:
@@ -153,7 +157,8 @@ class Publisher:
         except KafkaError as exc:
             raise PublishUnavailable(
                 f"Kafka at {self.settings.bootstrap_servers} did not accept the event within "
-                f"{self.settings.publish_timeout_s:g}s ({type(exc).__name__}: {exc}); it was not written"
+                f"{self.settings.publish_timeout_s:g}s ({type(exc).__name__}: {exc}); it was not written. "
+                f"Is the broker up, and does {topic} exist (`hub topics ensure`)?"
             ) from exc
         return Receipt(
             event_id=event.envelope.event_id, case_id=event.envelope.case_id,
