@@ -1,0 +1,43 @@
+# Once-Only Hub — the two commands: `make demo` and `make test`.
+# Both create the virtual environment, install the project, and start Kafka and the schema
+# registry (fetched from Maven Central on first use) if none is reachable.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install stack demo test unit bench down status clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+stack: install
+	$(BIN)/hub dev up
+
+demo: stack
+	$(BIN)/hub demo
+
+test: stack
+	$(BIN)/python -m pytest
+
+unit: install
+	$(BIN)/python -m pytest tests/unit
+
+bench: stack
+	$(BIN)/python -m bench.publish_bench
+
+status: install
+	$(BIN)/hub dev status
+
+down:
+	$(BIN)/hub dev down
+
+clean: down
+	rm -rf .state $(VENV)
