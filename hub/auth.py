@@ -60,7 +60,10 @@ class TokenStore:
 def issue_token(path: Path, department: Department, label: str = "") -> str:
     """Create a token for ``department``, store its hash in ``path``, return the token once."""
     token = f"ooh_{department.value.lower()}_{secrets.token_urlsafe(24)}"
-    current = TokenFile.model_validate_json(path.read_bytes()) if path.exists() else TokenFile()
+    try:
+        current = TokenFile.model_validate_json(path.read_bytes()) if path.exists() else TokenFile()
+    except ValidationError as exc:
+        raise ConfigurationError(f"tokens file {path} is malformed: {exc}") from None
     current.tokens.append(
         TokenRecord(department=department, sha256=token_hash(token), label=label,
                     issued_at=datetime.now(timezone.utc))

@@ -33,6 +33,21 @@ def field_path(schema: dict, pointer: str) -> str:
     return ".".join(names) or "(schema)"
 
 
+def differing_fields(reader: dict, writer: dict, prefix: str = "") -> list[str]:
+    """Dotted paths of fields present in both records whose declared types differ."""
+    writer_fields = {f["name"]: f["type"] for f in writer.get("fields", [])}
+    out = []
+    for field in reader.get("fields", []):
+        name, mine = field["name"], field["type"]
+        theirs = writer_fields.get(name)
+        if theirs is None or mine == theirs:
+            continue
+        path = f"{prefix}{name}"
+        both_records = all(isinstance(t, dict) and t.get("type") == "record" for t in (mine, theirs))
+        out += differing_fields(mine, theirs, path + ".") if both_records else [path]
+    return out
+
+
 # What each kind of incompatibility means for the person changing the schema, per direction.
 _BACKWARD_HINTS = {
     "reader_field_missing_default_value": "field added without a default",
@@ -53,6 +68,8 @@ def _check(reader: dict, writer: dict, hints: dict[str, str]) -> str | None:
     if result.compatibility is SchemaCompatibilityType.compatible:
         return None
     fields = sorted({field_path(reader, p) for p in result.locations if p != "/"})
+    if not fields:  # some changes (e.g. a type becoming a union) are reported only at the root
+        fields = differing_fields(reader, writer) or ["(schema)"]
     kinds = sorted({hints.get(i.value, i.value.replace("_", " ")) for i in result.incompatibilities})
     return f"{', '.join(fields)}: {'; '.join(kinds)} ({'; '.join(sorted(result.messages))})"
 

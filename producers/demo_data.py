@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from hub.domain import identifiers
+from hub.domain.common import CHINA_TZ
 from hub.domain.envelope import EventType
 
 REGIONS = {  # 行政区划代码 → district (Hangzhou)
@@ -67,7 +68,8 @@ def _day(rng: random.Random, today: date, back: int = 30) -> str:
     return (today - timedelta(days=rng.randint(0, back))).isoformat()
 
 
-def _social_org(rng, today):
+def _social_org(rng, now):
+    today = now.astimezone(CHINA_TZ).date()
     return {
         "organisation_name": f"杭州市萧山区{rng.choice(ORG_WORDS)}协会",
         "organisation_type": "SOCIAL_GROUP",
@@ -82,7 +84,8 @@ def _social_org(rng, today):
     }
 
 
-def _enterprise(rng, today):
+def _enterprise(rng, now):
+    today = now.astimezone(CHINA_TZ).date()
     foreign = rng.random() < 0.3
     return {
         "enterprise_name": f"杭州{rng.choice(SURNAMES)}{rng.choice(GIVEN)}{rng.choice(TRADES)}有限公司",
@@ -99,7 +102,8 @@ def _enterprise(rng, today):
     }
 
 
-def _marriage(rng, today):
+def _marriage(rng, now):
+    today = now.astimezone(CHINA_TZ).date()
     return {
         "certificate_number": f"J{rng.choice(list(REGIONS))}-{today.year}-{rng.randint(1, 999999):06d}",
         "registered_on": _day(rng, today),
@@ -109,18 +113,19 @@ def _marriage(rng, today):
     }
 
 
-def _instant(rng, back_hours: int) -> str:
-    moment = datetime.now(timezone.utc) - timedelta(hours=rng.randint(1, back_hours))
+def _instant(rng, now: datetime, back_hours: int) -> str:
+    moment = now - timedelta(hours=rng.randint(1, back_hours))
     return moment.replace(microsecond=0).isoformat()
 
 
-def _birth(rng, today):
+def _birth(rng, now):
+    today = now.astimezone(CHINA_TZ).date()
     father = person(rng, 24, 45, today, male=True) if rng.random() < 0.9 else None
     return {
         "certificate_number": f"{rng.choice('NPQR')}{rng.randint(0, 999999999):09d}",
         "child_name": _name(rng),
         "child_sex": rng.choice(["MALE", "FEMALE"]),
-        "born_at": _instant(rng, 72),
+        "born_at": _instant(rng, now, 72),
         "birth_place": rng.choice(HOSPITALS),
         "birth_weight_grams": rng.randint(2400, 4200),
         "mother": person(rng, 22, 42, today, male=False),
@@ -128,18 +133,20 @@ def _birth(rng, today):
     }
 
 
-def _death(rng, today):
+def _death(rng, now):
+    today = now.astimezone(CHINA_TZ).date()
     return {
         "certificate_number": f"{rng.randint(0, 10**12 - 1):012d}",
         "deceased": person(rng, 55, 98, today),
-        "died_at": _instant(rng, 72),
+        "died_at": _instant(rng, now, 72),
         "place_of_death": rng.choice(HOSPITALS),
         "cause_category": rng.choice(["DISEASE", "DISEASE", "INJURY", "OTHER"]),
         "certifying_institution": rng.choice(HOSPITALS),
     }
 
 
-def _retirement(rng, today):
+def _retirement(rng, now):
+    today = now.astimezone(CHINA_TZ).date()
     male = rng.random() < 0.5
     retire_on = today.replace(day=1)
     return {
@@ -153,7 +160,7 @@ def _retirement(rng, today):
     }
 
 
-GENERATORS: dict[EventType, Callable[[random.Random, date], dict]] = {
+GENERATORS: dict[EventType, Callable[[random.Random, datetime], dict]] = {
     EventType.SOCIAL_ORGANISATION_REGISTERED: _social_org,
     EventType.ENTERPRISE_REGISTERED: _enterprise,
     EventType.MARRIAGE_REGISTERED: _marriage,
@@ -163,8 +170,16 @@ GENERATORS: dict[EventType, Callable[[random.Random, date], dict]] = {
 }
 
 
-def generate(event_type: EventType, rng: random.Random, today: date | None = None) -> dict[str, Any]:
-    """A valid submission for ``event_type``: payload plus the time it occurred."""
-    today = today or date.today()
-    payload = GENERATORS[event_type](rng, today)
-    return {"occurred_at": _instant(rng, 2), "payload": payload}
+def generate(
+    event_type: EventType, rng: random.Random, today: date | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """A valid submission for ``event_type``: payload plus the time it occurred.
+
+    Every date and time is derived from ``now`` (or the start of ``today`` in China time, or the real
+    clock), so the same seed and clock give the same submission. Given only ``today``, instants
+    fall before its first moment, so they are in the past for any clock on that day.
+    """
+    if now is None:
+        now = (datetime.combine(today, time(0), CHINA_TZ) if today else datetime.now(timezone.utc))
+    payload = GENERATORS[event_type](rng, now)
+    return {"occurred_at": _instant(rng, now, 2), "payload": payload}

@@ -113,7 +113,7 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
             return _problem(413, "max_body_bytes", f"body exceeds {settings.max_body_bytes} bytes")
         try:
             body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             return _errors(422, [FieldError("(body)", "json_invalid", f"malformed JSON: {exc}")])
         if not isinstance(body, dict):
             return _errors(422, [FieldError("(body)", "object_type", "body must be a JSON object")])

@@ -89,7 +89,13 @@ Uscc = Annotated[str, AfterValidator(_check_uscc)]
 
 PastDate = Annotated[date, AfterValidator(_not_future_date)]
 PastInstant = Annotated[datetime, AfterValidator(_past_instant)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+def _two_places(value: Decimal) -> Decimal:
+    # pydantic's decimal_places ignores trailing zeros ("3000.100" passes); Avro decimal(18, 2)
+    # needs exactly scale 2, and after that check quantizing loses nothing.
+    return value.quantize(Decimal("0.01"))
+
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2), AfterValidator(_two_places)]
 """Amount in yuan (CNY); Avro ``decimal(18, 2)``."""
 
 ChineseName = Annotated[str, Field(min_length=2, max_length=40)]

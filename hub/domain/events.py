@@ -14,6 +14,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from hub.domain.common import (
+    CHINA_TZ,
     ChineseName,
     HubModel,
     Money,
@@ -160,6 +161,11 @@ class MarriageRegistered(HubModel):
         spouse_a = info.data.get("spouse_a")
         if spouse_a is not None and spouse_a.id_number == spouse_b.id_number:
             raise PydanticCustomError("distinct_spouses", "spouse_b is the same person as spouse_a")
+        if spouse_a is not None and spouse_a.sex == spouse_b.sex:
+            # Civil Code art. 1049: a marriage is registered by a man and a woman (男女双方).
+            raise PydanticCustomError(
+                "opposite_sex", "spouse_b has the same sex as spouse_a ({sex})", {"sex": spouse_b.sex.value}
+            )
         return _of_marriage_age(spouse_b, info)
 
     def subject_ids(self) -> list[str]:
@@ -204,7 +210,8 @@ class DeathCertified(HubModel):
     @classmethod
     def _after_birth(cls, died_at, info: ValidationInfo):
         deceased = info.data.get("deceased")
-        if deceased is not None and died_at.date() < deceased.birth_date:
+        # The birth date in the identity number is a China date; compare in China time.
+        if deceased is not None and died_at.astimezone(CHINA_TZ).date() < deceased.birth_date:
             raise PydanticCustomError("after_birth", "date of death is before the date of birth")
         return died_at
 

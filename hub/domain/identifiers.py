@@ -19,8 +19,9 @@ ID_CHECK = "10X98765432"
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
-_USCC_SHAPE = re.compile(f"^[{USCC_ALPHABET}]{{18}}$")
+# [0-9], not \d: \d also matches full-width and other Unicode digits.
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+_USCC_SHAPE = re.compile(f"[{USCC_ALPHABET}]{{18}}")
 
 Problem = tuple[str, str]
 
@@ -43,7 +44,7 @@ def id_is_male(id_number: str) -> bool:
 
 def resident_id_problems(value: str, today: date) -> list[Problem]:
     """Every rule the resident identity number breaks (empty when valid)."""
-    if not _ID_SHAPE.match(value):
+    if not _ID_SHAPE.fullmatch(value):
         return [("format", "must be 17 digits followed by a digit or X (18 characters)")]
     problems: list[Problem] = []
     try:
@@ -66,7 +67,7 @@ def uscc_check_character(first17: str) -> str:
 
 def uscc_problems(value: str) -> list[Problem]:
     """Every rule the unified social credit code breaks (empty when valid)."""
-    if not _USCC_SHAPE.match(value):
+    if not _USCC_SHAPE.fullmatch(value):
         return [("format", f"must be 18 characters from {USCC_ALPHABET} (no I, O, Z, S, V)")]
     expected = uscc_check_character(value[:17])
     if value[17] != expected:

@@ -98,13 +98,6 @@ def test_issue_token_leaves_a_malformed_file_untouched(tmp_path):
     assert path.read_bytes() == b"not json"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG (hub/auth.py issue_token): a malformed tokens file raises pydantic's "
-    "ValidationError instead of ConfigurationError (TokenStore.load translates it; issue_token "
-    "does not), so `hub tokens issue` shows a traceback instead of a configuration error",
-)
 def test_issue_token_on_a_malformed_file_is_a_configuration_error(tmp_path):
     path = tmp_path / "tokens.json"
     path.write_bytes(b"not json")

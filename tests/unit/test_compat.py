@@ -109,13 +109,6 @@ def test_making_a_required_field_a_union_is_refused(new_type):
     assert any("readers on version 1 could not read new events" in p for p in problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG (hub/compat.py _check): when the writer's field is a union, Avro's checker reports "
-    "the location as '/' only; _check drops '/' and formats an empty path, so the message reads "
-    "': type changed (...)' without naming payload.registration_office",
-)
 @pytest.mark.parametrize("new_type", [["null", "string"], ["null", "int"]])
 def test_making_a_required_field_a_union_names_the_field(new_type):
     problems = transitive_incompatibilities(

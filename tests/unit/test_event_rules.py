@@ -108,13 +108,6 @@ def test_catalogue_covers_all_six_event_types_with_their_owners():
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidEvent,
-    reason="BUG (producers/demo_data.py): generate(..., today) only pins dates; occurred_at, "
-    "born_at and died_at come from datetime.now(), so a submission generated for a past day is "
-    "'in the future' for a clock on that day (and output is not reproducible from the seed)",
-)
 @pytest.mark.parametrize("event_type", list(EventType))
 def test_submission_generated_for_a_past_day_seals_with_a_clock_on_that_day(event_type):
     day = date(2023, 3, 15)
@@ -214,6 +207,9 @@ CASES = [
      ("payload.spouse_b.sex", "sex_matches_id_number")),
     ("same-person-twice", M, _set("payload.spouse_b", lambda r: copy.deepcopy(r["payload"]["spouse_a"])),
      ("payload.spouse_b", "distinct_spouses")),
+    ("same-sex-spouses", M, _set("payload.spouse_b", lambda r: {**r["payload"]["spouse_a"],
+                                                                "id_number": "110105199001010010"}),
+     ("payload.spouse_b", "opposite_sex")),
     ("social-org-uscc-category", S, _set("payload.organisation_type", "FOUNDATION"),
      ("payload.uscc", "uscc_category")),
     ("enterprise-with-social-org-code", E,
@@ -399,24 +395,10 @@ def test_death_is_not_before_birth(died_at, ok):
         assert errors_of(D, raw) == [("payload.died_at", "after_birth")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidEvent,
-    reason="BUG (hub/domain/events.py DeathCertified._after_birth): compares died_at.date() after "
-    "PastInstant converted it to UTC with the birth date from the id (a China local date), so a "
-    "death before 08:00 Beijing time on the day of birth is refused as 'before birth'",
-)
 def test_death_early_in_the_morning_of_the_birth_day_is_accepted():
     seal_as_owner(D, death(make_person(date(2024, 5, 5), False), "2024-05-05T06:00:00+08:00"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG (hub/domain/identifiers.py _ID_SHAPE uses \\d): an identity number written in "
-    "full-width digits passes every rule and becomes a subject id/Kafka key that differs from "
-    "the same person's ASCII number",
-)
 def test_full_width_identity_number_is_refused():
     raw = submission(M)
     ascii_id = raw["payload"]["spouse_a"]["id_number"]

@@ -155,12 +155,6 @@ def test_malformed_numbers_fail_only_the_format_rule(bad):
     assert rules(resident_id_problems(bad, TODAY)) == ["format"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: _ID_SHAPE/_USCC_SHAPE use \\d (any Unicode digit) and $ (matches before a "
-    "trailing newline), so full-width or Arabic-Indic digits and a trailing newline pass",
-)
 @pytest.mark.parametrize(
     "check",
     [

@@ -297,14 +297,6 @@ def test_decoded_values_have_their_logical_types():
     assert record["payload"]["person"]["sex"] == event.payload.person.sex.value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG (hub/domain/common.py Money): pydantic's decimal_places=2 ignores trailing zeros, "
-    "so '3000.100' and '0.000' are accepted with exponent -3, but Avro decimal(18, 2) cannot "
-    "encode them: fastavro raises 'Scale provided in schema does not match the decimal', i.e. "
-    "a valid event cannot be published (Money should quantize to 2 places)",
-)
 @pytest.mark.parametrize("amount", ["3000.100", "0.000"])
 def test_every_accepted_amount_can_be_written(amount):
     spec = CATALOGUE[EventType.SOCIAL_ORGANISATION_REGISTERED]
