@@ -1,0 +1,128 @@
+"""The router's decision, as a pure function: event in, one work item per follow-on item out.
+
+Deterministic by construction: the item id is a UUIDv5 of (event id, department, item) and every
+timestamp comes from the event itself, so routing the same event twice — after a crash, a
+rebalance or a replay — yields byte-identical work items that agencies recognise and apply once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from enum import Enum, StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from hub.domain.departments import Department
+from hub.domain.rules import FollowOnItem, RuleBook, lookup
+
+# Fixed namespace: changing it would change every item id ever issued.
+ITEM_NAMESPACE = uuid.UUID("5b0c1a9e-6f1d-4c8e-9a57-0e4c1f2b3a77")
+
+
+class ItemChange(StrEnum):
+    """Why a work item exists: a new registration, or a change to an earlier one."""
+
+    NEW = "NEW"
+    CORRECTION = "CORRECTION"
+    ANNULMENT = "ANNULMENT"
+
+
+class GrantedField(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    field: str
+    basis: str
+
+
+class WorkItem(BaseModel):
+    """One follow-on item for one department, carrying only the fields granted to it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    item_id: str
+    case_id: str
+    event_id: str
+    event_type: str
+    item: str
+    name_zh: str
+    name_en: str
+    department: Department
+    change: ItemChange
+    refers_to_item_id: str | None
+    requested_at: datetime
+    deadline_at: datetime
+    grants: list[GrantedField]
+    data: dict[str, str | None]
+
+
+def item_id(event_id: str, department: Department | str, item: str) -> str:
+    return str(uuid.uuid5(ITEM_NAMESPACE, f"{event_id}/{Department(department).value}/{item}"))
+
+
+def _text(value: Any) -> str | None:
+    """One leaf value as text, the same way every time (dates ISO, money exact, UTC times)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, (date, Decimal, int)):
+        return str(value)
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, list):
+        return json.dumps([_text(v) for v in value], ensure_ascii=False)
+    return str(value)
+
+
+def project(event: dict, paths: list[str]) -> dict[str, str | None]:
+    """The granted fields as flat ``path → text`` leaves; nothing outside ``paths`` appears."""
+    out: dict[str, str | None] = {}
+
+    def walk(path: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, child in value.items():
+                walk(f"{path}.{key}", child)
+        else:
+            out[path] = _text(value)
+
+    for path in paths:
+        walk(path, lookup(event, path))
+    return out
+
+
+def _work_item(event: dict, rule: FollowOnItem, change: ItemChange, refers_to: str | None) -> WorkItem:
+    env = event["envelope"]
+    requested = env["recorded_at"]
+    return WorkItem(
+        item_id=item_id(env["event_id"], rule.department, rule.item),
+        case_id=env["case_id"], event_id=env["event_id"], event_type=str(env["event_type"]),
+        item=rule.item, name_zh=rule.name_zh, name_en=rule.name_en, department=rule.department,
+        change=change,
+        refers_to_item_id=item_id(refers_to, rule.department, rule.item) if refers_to else None,
+        requested_at=requested, deadline_at=requested + rule.deadline,
+        grants=[GrantedField(field=g.field, basis=g.basis) for g in rule.grants],
+        data=project(event, [g.field for g in rule.grants]),
+    )
+
+
+def route(event: dict, rules: RuleBook, routed_before: set[tuple[str, str]] | None = None) -> list[WorkItem]:
+    """Work items for a decoded event record (``{"envelope": ..., "payload": ...}``).
+
+    A correction or annulment goes to every department that received the original
+    (``routed_before``: its ``(department, item)`` pairs, which the router remembers), plus
+    any item whose condition the corrected data now meets.
+    """
+    env = event["envelope"]
+    refers = env.get("refers_to")
+    rule_set = rules.items_for(env["event_type"])
+    if not refers:
+        return [_work_item(event, r, ItemChange.NEW, None) for r in rule_set if r.applies_to(event)]
+    change = ItemChange(str(refers["change_kind"]))
+    before = routed_before or set()
+    chosen = [r for r in rule_set if (r.department.value, r.item) in before or r.applies_to(event)]
+    return [_work_item(event, r, change, refers["event_id"]) for r in chosen]
