@@ -43,6 +43,9 @@ class HubSettings(BaseSettings):
     tokens_file: Path | None = Field(
         None, description="JSON file of ingest bearer-token hashes; default <state_dir>/tokens.json."
     )
+    producer_linger_ms: int = Field(
+        0, ge=0, description="Producer batching delay; 0 suits synchronous publishes (see BENCHMARKS.md)."
+    )
     publish_timeout_s: float = Field(
         10.0, gt=0, description="Upper bound on one publish, registry and broker included."
     )

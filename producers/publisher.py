@@ -60,7 +60,7 @@ def kafka_producer(settings: HubSettings) -> KafkaProducer:
         acks="all",
         enable_idempotence=True,
         allow_auto_create_topics=False,
-        linger_ms=5,
+        linger_ms=settings.producer_linger_ms,
         # The producer gives up on its own before publish() returns an error, so a record the
         # caller was told failed is never written later behind its back.
         delivery_timeout_ms=bound_ms,

@@ -9,7 +9,6 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from hub.domain.catalogue import CATALOGUE
-from hub.domain.envelope import Submission
 
 REF = "#/components/schemas/{model}"
 
@@ -17,7 +16,7 @@ REF = "#/components/schemas/{model}"
 @lru_cache(maxsize=1)
 def _schemas() -> tuple[list[dict], dict]:
     """(one $ref per event type's submission, the component schemas they refer to)."""
-    models = [Submission[spec.payload_model] for spec in CATALOGUE.values()]  # type: ignore[name-defined]
+    models = [spec.submission_model for spec in CATALOGUE.values()]
     mapping, defs = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     return [mapping[(m, "validation")] for m in models], defs.get("$defs", {})
 

@@ -37,7 +37,7 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
 
 def validate_submission(spec: EventSpec, raw: Any, now: datetime) -> Submission:
     """Validate ``raw`` (a dict from JSON) as a submission of ``spec``'s event type."""
-    model = Submission[spec.payload_model]  # type: ignore[name-defined]
+    model = spec.submission_model
     context = {"now": now, "today": now.astimezone(CHINA_TZ).date()}
     try:
         return model.model_validate(raw, context=context)
@@ -68,4 +68,4 @@ def seal(
         case_id=submission.case_id or f"case-{event_id}",
         refers_to=submission.refers_to,
     )
-    return Event[spec.payload_model](envelope=envelope, payload=submission.payload)  # type: ignore[name-defined]
+    return spec.event_model(envelope=envelope, payload=submission.payload)

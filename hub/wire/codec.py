@@ -27,5 +27,4 @@ def event_to_record(event: Event) -> dict[str, Any]:
 
 def record_to_event(spec: EventSpec, record: dict[str, Any]) -> Event:
     """Rebuild a sealed event from a decoded Avro record of ``spec``'s type."""
-    model = Event[spec.payload_model]  # type: ignore[name-defined]
-    return model.model_validate(record, context=_END_OF_TIME)
+    return spec.event_model.model_validate(record, context=_END_OF_TIME)

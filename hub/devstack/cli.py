@@ -1,0 +1,63 @@
+"""``hub dev up | down | status``: the development stack from the command line.
+
+The main CLI mounts this with ``app.add_typer(dev_app, name="dev")``. Settings come from the
+environment (``HUB_BOOTSTRAP_SERVERS``, ``HUB_SCHEMA_REGISTRY_URL``, ``HUB_STATE_DIR``,
+``HUB_CACHE_DIR`` …) like everywhere else in the hub.
+"""
+
+from __future__ import annotations
+
+import time
+
+import typer
+
+from hub.config import HubSettings
+from hub.devstack import stack
+
+dev_app = typer.Typer(
+    help="Development stack: Apache Kafka (KRaft) and Apicurio Registry as local processes, no Docker.",
+    no_args_is_help=True,
+)
+
+
+def _say(message: str) -> None:
+    typer.echo(message)
+
+
+@dev_app.command()
+def up(
+    timeout: float = typer.Option(
+        stack.START_TIMEOUT_S, help="Seconds to wait for each server to answer after starting it."
+    ),
+) -> None:
+    """Fetch (first run only) and start Kafka and the registry; return when both answer."""
+    settings = HubSettings()
+    t0 = time.monotonic()
+    try:
+        started = stack.up(settings, timeout=timeout, say=_say)
+    except stack.DevStackError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    if started:
+        typer.echo(
+            f"Dev stack up in {time.monotonic() - t0:.1f}s: Kafka at {settings.bootstrap_servers}, "
+            f"registry at {settings.schema_registry_url}"
+        )
+
+
+@dev_app.command()
+def down() -> None:
+    """Stop the servers that `hub dev up` started (SIGTERM, then SIGKILL after a timeout)."""
+    stack.down(HubSettings(), say=_say)
+
+
+@dev_app.command()
+def status() -> None:
+    """Show each server's address and health; exit non-zero unless both are healthy."""
+    rows = stack.status(HubSettings())
+    for row in rows:
+        state = "healthy" if row.health else "NOT HEALTHY"
+        pid = f"pid {row.pid}" if row.pid else "no pid file"
+        typer.echo(f"{row.name:<9} {row.address:<42} {state:<12} {pid:<12} {row.health.detail}")
+    if not all(row.health for row in rows):
+        raise typer.Exit(1)

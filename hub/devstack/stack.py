@@ -1,0 +1,263 @@
+"""``up``, ``down`` and ``status`` for the two servers of the development stack.
+
+Each server is addressed by the hub's own settings (``bootstrap_servers``,
+``schema_registry_url``): whatever answers there counts, whether or not ``hub dev`` started it.
+Only servers that do not answer, on a loopback address, are started; only servers ``hub dev``
+started (recorded in pid files) are stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.config import HubSettings
+from hub.devstack import fetch, java, kafka, procs, registry
+from hub.devstack.health import (
+    Health,
+    first_bootstrap,
+    is_loopback,
+    kafka_health,
+    port_open,
+    registry_address,
+    registry_health,
+)
+
+START_TIMEOUT_S = 120.0
+Say = Callable[[str], None]
+
+
+class DevStackError(RuntimeError):
+    """The stack could not be brought to the requested state; the message says why."""
+
+
+@dataclass(frozen=True)
+class Launch:
+    cmd: list[str]
+    env: dict[str, str]
+    cwd: Path
+
+
+@dataclass(frozen=True)
+class Server:
+    """One server of the stack: how to probe it, find its process, and launch it."""
+
+    name: str
+    address: str  # as the hub's settings give it
+    host: str
+    port: int
+    marker: str
+    pid_file: Path
+    log_file: Path
+    stop_timeout: float
+    probe: Callable[[], Health]
+    prepare: Callable[[Say], Launch]  # select a JDK, fetch, write configuration
+
+    def health(self) -> Health:
+        return self.probe()
+
+
+def servers(settings: HubSettings) -> list[Server]:
+    """Kafka and the registry, as configured by ``settings``."""
+    state, cache = Path(settings.state_dir), Path(settings.cache_dir)
+    run_dir, logs_dir = state / "run", state / "logs"
+    kfiles = kafka.KafkaFiles(state / "kafka", logs_dir)
+    rfiles = registry.RegistryFiles(state / "registry", logs_dir)
+    khost, kport = first_bootstrap(settings.bootstrap_servers)
+    rhost, rport = registry_address(settings.schema_registry_url)
+
+    def prepare_kafka(say: Say) -> Launch:
+        jdk = java.kafka_jdk()
+        libs = fetch.ensure_kafka(cache, say) / "libs"
+        cmd = kafka.prepare(jdk.java, libs, kfiles, khost, kport)
+        return Launch(cmd, dict(os.environ), kfiles.root)
+
+    def prepare_registry(say: Say) -> Launch:
+        jdk = java.registry_jdk()
+        dist = fetch.ensure_registry(cache, say)
+        registry.prepare(rfiles)
+        return Launch(registry.command(jdk.java, dist), registry.environment(rhost, rport, rfiles), rfiles.root)
+
+    return [
+        Server(
+            name="kafka",
+            address=settings.bootstrap_servers,
+            host=khost,
+            port=kport,
+            marker=kafka.MARKER,
+            pid_file=run_dir / "kafka.pid",
+            log_file=kfiles.log_file,
+            stop_timeout=30.0,  # a controlled shutdown flushes and closes every log segment
+            probe=lambda: kafka_health(settings.bootstrap_servers),
+            prepare=prepare_kafka,
+        ),
+        Server(
+            name="registry",
+            address=settings.schema_registry_url,
+            host=rhost,
+            port=rport,
+            marker=registry.MARKER,
+            pid_file=run_dir / "registry.pid",
+            log_file=rfiles.log_file,
+            stop_timeout=20.0,
+            probe=lambda: registry_health(settings.schema_registry_url),
+            prepare=prepare_registry,
+        ),
+    ]
+
+
+@contextlib.contextmanager
+def _locked(state_dir: Path) -> Iterator[None]:
+    """Serialise `up`/`down` across processes (e.g. `make test` next to a developer's shell)."""
+    lock_file = Path(state_dir) / "run" / "devstack.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _failure(server: Server, why: str) -> str:
+    return (
+        f"{server.name} {why}.\n--- last lines of {server.log_file} ---\n"
+        f"{procs.tail(server.log_file)}\n--- end of {server.log_file} ---"
+    )
+
+
+def up(settings: HubSettings, *, timeout: float = START_TIMEOUT_S, say: Say = print) -> bool:
+    """Start whichever server does not answer; return when both answer.
+
+    Returns False if both already answered (nothing was done). Raises DevStackError, with the
+    tail of the server's log, when a server cannot be started or does not become healthy.
+    """
+    errors: list[str] = []
+    with _locked(settings.state_dir):
+        pending: dict[str, tuple[Server, int]] = {}
+        to_start: list[Server] = []
+        for server in servers(settings):
+            health = server.health()
+            if health:
+                say(f"{server.name}: already answering at {server.address} ({health.detail})")
+                continue
+            pid = procs.live_pid(server.pid_file, server.marker)
+            started_for = procs.read_address(server.pid_file)
+            if pid is not None and started_for not in (None, server.address):
+                errors.append(
+                    f"{server.name}: pid {pid} was started by `hub dev up` for {started_for}, "
+                    f"but the settings now say {server.address}; run `hub dev down` first."
+                )
+            elif pid is not None:  # started earlier and still coming up: just wait for it
+                say(f"{server.name}: pid {pid} is running but not answering yet; waiting")
+                pending[server.name] = (server, pid)
+            elif not is_loopback(server.host):
+                errors.append(
+                    f"{server.name} at {server.address} does not answer ({health.detail}), and "
+                    f"`hub dev` only starts servers on loopback addresses."
+                )
+            elif port_open(server.host, server.port):
+                errors.append(
+                    f"{server.name}: port {server.host}:{server.port} is taken by a process that "
+                    f"does not answer as {server.name} ({health.detail}); free the port or change "
+                    f"the hub's settings."
+                )
+            else:
+                to_start.append(server)
+        if not pending and not to_start and not errors:
+            say("Dev stack already up: nothing to do.")
+            return False
+
+        # Fetch and configure everything before starting anything, so a slow first download
+        # does not eat into the start-up timeout.
+        launches: list[tuple[Server, Launch]] = []
+        for server in to_start:
+            try:
+                launches.append((server, server.prepare(say)))
+            except subprocess.CalledProcessError as exc:  # e.g. Kafka's storage format
+                errors.append(_failure(server, f"could not be prepared: {exc}"))
+            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                errors.append(f"{server.name}: {exc}")
+        for server, launch in launches:
+            procs.rotate(server.log_file)
+            pid = procs.spawn(
+                launch.cmd,
+                log_file=server.log_file,
+                cwd=launch.cwd,
+                env=launch.env,
+                pid_file=server.pid_file,
+                address=server.address,
+                banner=f"hub dev up: starting {server.name} for {server.address}",
+            )
+            say(f"{server.name}: started pid {pid}, logging to {server.log_file}")
+            pending[server.name] = (server, pid)
+        errors.extend(_wait_healthy(pending, timeout, say))
+    if errors:
+        raise DevStackError("\n\n".join(errors))
+    return True
+
+
+def _wait_healthy(pending: dict[str, tuple[Server, int]], timeout: float, say: Say) -> list[str]:
+    """Poll until each pending server answers, exits, or runs out of time (then stop it)."""
+    errors: list[str] = []
+    start = time.monotonic()
+    while pending:
+        for name, (server, pid) in list(pending.items()):
+            if not procs.is_alive(pid):
+                procs.remove_pid(server.pid_file)
+                errors.append(_failure(server, f"exited during start-up (pid {pid})"))
+                del pending[name]
+                continue
+            health = server.health()
+            if health:
+                say(f"{server.name}: healthy at {server.address} after {time.monotonic() - start:.1f}s ({health.detail})")
+                del pending[name]
+        if pending and time.monotonic() - start > timeout:
+            for name, (server, pid) in pending.items():
+                procs.terminate(pid, timeout=server.stop_timeout, marker=server.marker)
+                procs.remove_pid(server.pid_file)
+                errors.append(_failure(server, f"did not answer within {timeout:.0f}s (pid {pid}, now stopped)"))
+            break
+        if pending:
+            time.sleep(0.5)
+    return errors
+
+
+def down(settings: HubSettings, *, say: Say = print) -> None:
+    """Stop the servers `hub dev up` started: SIGTERM, then SIGKILL after their timeout."""
+    with _locked(settings.state_dir):
+        for server in reversed(servers(settings)):  # clients (registry) before the broker
+            pid = procs.live_pid(server.pid_file, server.marker)
+            if pid is None:
+                if server.health():
+                    say(f"{server.name}: answering at {server.address} but not started by `hub dev` (no pid file); left running")
+                else:
+                    say(f"{server.name}: not running")
+                continue
+            say(f"{server.name}: stopping pid {pid}...")
+            t0 = time.monotonic()
+            outcome = procs.terminate(pid, timeout=server.stop_timeout, marker=server.marker)
+            procs.remove_pid(server.pid_file)
+            say(f"{server.name}: {outcome} after {time.monotonic() - t0:.1f}s")
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    name: str
+    address: str
+    health: Health
+    pid: int | None
+
+
+def status(settings: HubSettings) -> list[ServerStatus]:
+    """Health of each server at its configured address, and our pid for it if any."""
+    return [
+        ServerStatus(s.name, s.address, s.health(), procs.live_pid(s.pid_file, s.marker))
+        for s in servers(settings)
+    ]
