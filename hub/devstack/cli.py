@@ -15,7 +15,7 @@ from hub.config import HubSettings
 from hub.devstack import stack
 
 dev_app = typer.Typer(
-    help="Development stack: Apache Kafka (KRaft) and Apicurio Registry as local processes, no Docker.",
+    help="Development stack: Apache Kafka (KRaft) and Apicurio Registry as local processes.",
     no_args_is_help=True,
 )
 
@@ -35,7 +35,7 @@ def up(
     t0 = time.monotonic()
     try:
         started = stack.up(settings, timeout=timeout, say=_say)
-    except stack.DevStackError as exc:
+    except (stack.DevStackError, ValueError) as exc:  # ValueError: an unparsable address
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     if started:

@@ -46,7 +46,9 @@ def registry_dir(cache_dir: Path) -> Path:
 def _mvn() -> str:
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise FetchError("Maven (`mvn`) is not on PATH; it fetches the dev stack from Maven Central.")
+        raise FetchError(
+            "Maven (`mvn`) is not on PATH; it fetches the dev stack from Maven Central."
+        )
     return mvn
 
 
@@ -98,12 +100,14 @@ def ensure_kafka(cache_dir: Path, say: Callable[[str], None]) -> Path:
             what=f"Apache Kafka {KAFKA_VERSION}",
         )
         if not any((tmp / "libs").glob(f"kafka_{SCALA_BINARY_VERSION}-{KAFKA_VERSION}.jar")):
-            raise FetchError(f"Maven finished but kafka_{SCALA_BINARY_VERSION}-{KAFKA_VERSION}.jar is missing")
+            raise FetchError(
+                f"Maven finished but kafka_{SCALA_BINARY_VERSION}-{KAFKA_VERSION}.jar is missing"
+            )
         return tmp
 
     say(
-        f"Fetching Apache Kafka {KAFKA_VERSION} (kafka_{SCALA_BINARY_VERSION} and its dependencies, "
-        f"~45 MB) from Maven Central into {target} (first run only)..."
+        f"Fetching Apache Kafka {KAFKA_VERSION} (kafka_{SCALA_BINARY_VERSION} and its "
+        f"dependencies, ~45 MB) from Maven Central into {target} (first run only)..."
     )
     return _install(build, target)
 
@@ -117,7 +121,11 @@ def ensure_registry(cache_dir: Path, say: Callable[[str], None]) -> Path:
     def build(tmp: Path) -> Path:
         download = tmp / "download"
         _run_maven(
-            [f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={APICURIO_ARTIFACT}", f"-DoutputDirectory={download}"],
+            [
+                f"{DEPENDENCY_PLUGIN}:copy",
+                f"-Dartifact={APICURIO_ARTIFACT}",
+                f"-DoutputDirectory={download}",
+            ],
             cwd=tmp,  # an empty directory: the goal needs no project
             what=f"Apicurio Registry {APICURIO_VERSION}",
         )

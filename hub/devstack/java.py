@@ -154,9 +154,7 @@ def _select(
     return jdk
 
 
-def kafka_jdk(
-    environ: Mapping[str, str] | None = None, homes: Iterable[Path] | None = None
-) -> Jdk:
+def kafka_jdk(environ: Mapping[str, str] | None = None, homes: Iterable[Path] | None = None) -> Jdk:
     """The JDK that runs Kafka: ``HUB_KAFKA_JAVA_HOME``, else Java 17, else the newest >= 11."""
     return _select(
         what=f"Apache Kafka {KAFKA_VERSION}",

@@ -76,7 +76,13 @@ def render_log4j() -> str:
 
 
 def java_command(
-    java: Path, libs_dir: Path, main: str, *args: str, logs_dir: Path, log4j: Path, jvm: tuple[str, ...] = ()
+    java: Path,
+    libs_dir: Path,
+    main: str,
+    *args: str,
+    logs_dir: Path,
+    log4j: Path,
+    jvm: tuple[str, ...] = (),
 ) -> list[str]:
     """``java`` with Kafka's classpath, logging and performance flags, running ``main``."""
     return [
@@ -103,7 +109,9 @@ def broker_command(java: Path, libs_dir: Path, files: KafkaFiles) -> list[str]:
         logs_dir=files.logs_dir,
         log4j=files.log4j_properties,
         # kafka-server-start.sh's "-loggc": a rotated GC log beside the broker log.
-        jvm=(f"-Xlog:gc*:file={files.logs_dir / 'kafka-gc.log'}:time,tags:filecount=5,filesize=20M",),
+        jvm=(
+            f"-Xlog:gc*:file={files.logs_dir / 'kafka-gc.log'}:time,tags:filecount=5,filesize=20M",
+        ),
     )
 
 
@@ -116,17 +124,29 @@ def format_storage(java: Path, libs_dir: Path, files: KafkaFiles) -> str:
     """Format the data directory with a fresh cluster id (once); returns the id used."""
     # Tools log through the same log4j file (to stdout), so keep only the id-shaped line.
     uuid_cmd = java_command(
-        java, libs_dir, "kafka.tools.StorageTool", "random-uuid",
-        logs_dir=files.logs_dir, log4j=files.log4j_properties,
+        java,
+        libs_dir,
+        "kafka.tools.StorageTool",
+        "random-uuid",
+        logs_dir=files.logs_dir,
+        log4j=files.log4j_properties,
     )
     out = subprocess.run(uuid_cmd, capture_output=True, text=True, timeout=120, check=True).stdout
     ids = [line.strip() for line in out.splitlines() if _CLUSTER_ID_RE.match(line.strip())]
     if not ids:
         raise RuntimeError(f"StorageTool random-uuid printed no cluster id: {out!r}")
     fmt_cmd = java_command(
-        java, libs_dir, "kafka.tools.StorageTool", "format",
-        "-t", ids[-1], "-c", str(files.server_properties), "--ignore-formatted",
-        logs_dir=files.logs_dir, log4j=files.log4j_properties,
+        java,
+        libs_dir,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        ids[-1],
+        "-c",
+        str(files.server_properties),
+        "--ignore-formatted",
+        logs_dir=files.logs_dir,
+        log4j=files.log4j_properties,
     )
     with files.log_file.open("ab") as log:
         subprocess.run(fmt_cmd, stdout=log, stderr=subprocess.STDOUT, timeout=120, check=True)

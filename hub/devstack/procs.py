@@ -1,10 +1,10 @@
 """Background processes tracked by pid files: spawn, liveness, stop, log tails.
 
 A pid file holds the decimal pid on its first line and, on the second, the address the server
-was started for (so a changed configuration is noticed instead of waited on). Because the state directory outlives reboots, a pid read back is
-trusted only if that process is alive *and* its command line still contains the server's marker
-(``kafka.Kafka``, ``quarkus-run.jar``): a recycled pid belonging to something else is never
-signalled.
+was started for (so a changed configuration is noticed instead of waited on). Because the state
+directory outlives reboots, a pid read back is trusted only if that process is alive *and* its
+command line still contains the server's marker (``kafka.Kafka``, ``apicurio-registry``): a
+recycled pid belonging to something else is never signalled.
 """
 
 from __future__ import annotations

@@ -57,7 +57,8 @@ def _containers(timeout: float) -> Endpoints:
     kafka.start()
     try:
         registry.start()
-        url = f"http://{registry.get_container_host_ip()}:{registry.get_exposed_port(8080)}{REGISTRY_PATH}"
+        host, port = registry.get_container_host_ip(), registry.get_exposed_port(8080)
+        url = f"http://{host}:{port}{REGISTRY_PATH}"
         deadline = time.monotonic() + timeout
         while not (health := registry_health(url)):
             if time.monotonic() > deadline:
@@ -75,7 +76,9 @@ def _containers(timeout: float) -> Endpoints:
     return Endpoints(kafka.get_bootstrap_server(), url, stop)
 
 
-def provision_stack(settings: HubSettings | None = None, *, timeout: float = stack.START_TIMEOUT_S) -> Endpoints:
+def provision_stack(
+    settings: HubSettings | None = None, *, timeout: float = stack.START_TIMEOUT_S
+) -> Endpoints:
     """A running broker and registry: containers if Docker answers, else the local dev stack."""
     if docker_available():
         return _containers(timeout)

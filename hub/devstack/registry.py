@@ -46,7 +46,9 @@ def h2_url(h2_base: Path) -> str:
     return f"jdbc:h2:file:{h2_base}"
 
 
-def environment(host: str, port: int, files: RegistryFiles, base: Mapping[str, str] | None = None) -> dict[str, str]:
+def environment(
+    host: str, port: int, files: RegistryFiles, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The process environment: ``base`` (default: ours) plus the registry's settings."""
     bind = "127.0.0.1" if host.lower() == "localhost" else host
     env = dict(os.environ if base is None else base)

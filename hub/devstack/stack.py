@@ -82,7 +82,11 @@ def servers(settings: HubSettings) -> list[Server]:
         jdk = java.registry_jdk()
         dist = fetch.ensure_registry(cache, say)
         registry.prepare(rfiles)
-        return Launch(registry.command(jdk.java, dist), registry.environment(rhost, rport, rfiles), rfiles.root)
+        return Launch(
+            registry.command(jdk.java, dist),
+            registry.environment(rhost, rport, rfiles),
+            rfiles.root,
+        )
 
     return [
         Server(
@@ -216,13 +220,20 @@ def _wait_healthy(pending: dict[str, tuple[Server, int]], timeout: float, say: S
                 continue
             health = server.health()
             if health:
-                say(f"{server.name}: healthy at {server.address} after {time.monotonic() - start:.1f}s ({health.detail})")
+                say(
+                    f"{server.name}: healthy at {server.address} after "
+                    f"{time.monotonic() - start:.1f}s ({health.detail})"
+                )
                 del pending[name]
         if pending and time.monotonic() - start > timeout:
-            for name, (server, pid) in pending.items():
+            for server, pid in pending.values():
                 procs.terminate(pid, timeout=server.stop_timeout, marker=server.marker)
                 procs.remove_pid(server.pid_file)
-                errors.append(_failure(server, f"did not answer within {timeout:.0f}s (pid {pid}, now stopped)"))
+                errors.append(
+                    _failure(
+                        server, f"did not answer within {timeout:.0f}s (pid {pid}, now stopped)"
+                    )
+                )
             break
         if pending:
             time.sleep(0.5)
@@ -236,7 +247,10 @@ def down(settings: HubSettings, *, say: Say = print) -> None:
             pid = procs.live_pid(server.pid_file, server.marker)
             if pid is None:
                 if server.health():
-                    say(f"{server.name}: answering at {server.address} but not started by `hub dev` (no pid file); left running")
+                    say(
+                        f"{server.name}: answering at {server.address} but not started by "
+                        "`hub dev` (no pid file); left running"
+                    )
                 else:
                     say(f"{server.name}: not running")
                 continue
