@@ -34,7 +34,11 @@ def value_subject(topic: str) -> str:
 
 
 def registry_client(settings: HubSettings) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": settings.schema_registry_url, "timeout": 10})
+    # A timeout on every request: a registry that accepts a request and never answers (seen with
+    # Apicurio under load) must become an error the caller can retry, not a hang.
+    return SchemaRegistryClient(
+        {"url": settings.schema_registry_url, "timeout": max(1, int(settings.publish_timeout_s))}
+    )
 
 
 @dataclass(frozen=True)

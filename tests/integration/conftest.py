@@ -13,16 +13,7 @@ import uuid
 import pytest
 
 from hub.config import HubSettings
-try:
-    from hub.devstack.provision import provision_stack
-except ImportError:  # TEMPORARY until provision lands
-    from types import SimpleNamespace
-
-    def provision_stack(settings):
-        from hub.devstack import stack
-        stack.up(settings)
-        return SimpleNamespace(bootstrap_servers=settings.bootstrap_servers,
-                               schema_registry_url=settings.schema_registry_url, stop=lambda: None)
+from hub.devstack.provision import provision_stack
 from hub.provisioning import provision_catalogue
 from hub.topics import end_offsets
 
