@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fastavro.schema import load_schema
 
-from hub.domain.catalogue import EventSpec
+from hub.domain.catalogue import AVRO_NAMESPACE, EventSpec
 from schemas import SCHEMA_DIR
 
 
@@ -24,6 +24,15 @@ def schema_path(spec: EventSpec, schema_dir: Path = SCHEMA_DIR) -> Path:
 def _load(path: Path) -> str:
     # Cache the JSON text, not the dict, so no caller can mutate a shared schema.
     return json.dumps(load_schema(str(path), _write_hint=False), ensure_ascii=False)
+
+
+def named_schema(name: str, schema_dir: Path = SCHEMA_DIR) -> dict:
+    """Any schema of the catalogue by its record name, e.g. ``WorkItem`` or ``Outcome``."""
+    return json.loads(_load(schema_dir / f"{AVRO_NAMESPACE}.{name}.avsc"))
+
+
+def named_schema_json(name: str, schema_dir: Path = SCHEMA_DIR) -> str:
+    return _load(schema_dir / f"{AVRO_NAMESPACE}.{name}.avsc")
 
 
 def event_schema(spec: EventSpec, schema_dir: Path = SCHEMA_DIR) -> dict:
