@@ -9,16 +9,16 @@ Modes compared (the ratio between them is the figure that matters):
   after the broker's ack, as the SDK always does. One ``PublisherPool`` (one shared producer).
 * ``raw`` — the very same key, value and header bytes the SDK produces for those submissions,
   sent by a plain ``KafkaProducer`` built by the SDK's own ``kafka_producer(settings)`` (so
-  acks=all, idempotent, linger_ms=5, identical timeouts), ``send(...).get()`` per message, to a
+  acks=all, idempotent, linger_ms=0 by default, identical timeouts), ``send(...).get()`` per message, to a
   twin set of topics. What the SDK adds on top (validation, sealing, Avro serialisation,
   receipt) is the difference.
 
-A second pair, ``sdk_linger0`` / ``raw_linger0``, repeats both with linger_ms=0 (everything else
-as above). With the SDK's linger of 5 ms every synchronous publish waits for a batch that never
-fills, which hides the SDK's own cost; at linger 0 that cost is visible.
+A second pair, ``sdk_linger5`` / ``raw_linger5``, repeats both with linger_ms=5 (everything else
+as above): the setting the SDK shipped with first. Every synchronous publish then waits for a
+batch that never fills, which is why the default is now 0 (``HUB_PRODUCER_LINGER_MS``).
 
 One reference row with no SDK counterpart: ``raw_pipelined`` — every send in flight at once, one
-flush at the end, on the linger-5 producer. The SDK has no asynchronous publish, so there is no
+flush at the end, on the SDK-configured producer. The SDK has no asynchronous publish, so there is no
 SDK pipelined figure.
 
 An in-process stage breakdown (no broker) shows where the SDK's time goes: validate+seal,
@@ -80,13 +80,13 @@ US_HIGHEST = 120_000_000  # publish latencies, µs: two minutes is a failure, no
 NS_HIGHEST = 60_000_000_000  # in-process stages, ns
 PROGRESS_EVERY = 100  # progress-bar updates per this many events, outside the per-call timer
 
-PAIRS = {"sdk": "raw", "sdk_linger0": "raw_linger0"}  # SDK mode -> its raw baseline
+PAIRS = {"sdk": "raw", "sdk_linger5": "raw_linger5"}  # SDK mode -> its raw baseline
 LABELS = {
-    "raw": "raw kafka-python, sync, linger 5 ms (SDK's producer config)",
-    "sdk": "**SDK `publish_raw`, sync, linger 5 ms (as shipped)**",
-    "raw_linger0": "raw kafka-python, sync, linger 0",
-    "sdk_linger0": "SDK `publish_raw`, sync, linger 0",
-    "raw_pipelined": "raw, pipelined, linger 5 ms (reference: SDK has no async publish)",
+    "raw": "raw kafka-python, sync, linger 0 (SDK's producer config)",
+    "sdk": "**SDK `publish_raw`, sync, linger 0 (as shipped)**",
+    "raw_linger5": "raw kafka-python, sync, linger 5 ms",
+    "sdk_linger5": "SDK `publish_raw`, sync, linger 5 ms",
+    "raw_pipelined": "raw, pipelined, linger 0 (reference: SDK has no async publish)",
 }
 BASELINE = PAIRS | {"raw_pipelined": "raw"}
 STAGES = {
@@ -511,10 +511,10 @@ class Senders:
         }
         self._others: list[KafkaProducer] = []
         if reference:
-            sdk0, raw0 = (twin_producer(self.raw_producer, linger_ms=0) for _ in range(2))
-            self._others = [sdk0, raw0]
-            self.send["raw_linger0"] = raw_sender(raw0, timeout_s)
-            self.send["sdk_linger0"] = sdk_sender(shared_producer_publishers(settings, sdk0))
+            sdk5, raw5 = (twin_producer(self.raw_producer, linger_ms=5) for _ in range(2))
+            self._others = [sdk5, raw5]
+            self.send["raw_linger5"] = raw_sender(raw5, timeout_s)
+            self.send["sdk_linger5"] = sdk_sender(shared_producer_publishers(settings, sdk5))
 
     def close(self) -> None:
         self.pool.close()
@@ -601,8 +601,8 @@ def run(options: Options, console: Console) -> dict[str, Any]:
         problems: list[str] = []
         if options.check:
             console.print("reading the SDK topics back to check the bytes…")
-            sdk_passes = 2 if options.reference else 1  # linger 5, and linger 0
-            raw_passes = 3 if options.reference else 1  # linger 5, linger 0, pipelined
+            sdk_passes = 2 if options.reference else 1  # linger 0 (shipped), and linger 5
+            raw_passes = 3 if options.reference else 1  # linger 0, linger 5, pipelined
             problems = verify(sdk_settings, raw_settings, warm_records, records, options.rounds,
                               sdk_passes=sdk_passes, raw_passes=raw_passes)
     finally:
@@ -686,7 +686,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--event-type", choices=[t.value for t in EventType],
                         help="publish only this event type (default: a seeded mix of all six)")
     parser.add_argument("--no-reference", dest="reference", action="store_false",
-                        help="skip the raw linger-0 and pipelined reference rows")
+                        help="skip the linger-5 pair and the pipelined reference row")
     parser.add_argument("--no-check", dest="check", action="store_false",
                         help="skip reading the SDK topics back to compare with the replayed bytes")
     parser.add_argument("--keep", action="store_true", help="keep this run's topics and schema subjects")
