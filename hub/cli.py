@@ -207,6 +207,18 @@ def demo_data(
 
 
 @app.command()
+def worker(loglevel: str = typer.Option("warning", help="faust log level.")) -> None:
+    """Run the router: registrations → department inboxes, routing log, dead letters."""
+    from hub.domain.rules import RuleError
+    from hub.worker.app import run_worker
+
+    try:
+        run_worker(HubSettings(), loglevel=loglevel)
+    except RuleError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
 def demo() -> None:
     """The main job: publish each seed event type (SDK and HTTP) and read every event back."""
     from hub.demo import run_demo

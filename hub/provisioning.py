@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hub.config import HubSettings
+from hub.naming import TopicNames
 from hub.registry import SchemaCatalogueRegistry, SchemaStatus, registry_client
 from hub.topics import ensure_topics, event_topics
 
@@ -21,8 +22,11 @@ class Provisioned:
 
 
 def provision_catalogue(settings: HubSettings) -> Provisioned:
-    """Create the event topics and register every event schema (after the evolution check)."""
-    topics = event_topics(settings)
+    """Create every topic and register every schema (after the evolution check)."""
+    names = TopicNames(settings.topic_prefix)
+    topics = event_topics(settings) + names.internal()
     created = ensure_topics(settings, topics)
     registry = SchemaCatalogueRegistry(registry_client(settings), settings.topic_prefix)
-    return Provisioned(topics, created, registry.register_all())
+    statuses = registry.register_all()
+    statuses += [registry.register_named(t, names.schema_of(t)) for t in names.internal()]
+    return Provisioned(topics, created, statuses)

@@ -22,7 +22,7 @@ from hub import compat
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, EventSpec
 from hub.errors import SchemaIncompatible
-from hub.wire.schemas import event_schema, event_schema_json
+from hub.wire.schemas import event_schema, event_schema_json, named_schema, named_schema_json
 
 SUBJECT_NOT_FOUND = 40401
 # What the registry client raises when the registry cannot be reached or answers garbage.
@@ -103,6 +103,18 @@ class SchemaCatalogueRegistry:
         # The registry enforces the same level too, so a client that bypasses `hub schemas`
         # still cannot register an incompatible version.
         self._client.set_compatibility(subject_name=subject, level=compat.LEVEL)
+
+    def register_named(self, topic: str, schema_name: str) -> SchemaStatus:
+        """Check and register one of the hub's own record schemas for ``topic``'s values."""
+        subject = value_subject(topic)
+        new = named_schema(schema_name)
+        versions = self.registered(subject)
+        problems = compat.transitive_incompatibilities(new, versions)
+        if problems:
+            raise SchemaIncompatible(subject, problems)
+        schema_id = self._client.register_schema(subject, Schema(named_schema_json(schema_name), "AVRO"))
+        self._set_level(subject)
+        return SchemaStatus(schema_name, subject, [v for v, _ in versions], [], schema_id)
 
     def check_all(self) -> list[SchemaStatus]:
         return [self.check(spec) for spec in CATALOGUE.values()]

@@ -42,6 +42,11 @@ class OutcomeStatus(StrEnum):
     COMPLETED = "COMPLETED"
     REJECTED = "REJECTED"
     FAILED = "FAILED"
+    OVERDUE = "OVERDUE"  # raised by the hub's deadline watch; the item stays open
+
+    @property
+    def is_final(self) -> bool:
+        return self in (OutcomeStatus.COMPLETED, OutcomeStatus.REJECTED, OutcomeStatus.FAILED)
 
 
 # Fixed namespace for outcome ids: one id per (item, status), so a re-sent outcome is the same.

@@ -126,3 +126,65 @@ def route(event: dict, rules: RuleBook, routed_before: set[tuple[str, str]] | No
     before = routed_before or set()
     chosen = [r for r in rule_set if (r.department.value, r.item) in before or r.applies_to(event)]
     return [_work_item(event, r, change, refers["event_id"]) for r in chosen]
+
+
+class DecisionKind(StrEnum):
+    ROUTED = "ROUTED"
+    HELD = "HELD"  # 容缺受理: accepted with documents missing; items wait for the supplement
+    RELEASED = "RELEASED"
+
+
+class PlannedItem(BaseModel):
+    """A follow-on item as the routing log records it: no field values, only names and bases."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    item_id: str
+    department: Department
+    item: str
+    name_zh: str
+    name_en: str
+    change: ItemChange
+    refers_to_item_id: str | None
+    deadline_at: datetime
+    grants: list[GrantedField]
+
+    @classmethod
+    def of(cls, work: WorkItem) -> "PlannedItem":
+        return cls(**work.model_dump(include=set(cls.model_fields)))
+
+
+DECISION_NAMESPACE = uuid.UUID("0d7e2c4b-3a91-4f6e-8b2d-5c1a9e7f3b60")
+
+
+class RoutingDecision(BaseModel):
+    """What the router decided for one event (keyed by case id on the routing log)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    decision_id: str
+    case_id: str
+    event_id: str
+    event_type: str
+    source_department: str
+    subject_ids: list[str]
+    kind: DecisionKind
+    change: ItemChange
+    pending_documents: list[str] = []
+    decided_at: datetime
+    items: list[PlannedItem]
+
+
+def decision_for(event: dict, kind: DecisionKind, items: list[WorkItem],
+                 pending: list[str] | None = None) -> RoutingDecision:
+    """The routing-log record for ``items`` routed (or held) for ``event``."""
+    env = event["envelope"]
+    refers = env.get("refers_to")
+    return RoutingDecision(
+        decision_id=str(uuid.uuid5(DECISION_NAMESPACE, f"{env['event_id']}/{kind.value}")),
+        case_id=env["case_id"], event_id=env["event_id"], event_type=str(env["event_type"]),
+        source_department=str(env["source_department"]), subject_ids=list(env["subject_ids"]),
+        kind=kind, change=ItemChange(str(refers["change_kind"])) if refers else ItemChange.NEW,
+        pending_documents=pending or [], decided_at=env["recorded_at"],
+        items=[PlannedItem.of(w) for w in items],
+    )

@@ -14,7 +14,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from hub.domain.catalogue import EventSpec
 from hub.domain.envelope import Event
 from hub.wire.codec import event_to_record, record_to_event
-from hub.wire.schemas import event_schema_json
+from hub.wire.schemas import event_schema_json, named_schema_json
 
 
 def event_serializer(client: SchemaRegistryClient, spec: EventSpec, auto_register: bool = False):
@@ -52,3 +52,26 @@ def event_deserializer(client: SchemaRegistryClient, spec: EventSpec):
         return inner(data, SerializationContext(topic, MessageField.VALUE))
 
     return deserialize
+
+
+def model_serializer(client: SchemaRegistryClient, schema_name: str):
+    """``serialize(model, topic) -> bytes`` for one of the hub's own records (WorkItem, …).
+
+    Like events, these schemas are registered by provisioning (after the evolution check),
+    never implicitly by a producer.
+    """
+    inner = AvroSerializer(
+        client, named_schema_json(schema_name),
+        to_dict=lambda model, _ctx: model.model_dump(mode="python"),
+        conf={"auto.register.schemas": False, "normalize.schemas": False},
+    )
+    return lambda model, topic: inner(model, SerializationContext(topic, MessageField.VALUE))
+
+
+def model_deserializer(client: SchemaRegistryClient, schema_name: str, model_cls):
+    """``deserialize(bytes, topic) -> model``, resolving older writer schemas to the current one."""
+    inner = AvroDeserializer(
+        client, named_schema_json(schema_name),
+        from_dict=lambda record, _ctx: model_cls.model_validate(record),
+    )
+    return lambda data, topic: inner(data, SerializationContext(topic, MessageField.VALUE))

@@ -1,0 +1,39 @@
+"""Dead letters: records that could not be processed, parked with why and where from."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+DEAD_LETTER_NAMESPACE = uuid.UUID("7c1e9a2d-4b6f-4e3a-9d8c-2f5b1a6e0c94")
+
+
+class DeadLetter(BaseModel):
+    """A parked record: reason, stage, source topic/partition/offset, and its raw bytes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dead_letter_id: str
+    stage: str
+    reason: str
+    error_type: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    key: bytes | None
+    value: bytes | None
+    parked_at: datetime
+
+    @classmethod
+    def of(cls, *, stage: str, error: BaseException, topic: str, partition: int, offset: int,
+           key: bytes | None, value: bytes | None, parked_at: datetime) -> "DeadLetter":
+        # Same record, same stage → same id, so parking twice (after a crash) is recognisable.
+        letter_id = uuid.uuid5(DEAD_LETTER_NAMESPACE, f"{topic}/{partition}/{offset}/{stage}")
+        return cls(
+            dead_letter_id=str(letter_id), stage=stage,
+            reason=(str(error) or type(error).__name__)[:2000], error_type=type(error).__name__,
+            source_topic=topic, source_partition=partition, source_offset=offset,
+            key=key, value=value, parked_at=parked_at,
+        )

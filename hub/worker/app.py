@@ -1,0 +1,85 @@
+"""`hub worker`: the faust-streaming router.
+
+One agent consumes every registration topic (concurrency 1: faust-streaming can commit past an
+in-flight event with concurrency > 1, issue #606) and, for each record, waits until every
+output — inbox items, routing decision, or dead letter — is acknowledged by Kafka before the
+event is acknowledged, so its offset is committed only after its effects are durable.
+
+Crashes and rebalances may re-route an event (faust #502, #517); that is harmless by design:
+work items are deterministic (same ids, same bytes), and agencies apply each item id once.
+The "routed before" table (event id → departments) lives in a changelog-backed faust table,
+co-partitioned with the event topics because corrections keep their original's key.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+
+from hub.config import HubSettings
+from hub.domain.catalogue import CATALOGUE
+from hub.naming import TopicNames
+from hub.registry import registry_client
+from hub.rules import load_rules
+from hub.wire.codec import event_to_record
+from hub.wire.serde import event_deserializer, model_serializer
+from hub.worker.processor import RouterProcessor, SourceRecord
+
+log = logging.getLogger(__name__)
+
+
+def _raw_topic(app: faust.App, *names: str):
+    return app.topic(*names, key_type=bytes, value_type=bytes,
+                     key_serializer="raw", value_serializer="raw")
+
+
+def create_app(settings: HubSettings) -> faust.App:
+    """The router app for ``settings``; rules are validated here, before anything starts."""
+    rules = load_rules()  # RuleError stops the worker with the rule and the reason
+    names = TopicNames(settings.topic_prefix)
+    app = faust.App(
+        f"{settings.topic_prefix}-router",
+        broker=[f"kafka://{s.strip()}" for s in settings.bootstrap_servers.split(",")],
+        store="memory://",
+        web_enabled=False,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        processing_guarantee="at_least_once",
+        table_cleanup_interval=3600.0,
+    )
+    registry = registry_client(settings)
+    specs = {names.events(spec): spec for spec in CATALOGUE.values()}
+    decoders = {spec.event_type: event_deserializer(registry, spec) for spec in CATALOGUE.values()}
+    routed = app.Table("routed-events", default=None, partitions=settings.topic_partitions)
+    processor = RouterProcessor(
+        rules=rules, names=names,
+        decode=lambda spec, data, topic: event_to_record(decoders[spec.event_type](data, topic)),
+        specs_by_topic=specs,
+        encode_item=model_serializer(registry, "WorkItem"),
+        encode_decision=model_serializer(registry, "RoutingDecision"),
+        encode_dead_letter=model_serializer(registry, "DeadLetter"),
+        routed=routed,
+    )
+    sinks = {t: _raw_topic(app, t) for t in names.internal()}
+
+    @app.agent(_raw_topic(app, *names.all_events()), concurrency=1)
+    async def route_events(stream):
+        async for event in stream.events():
+            msg = event.message
+            outputs = processor.process(
+                SourceRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value))
+            pending = [await sinks[o.topic].send(key=o.key, value=o.value) for o in outputs]
+            for future in pending:
+                await future  # durable before this event's offset can be committed
+
+    return app
+
+
+def run_worker(settings: HubSettings, loglevel: str = "warning") -> None:
+    """Run the router until interrupted (SIGINT/SIGTERM stop it cleanly)."""
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()

@@ -1,0 +1,106 @@
+"""What the router does with one record, independent of faust: decode, route, or dead-letter.
+
+The processor returns the records to write (inbox items, routing-log decision, or a dead
+letter) and never raises for a bad record: anything it cannot decode or route becomes a dead
+letter with the reason and the source topic/partition/offset, so the partition keeps moving.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from hub.domain.catalogue import EventSpec
+from hub.domain.dead_letters import DeadLetter
+from hub.domain.identifiers import mask_id
+from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision_for, route
+from hub.domain.rules import RuleBook
+from hub.naming import TopicNames
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Output:
+    """One record to produce: topic, key, value (already serialised)."""
+
+    topic: str
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class RouterProcessor:
+    """Routes decoded events; serialisers and the "routed before" memory are passed in.
+
+    ``routed`` maps an event id to the ``[department, item]`` pairs it was routed to, so a
+    later correction or annulment reaches every department that received the original.
+    """
+
+    def __init__(
+        self,
+        rules: RuleBook,
+        names: TopicNames,
+        decode: Callable[[EventSpec, bytes, str], dict],
+        specs_by_topic: dict[str, EventSpec],
+        encode_item: Callable[[WorkItem, str], bytes],
+        encode_decision: Callable[[RoutingDecision, str], bytes],
+        encode_dead_letter: Callable[[DeadLetter, str], bytes],
+        routed: MutableMapping[str, list],
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ):
+        self._rules, self._names, self._decode = rules, names, decode
+        self._specs = specs_by_topic
+        self._encode_item, self._encode_decision = encode_item, encode_decision
+        self._encode_dead_letter = encode_dead_letter
+        self._routed, self._clock = routed, clock
+
+    def process(self, record: SourceRecord) -> list[Output]:
+        try:
+            return self._route(record)
+        except Exception as exc:  # noqa: BLE001 - every failure of one record is parked, by design
+            log.warning("parking %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
+            return [self.dead_letter(record, exc)]
+
+    def _route(self, record: SourceRecord) -> list[Output]:
+        spec = self._specs.get(record.topic)
+        if spec is None:
+            raise ValueError(f"no event type is published on {record.topic}")
+        if record.value is None:
+            raise ValueError("record has no value (tombstone)")
+        event = self._decode(spec, record.value, record.topic)
+        env = event["envelope"]
+        refers = env.get("refers_to")
+        before = self._routed.get(refers["event_id"]) if refers else None
+        items = route(event, self._rules, {tuple(p) for p in before} if before else None)
+        decision = decision_for(event, DecisionKind.ROUTED, items)
+        self._routed[env["event_id"]] = [[w.department.value, w.item] for w in items]
+        log.info("routed %s %s subject=%s -> %d item(s)", env["event_type"], env["event_id"],
+                 mask_id(env["subject_ids"][0]), len(items))
+        return [self._item_output(w) for w in items] + [self._decision_output(decision)]
+
+    def _item_output(self, item: WorkItem) -> Output:
+        topic = self._names.inbox(item.department)
+        # Key by the item an item changes, so an original and its corrections stay in order.
+        key = (item.refers_to_item_id or item.item_id).encode()
+        return Output(topic, key, self._encode_item(item, topic))
+
+    def _decision_output(self, decision: RoutingDecision) -> Output:
+        topic = self._names.routing_log
+        return Output(topic, decision.case_id.encode(), self._encode_decision(decision, topic))
+
+    def dead_letter(self, record: SourceRecord, exc: Exception, stage: str = "router") -> Output:
+        letter = DeadLetter.of(stage=stage, error=exc, topic=record.topic,
+                               partition=record.partition, offset=record.offset,
+                               key=record.key, value=record.value, parked_at=self._clock())
+        topic = self._names.dead_letters
+        return Output(topic, record.key or b"", self._encode_dead_letter(letter, topic))
