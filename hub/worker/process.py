@@ -1,0 +1,65 @@
+"""Run `hub worker` as a child process (demo, tests, kill -9 drills)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from hub.config import HubSettings
+
+
+def settings_env(settings: HubSettings) -> dict[str, str]:
+    """The environment that makes a child process see ``settings``."""
+    return {
+        **os.environ,
+        "HUB_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "HUB_SCHEMA_REGISTRY_URL": settings.schema_registry_url,
+        "HUB_TOPIC_PREFIX": settings.topic_prefix,
+        "HUB_TOPIC_PARTITIONS": str(settings.topic_partitions),
+        "HUB_STATE_DIR": str(settings.state_dir),
+    }
+
+
+class WorkerProcess:
+    """``with WorkerProcess(settings) as worker:`` — the router runs until the block ends."""
+
+    def __init__(self, settings: HubSettings, log_file: Path | None = None):
+        self.settings = settings
+        self.log_file = log_file or Path(settings.state_dir) / "logs" / f"worker-{settings.topic_prefix}.log"
+        self._proc: subprocess.Popen | None = None
+
+    def start(self) -> "WorkerProcess":
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "hub.cli", "worker", "--loglevel", "info"],
+                env=settings_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final commit — the crash the design must survive."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGKILL)
+            self._proc.wait(timeout=30)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def __enter__(self) -> "WorkerProcess":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
