@@ -1,8 +1,9 @@
-"""``make demo``: the publish path end to end on the real stack.
+"""``make demo``: the six seed scenarios end to end on the real stack.
 
 Each seed event type is published twice — once through the Python SDK and once over HTTP by a
-department holding a bearer token — then every event is read back from Kafka and decoded
-against the registry, and matched to its receipt.
+department holding a bearer token — every event is read back from Kafka, decoded against the
+registry and matched to its receipt; then the router and the reference agencies complete every
+follow-on item in the background (see :mod:`hub.demo_flow`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hub.auth import TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.identifiers import mask_id
+from hub.demo_flow import BackOffice
 from hub.errors import HubError
 from hub.provisioning import provision_catalogue
 from hub.topics import end_offsets, event_topics
@@ -43,7 +45,7 @@ def _publish_over_http(base: str, tokens: dict, rng: random.Random) -> list[Rece
     with httpx.Client(base_url=base, timeout=30) as client:
         for spec in CATALOGUE.values():
             response = client.post(
-                f"/v1/events/{spec.event_type.value}", json=generate(spec.event_type, rng),
+                f"/v1/events/{spec.event_type.value}", json=seed_submission(spec, rng, "http"),
                 headers={"Authorization": f"Bearer {tokens[spec.owner]}"},
             )
             if response.status_code != 202:
@@ -62,18 +64,33 @@ def run_demo(settings: HubSettings, echo: Echo = print, seed: int | None = None)
     store = TokenStore([TokenRecord(department=d, sha256=token_hash(t), issued_at=datetime.now(timezone.utc))
                         for d, t in tokens.items()])
     pool = PublisherPool(settings)
-    try:
-        sdk = [pool(s.owner).publish_raw(s.event_type.value, generate(s.event_type, rng))
-               for s in CATALOGUE.values()]
-        with LocalServer(create_app(settings, store, pool)) as base:
-            http = _publish_over_http(base, tokens, rng)
-    finally:
-        pool.close()
-    echo("\nreceipts:")
-    for via, receipt in [("sdk", r) for r in sdk] + [("http", r) for r in http]:
-        echo(f"  [{via:4}] {receipt.model_dump_json()}")
-    _read_back(settings, before, end_offsets(settings, topics), sdk + http, echo)
+    with BackOffice(settings, echo) as back_office:
+        try:
+            sdk = [pool(s.owner).publish_raw(s.event_type.value, seed_submission(s, rng, "sdk"))
+                   for s in CATALOGUE.values()]
+            with LocalServer(create_app(settings, store, pool)) as base:
+                http = _publish_over_http(base, tokens, rng)
+        finally:
+            pool.close()
+        echo("\nreceipts:")
+        for via, receipt in [("sdk", r) for r in sdk] + [("http", r) for r in http]:
+            echo(f"  [{via:4}] {receipt.model_dump_json()}")
+        _read_back(settings, before, end_offsets(settings, topics), sdk + http, echo)
+        back_office.complete([r.case_id for r in sdk + http])
     return sdk + http
+
+
+def seed_submission(spec, rng: random.Random, via: str) -> dict:
+    """Synthetic submissions shaped after the seeds: the yoga association (seed 003), and one
+    foreign-invested (SDK) and one domestic (HTTP) enterprise for the commerce filing (seed 004)."""
+    submission = generate(spec.event_type, rng)
+    payload = submission["payload"]
+    if spec.event_type.value == "social_organisation_registered" and via == "sdk":
+        payload["organisation_name"] = "杭州市萧山区瑜伽协会"
+    if spec.event_type.value == "enterprise_registered":
+        foreign = via == "sdk"
+        payload["foreign_invested"], payload["investor_countries"] = foreign, ["SG"] if foreign else []
+    return submission
 
 
 def _read_back(settings, before, after, receipts: list[Receipt], echo: Echo) -> None:
