@@ -30,6 +30,12 @@ topics_app = typer.Typer(help="Create the hub's topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 tokens_app = typer.Typer(help="Issue HTTP ingest bearer tokens for departments.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+case_app = typer.Typer(help="Cases (一件事): what was done, by whom, when.", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+dlq_app = typer.Typer(help="Dead letters: records that could not be processed.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+agencies_app = typer.Typer(help="The reference agency systems.", no_args_is_help=True)
+app.add_typer(agencies_app, name="agencies")
 
 
 def _fail(exc: HubError) -> typer.Exit:
@@ -177,7 +183,10 @@ def serve(
     if not len(tokens):
         typer.echo(f"warning: no tokens in {settings.resolved_tokens_file}; "
                    "issue some with `hub tokens issue DEPARTMENT`", err=True)
-    uvicorn.run(create_app(settings, tokens, PublisherPool(settings)), host=host, port=port)
+    from hub.projections.cases import CaseProjection
+
+    app_ = create_app(settings, tokens, PublisherPool(settings), cases=CaseProjection(settings))
+    uvicorn.run(app_, host=host, port=port)
 
 
 @app.command("demo-data")
@@ -216,6 +225,90 @@ def worker(loglevel: str = typer.Option("warning", help="faust log level.")) -> 
         run_worker(HubSettings(), loglevel=loglevel)
     except RuleError as exc:
         raise _fail(exc) from None
+
+
+def _print_cases(cases, as_json: bool) -> None:
+    from hub.views import case_json, case_lines
+
+    if as_json:
+        typer.echo(json.dumps([case_json(c) for c in cases], ensure_ascii=False, indent=2))
+        return
+    for case in cases:
+        typer.echo("\n".join(case_lines(case)))
+
+
+def _projection():
+    from hub.projections.cases import CaseProjection
+
+    projection = CaseProjection(HubSettings())
+    projection.catch_up()
+    return projection
+
+
+@case_app.command("show")
+def case_show(case_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """A case's timeline: each follow-on item, its department, status and deadline."""
+    case = _projection().case(case_id)
+    if case is None:
+        typer.echo(f"no case {case_id!r}", err=True)
+        raise typer.Exit(1)
+    _print_cases([case], as_json)
+
+
+@case_app.command("subject")
+def case_subject(subject_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every case about a person or organisation: what was done for them, by whom, when."""
+    _print_cases(_projection().for_subject(subject_id), as_json)
+
+
+@dlq_app.command("list")
+def dlq_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every parked record with its stage, reason and source topic/partition/offset."""
+    from hub.dead_letter_ops import dead_letters
+
+    letters = list(dead_letters(HubSettings()))
+    if as_json:
+        typer.echo(json.dumps([l.model_dump(mode="json", exclude={"key", "value"}) for l in letters],
+                              ensure_ascii=False, indent=2))
+        return
+    for l in letters:
+        typer.echo(f"{l.dead_letter_id}  {l.parked_at:%Y-%m-%d %H:%M:%S}  {l.stage:24} "
+                   f"{l.source_topic}[{l.source_partition}]@{l.source_offset}  {l.error_type}: {l.reason}")
+    typer.echo(f"{len(letters)} dead letter(s)")
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    ids: list[str] = typer.Argument(None, help="Dead-letter ids to redrive."),
+    all_: bool = typer.Option(False, "--all", help="Redrive every dead letter."),
+) -> None:
+    """Send parked records back to their source topic (after fixing the cause)."""
+    from hub.dead_letter_ops import dead_letters, redrive
+
+    settings = HubSettings()
+    letters = [l for l in dead_letters(settings) if all_ or l.dead_letter_id in (ids or [])]
+    missing = set(ids or []) - {l.dead_letter_id for l in letters}
+    if missing:
+        typer.echo(f"unknown dead-letter id(s): {', '.join(sorted(missing))}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"redriven {redrive(settings, letters)} record(s)")
+
+
+@agencies_app.command("run")
+def agencies_run(directory: Path = typer.Option(..., "--dir", help="Where the agencies keep their databases.")) -> None:
+    """Run the six reference agencies on their inboxes until interrupted."""
+    import signal
+    import threading
+
+    from consumers.agency_runner import AgencyFleet
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with AgencyFleet(HubSettings(), directory):
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
 
 
 @app.command()

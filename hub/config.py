@@ -49,6 +49,9 @@ class HubSettings(BaseSettings):
     publish_timeout_s: float = Field(
         10.0, gt=0, description="Upper bound on one publish, registry and broker included."
     )
+    deadline_check_s: float = Field(
+        30.0, gt=0, description="How often the router's leader looks for items past their deadline."
+    )
     max_body_bytes: int = Field(64 * 1024, gt=0, description="Largest HTTP ingest body accepted.")
 
     @property

@@ -17,10 +17,9 @@ from pathlib import Path
 from consumers.agency_runner import AgencyFleet
 from hub.config import HubSettings
 from hub.domain.case import CaseState, CaseStatus, median_completion_s, on_time_rate
-from hub.domain.catalogue import spec_for
-from hub.domain.departments import Department
 from hub.errors import HubError
 from hub.projections.cases import CaseProjection
+from hub.views import case_lines
 from hub.worker.process import WorkerProcess
 
 Echo = Callable[[str], None]
@@ -38,20 +37,6 @@ def wait_for_cases(projection: CaseProjection, case_ids: list[str], timeout_s: f
             open_ = [c for c, s in zip(case_ids, cases) if s is None or s.status is not CaseStatus.COMPLETED]
             raise HubError(f"{len(open_)} case(s) not completed within {timeout_s:.0f}s: {open_[:5]}")
         time.sleep(0.3)
-
-
-def _timeline(case: CaseState, echo: Echo) -> None:
-    spec = spec_for(case.event_type)
-    took = (case.completed_at - case.opened_at).total_seconds() if case.completed_at else float("nan")
-    echo(f"\n{case.case_id}  {spec.title_zh} ({case.event_type}) at "
-         f"{Department(case.source_department).chinese_name} — {case.status.value} in {took:.1f}s")
-    echo(f"  {case.opened_at:%H:%M:%S.%f}"[:-3] + f"  registered at {case.source_department}")
-    for item in sorted(case.items.values(), key=lambda i: i.done_at or i.requested_at):
-        verdict = {True: "on time", False: "LATE", None: "-"}[item.on_time()]
-        what = item.reference if item.reference else item.reason
-        stamp = f"{item.done_at:%H:%M:%S.%f}"[:-3] if item.done_at else " " * 12
-        echo(f"  {stamp}  {item.department:32} {item.name_zh}: {item.status.value} {what} "
-             f"({verdict}) — completed in the back office, no visit")
 
 
 class BackOffice:
@@ -82,7 +67,9 @@ class BackOffice:
         """Wait for every case to complete, then print timelines and the summary."""
         cases = wait_for_cases(self.projection, case_ids, timeout_s)
         for case in cases:
-            _timeline(case, self.echo)
+            self.echo("")
+            for line in case_lines(case):
+                self.echo(line)
         _summary(cases, self.echo)
         return cases
 

@@ -58,8 +58,12 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: PublisherFor) -> FastAPI:
-    """The ingest app; collaborators are passed in so tests can use real or fake ones."""
+def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: PublisherFor,
+               cases=None) -> FastAPI:
+    """The ingest app; collaborators are passed in so tests can use real or fake ones.
+
+    ``cases`` (a :class:`~hub.projections.cases.CaseProjection`) enables the case endpoints.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -125,5 +129,36 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
             return _problem(503, "unavailable", str(exc), {"Retry-After": str(exc.retry_after_s)})
         return JSONResponse(receipt.model_dump(), 202)
 
+    if cases is not None:
+        _case_routes(app, tokens, cases)
     install_openapi(app)
     return app
+
+
+def _case_routes(app: FastAPI, tokens: TokenStore, cases) -> None:
+    """The citizen's view (served to authenticated systems, e.g. the government portal)."""
+    from hub.views import case_json
+
+    def authorised(request: Request) -> bool:
+        token = _bearer(request)
+        return bool(token and tokens.department_for(token))
+
+    @app.get("/v1/cases/{case_id}", summary="A case (一件事): every item, who did it, when")
+    async def get_case(case_id: str, request: Request):
+        if not authorised(request):
+            return _problem(401, "bearer_token", "missing or unknown bearer token",
+                            {"WWW-Authenticate": "Bearer"})
+        await run_in_threadpool(cases.catch_up)
+        case = cases.case(case_id)
+        if case is None:
+            return _problem(404, "unknown_case", f"no case {case_id!r}")
+        return JSONResponse(case_json(case))
+
+    @app.get("/v1/subjects/{subject_id}/cases", summary="What was done for this person or organisation")
+    async def subject_cases(subject_id: str, request: Request):
+        if not authorised(request):
+            return _problem(401, "bearer_token", "missing or unknown bearer token",
+                            {"WWW-Authenticate": "Bearer"})
+        await run_in_threadpool(cases.catch_up)
+        return JSONResponse({"subject_id": subject_id,
+                             "cases": [case_json(c) for c in cases.for_subject(subject_id)]})

@@ -13,6 +13,7 @@ co-partitioned with the event topics because corrections keep their original's k
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import faust
@@ -20,6 +21,7 @@ import faust
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 from hub.naming import TopicNames
+from hub.projections.deadlines import DeadlineWatch
 from hub.registry import registry_client
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
@@ -74,6 +76,13 @@ def create_app(settings: HubSettings) -> faust.App:
             pending = [await sinks[o.topic].send(key=o.key, value=o.value) for o in outputs]
             for future in pending:
                 await future  # durable before this event's offset can be committed
+
+    watch = DeadlineWatch(settings)
+
+    @app.timer(interval=settings.deadline_check_s, on_leader=True)
+    async def check_deadlines():
+        # kafka-python is blocking: run the watch off the event loop.
+        await asyncio.get_running_loop().run_in_executor(None, watch.tick)
 
     return app
 

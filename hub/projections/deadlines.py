@@ -1,0 +1,54 @@
+"""承诺时限: flag items past their committed deadline with an OVERDUE outcome.
+
+Run periodically by the router's leader (one emitter per cluster). The OVERDUE outcome's id is
+derived from the item, so if two emitters ever race the projection still sees one flag.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from kafka import KafkaProducer
+
+from hub.config import HubSettings
+from hub.domain.outcomes import Outcome
+from hub.projections.cases import CaseProjection
+from hub.registry import registry_client
+from hub.wire.serde import model_serializer
+from producers.publisher import kafka_producer
+
+log = logging.getLogger(__name__)
+
+
+class DeadlineWatch:
+    """``tick()`` catches the case projection up and emits OVERDUE for newly late items."""
+
+    def __init__(self, settings: HubSettings,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self.settings = settings
+        self.projection = CaseProjection(settings)
+        self._encode = model_serializer(registry_client(settings), "Outcome")
+        self._clock = clock
+        self._producer: KafkaProducer | None = None
+
+    def tick(self) -> list[Outcome]:
+        self.projection.catch_up()
+        late = self.projection.overdue_outcomes(self._clock())
+        if not late:
+            return []
+        producer = self._producer or kafka_producer(self.settings)
+        self._producer = producer
+        topic = self.projection.names.outcomes
+        futures = [producer.send(topic, key=o.case_id.encode(), value=self._encode(o, topic))
+                   for o in late]
+        for future in futures:
+            future.get(timeout=self.settings.publish_timeout_s)
+        log.warning("%d item(s) overdue: %s", len(late), ", ".join(f"{o.department}/{o.item}" for o in late[:10]))
+        return late
+
+    def close(self) -> None:
+        self.projection.close()
+        if self._producer is not None:
+            self._producer.close(timeout=5)
