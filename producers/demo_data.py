@@ -8,6 +8,7 @@ sequence numbers; names, addresses and institutions are composed from common par
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -160,6 +161,15 @@ def _retirement(rng, now):
     }
 
 
+def _supplement(rng, now):
+    # Shape only: a real supplement names an event that was accepted with documents missing.
+    return {
+        "supplements_event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "subject_id": resident_id(rng, now.date().replace(year=now.year - 30), rng.random() < 0.5),
+        "documents": [rng.choice(["身份证复印件", "住所证明", "章程", "出生医学证明原件"])],
+    }
+
+
 GENERATORS: dict[EventType, Callable[[random.Random, datetime], dict]] = {
     EventType.SOCIAL_ORGANISATION_REGISTERED: _social_org,
     EventType.ENTERPRISE_REGISTERED: _enterprise,
@@ -167,6 +177,7 @@ GENERATORS: dict[EventType, Callable[[random.Random, datetime], dict]] = {
     EventType.BIRTH_CERTIFIED: _birth,
     EventType.DEATH_CERTIFIED: _death,
     EventType.RETIREMENT_APPROVED: _retirement,
+    EventType.DOCUMENTS_SUPPLEMENTED: _supplement,
 }
 
 

@@ -29,6 +29,12 @@ class EventSpec:
     record_name: str
     schema_version: int
     title_zh: str
+    also_published_by: frozenset[Department] = frozenset()
+
+    @property
+    def publishers(self) -> frozenset[Department]:
+        """Departments allowed to publish this event type (the owner first of all)."""
+        return self.also_published_by | {self.owner}
 
     @property
     def avro_full_name(self) -> str:
@@ -52,8 +58,14 @@ class EventSpec:
         return payload.subject_ids()  # type: ignore[attr-defined]
 
 
-def _spec(t: EventType, owner: Department, model: type[HubModel], title: str) -> EventSpec:
-    return EventSpec(t, owner, model, model.__name__, 1, title)
+def _spec(t: EventType, owner: Department, model: type[HubModel], title: str,
+          also: frozenset[Department] = frozenset()) -> EventSpec:
+    return EventSpec(t, owner, model, model.__name__, 1, title, also)
+
+
+# Departments that accept registrations, and so may accept them with documents missing.
+ACCEPTING = frozenset({Department.CIVIL_AFFAIRS, Department.MARKET_SUPERVISION, Department.HEALTH,
+                       Department.HUMAN_RESOURCES_SOCIAL_SECURITY})
 
 
 CATALOGUE: dict[EventType, EventSpec] = {
@@ -71,6 +83,8 @@ CATALOGUE: dict[EventType, EventSpec] = {
               events.DeathCertified, "死亡医学证明"),
         _spec(EventType.RETIREMENT_APPROVED, Department.HUMAN_RESOURCES_SOCIAL_SECURITY,
               events.RetirementApproved, "退休审批"),
+        _spec(EventType.DOCUMENTS_SUPPLEMENTED, Department.CIVIL_AFFAIRS,
+              events.DocumentsSupplemented, "补齐材料（容缺受理）", ACCEPTING),
     )
 }
 
@@ -86,6 +100,6 @@ def spec_for(event_type: str) -> EventSpec:
 def spec_for_publisher(event_type: str, department: Department) -> EventSpec:
     """The spec, if ``department`` owns the event type; otherwise :class:`NotOwner`."""
     spec = spec_for(event_type)
-    if spec.owner is not department:
+    if department not in spec.publishers:
         raise NotOwner(department.value, spec.event_type.value, spec.owner.value)
     return spec

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import Field
@@ -35,6 +35,7 @@ class EventType(StrEnum):
     BIRTH_CERTIFIED = "birth_certified"
     DEATH_CERTIFIED = "death_certified"
     RETIREMENT_APPROVED = "retirement_approved"
+    DOCUMENTS_SUPPLEMENTED = "documents_supplemented"
 
 
 class RefersTo(HubModel):
@@ -56,6 +57,7 @@ class Envelope(HubModel):
     recorded_at: datetime
     case_id: str
     refers_to: RefersTo | None = None
+    pending_documents: list[str] = []
 
 
 P = TypeVar("P", bound=HubModel)
@@ -88,3 +90,7 @@ class Submission(HubModel, Generic[P]):
         None, pattern=CASE_ID_PATTERN, description="Case (一件事) this event opens or joins."
     )
     refers_to: RefersTo | None = None
+    pending_documents: list[Annotated[str, Field(min_length=2, max_length=100)]] = Field(
+        default_factory=list,
+        description="容缺受理: documents accepted as missing; follow-on items wait for them.",
+    )

@@ -257,3 +257,19 @@ class RetirementApproved(HubModel):
 
     def subject_ids(self) -> list[str]:
         return [self.person.id_number]
+
+
+class DocumentsSupplemented(HubModel):
+    """补齐材料: documents missing at acceptance (容缺受理) have now been provided.
+
+    ``subject_id`` repeats the held event's primary subject, so the supplement is keyed (and
+    partitioned) like the event it completes.
+    """
+
+    supplements_event_id: str = Field(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    subject_id: str = Field(min_length=6, max_length=40)
+    documents: list[Annotated[str, Field(min_length=2, max_length=100)]] = Field(min_length=1)
+
+    def subject_ids(self) -> list[str]:
+        return [self.subject_id]

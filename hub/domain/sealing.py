@@ -67,5 +67,6 @@ def seal(
         # A new event without a case opens its own case (一件事), named after the event.
         case_id=submission.case_id or f"case-{event_id}",
         refers_to=submission.refers_to,
+        pending_documents=submission.pending_documents,
     )
     return spec.event_model(envelope=envelope, payload=submission.payload)

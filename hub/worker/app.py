@@ -7,8 +7,9 @@ event is acknowledged, so its offset is committed only after its effects are dur
 
 Crashes and rebalances may re-route an event (faust #502, #517); that is harmless by design:
 work items are deterministic (same ids, same bytes), and agencies apply each item id once.
-The "routed before" table (event id → departments) lives in a changelog-backed faust table,
-co-partitioned with the event topics because corrections keep their original's key.
+The "routed before" table (event id → departments) and the "held" table (events accepted with
+documents missing, 容缺受理) live in changelog-backed faust tables, co-partitioned with the event
+topics because corrections and supplements keep their original's key.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def create_app(settings: HubSettings) -> faust.App:
     specs = {names.events(spec): spec for spec in CATALOGUE.values()}
     decoders = {spec.event_type: event_deserializer(registry, spec) for spec in CATALOGUE.values()}
     routed = app.Table("routed-events", default=None, partitions=settings.topic_partitions)
+    held = app.Table("held-events", default=None, partitions=settings.topic_partitions)
     processor = RouterProcessor(
         rules=rules, names=names,
         decode=lambda spec, data, topic: event_to_record(decoders[spec.event_type](data, topic)),
@@ -64,6 +66,7 @@ def create_app(settings: HubSettings) -> faust.App:
         encode_decision=model_serializer(registry, "RoutingDecision"),
         encode_dead_letter=model_serializer(registry, "DeadLetter"),
         routed=routed,
+        held=held,
     )
     sinks = {t: _raw_topic(app, t) for t in names.internal()}
 

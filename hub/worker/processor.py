@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from hub.domain.catalogue import EventSpec
 from hub.domain.dead_letters import DeadLetter
+from hub.domain.envelope import EventType
 from hub.domain.identifiers import mask_id
 from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision_for, route
 from hub.domain.rules import RuleBook
@@ -44,6 +45,7 @@ class RouterProcessor:
 
     ``routed`` maps an event id to the ``[department, item]`` pairs it was routed to, so a
     later correction or annulment reaches every department that received the original.
+    ``held`` keeps events accepted with documents missing (容缺受理) until their supplement.
     """
 
     def __init__(
@@ -56,13 +58,14 @@ class RouterProcessor:
         encode_decision: Callable[[RoutingDecision, str], bytes],
         encode_dead_letter: Callable[[DeadLetter, str], bytes],
         routed: MutableMapping[str, list],
+        held: MutableMapping[str, dict],
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ):
         self._rules, self._names, self._decode = rules, names, decode
         self._specs = specs_by_topic
         self._encode_item, self._encode_decision = encode_item, encode_decision
         self._encode_dead_letter = encode_dead_letter
-        self._routed, self._clock = routed, clock
+        self._routed, self._held, self._clock = routed, held, clock
 
     def process(self, record: SourceRecord) -> list[Output]:
         try:
@@ -79,14 +82,48 @@ class RouterProcessor:
             raise ValueError("record has no value (tombstone)")
         event = self._decode(spec, record.value, record.topic)
         env = event["envelope"]
+        if env["event_type"] == EventType.DOCUMENTS_SUPPLEMENTED.value:
+            return self._supplement(event)
+        if env.get("pending_documents"):
+            return self._hold(record, event)
+        return self._release(event, DecisionKind.ROUTED)
+
+    def _release(self, event: dict, kind: DecisionKind) -> list[Output]:
+        """Route the event now: its work items, then the decision that records them."""
+        env = event["envelope"]
         refers = env.get("refers_to")
         before = self._routed.get(refers["event_id"]) if refers else None
         items = route(event, self._rules, {tuple(p) for p in before} if before else None)
-        decision = decision_for(event, DecisionKind.ROUTED, items)
         self._routed[env["event_id"]] = [[w.department.value, w.item] for w in items]
         log.info("routed %s %s subject=%s -> %d item(s)", env["event_type"], env["event_id"],
                  mask_id(env["subject_ids"][0]), len(items))
+        decision = decision_for(event, kind, items)
         return [self._item_output(w) for w in items] + [self._decision_output(decision)]
+
+    def _hold(self, record: SourceRecord, event: dict) -> list[Output]:
+        """容缺受理: record the case with its planned items, send nothing until the documents come."""
+        env = event["envelope"]
+        pending = list(env["pending_documents"])
+        self._held[env["event_id"]] = {"topic": record.topic, "value": record.value.hex(),
+                                       "pending": pending}
+        planned = route(event, self._rules)
+        return [self._decision_output(decision_for(event, DecisionKind.HELD, planned, pending))]
+
+    def _supplement(self, supplement: dict) -> list[Output]:
+        payload = supplement["payload"]
+        held = self._held.get(payload["supplements_event_id"])
+        if held is None:
+            raise ValueError(f"no event {payload['supplements_event_id']} is waiting for documents "
+                             "(unknown id, already released, or keyed by another subject)")
+        original = self._decode(self._specs[held["topic"]], bytes.fromhex(held["value"]), held["topic"])
+        remaining = [d for d in held["pending"] if d not in payload["documents"]]
+        if remaining:
+            self._held[payload["supplements_event_id"]] = {**held, "pending": remaining}
+            planned = route(original, self._rules)
+            return [self._decision_output(
+                decision_for(original, DecisionKind.HELD, planned, remaining))]
+        del self._held[payload["supplements_event_id"]]
+        return self._release(original, DecisionKind.RELEASED)
 
     def _item_output(self, item: WorkItem) -> Output:
         topic = self._names.inbox(item.department)

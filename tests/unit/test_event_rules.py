@@ -97,7 +97,7 @@ def test_every_generated_submission_seals(event_type):
         assert event.payload == spec.payload_model.model_validate(raw["payload"], context=context)
 
 
-def test_catalogue_covers_all_six_event_types_with_their_owners():
+def test_catalogue_covers_the_six_triggers_and_the_supplement_with_their_owners():
     assert {t: s.owner for t, s in CATALOGUE.items()} == {
         S: Department.CIVIL_AFFAIRS,
         E: Department.MARKET_SUPERVISION,
@@ -105,7 +105,13 @@ def test_catalogue_covers_all_six_event_types_with_their_owners():
         B: Department.HEALTH,
         D: Department.HEALTH,
         R: Department.HUMAN_RESOURCES_SOCIAL_SECURITY,
+        EventType.DOCUMENTS_SUPPLEMENTED: Department.CIVIL_AFFAIRS,
     }
+    # A supplement (容缺受理) may come from any department that accepts registrations.
+    assert CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED].publishers == {
+        Department.CIVIL_AFFAIRS, Department.MARKET_SUPERVISION, Department.HEALTH,
+        Department.HUMAN_RESOURCES_SOCIAL_SECURITY}
+
 
 
 @pytest.mark.parametrize("event_type", list(EventType))
@@ -455,6 +461,8 @@ def _subjects(event_type: EventType, payload: dict) -> list[str]:
         return [payload["deceased"]["id_number"]]
     if event_type is R:
         return [payload["person"]["id_number"]]
+    if event_type is EventType.DOCUMENTS_SUPPLEMENTED:
+        return [payload["subject_id"]]
     return [payload["uscc"]]
 
 
@@ -561,9 +569,10 @@ def test_spec_for_unknown_type_raises(name):
 @pytest.mark.parametrize("event_type", list(EventType))
 def test_only_the_owner_may_publish(event_type):
     spec = CATALOGUE[event_type]
-    assert spec_for_publisher(event_type.value, spec.owner) is spec
+    for department in spec.publishers:
+        assert spec_for_publisher(event_type.value, department) is spec
     for department in Department:
-        if department is spec.owner:
+        if department in spec.publishers:
             continue
         with pytest.raises(NotOwner) as info:
             spec_for_publisher(event_type.value, department)

@@ -1,0 +1,132 @@
+"""The router's per-record logic without Kafka: routing, corrections, 容缺 holds, dead letters."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from datetime import datetime, timezone
+
+import pytest
+
+from hub.domain.catalogue import CATALOGUE
+from hub.domain.dead_letters import DeadLetter
+from hub.domain.envelope import EventType
+from hub.domain.routing import DecisionKind, ItemChange, RoutingDecision, WorkItem, item_id
+from hub.domain.sealing import seal
+from hub.naming import TopicNames
+from hub.rules import load_rules
+from hub.wire.codec import event_to_record
+from hub.worker.processor import RouterProcessor, SourceRecord
+from producers.demo_data import generate
+
+NAMES = TopicNames("unit")
+NOW = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+SPECS = {NAMES.events(s): s for s in CATALOGUE.values()}
+
+
+@pytest.fixture
+def processor():
+    # Pickle stands in for Avro: the processor only hands bytes to the codecs it is given.
+    return RouterProcessor(
+        rules=load_rules(), names=NAMES, specs_by_topic=SPECS,
+        decode=lambda spec, data, topic: pickle.loads(data),
+        encode_item=lambda m, t: pickle.dumps(m), encode_decision=lambda m, t: pickle.dumps(m),
+        encode_dead_letter=lambda m, t: pickle.dumps(m), routed={}, held={}, clock=lambda: NOW,
+    )
+
+
+def _event(event_type: EventType, seed: int = 1, **hints) -> dict:
+    spec = CATALOGUE[event_type]
+    raw = {**generate(event_type, random.Random(seed)), **hints}
+    return event_to_record(seal(spec, spec.owner, raw))
+
+
+def _record(event: dict, offset: int = 0) -> SourceRecord:
+    spec = CATALOGUE[EventType(event["envelope"]["event_type"])]
+    return SourceRecord(NAMES.events(spec), 0, offset, event["envelope"]["subject_ids"][0].encode(),
+                        pickle.dumps(event))
+
+
+def _decoded(outputs):
+    return [(o.topic, pickle.loads(o.value)) for o in outputs]
+
+
+def test_a_registration_yields_one_item_per_rule_and_a_decision(processor):
+    event = _event(EventType.MARRIAGE_REGISTERED)
+    out = _decoded(processor.process(_record(event)))
+    items = [m for _, m in out if isinstance(m, WorkItem)]
+    decisions = [m for _, m in out if isinstance(m, RoutingDecision)]
+    assert {(i.department.value, i.item) for i in items} == {
+        ("PUBLIC_SECURITY", "household_marital_status"), ("PROVIDENT_FUND", "provident_fund_marital_status")}
+    assert all(topic == NAMES.inbox(m.department) for topic, m in out if isinstance(m, WorkItem))
+    assert [d.kind for d in decisions] == [DecisionKind.ROUTED]
+    assert {p.item_id for p in decisions[0].items} == {i.item_id for i in items}
+
+
+def test_routing_the_same_record_twice_gives_identical_bytes(processor):
+    record = _record(_event(EventType.BIRTH_CERTIFIED))
+    assert processor.process(record) == processor.process(record)
+
+
+def test_a_correction_reaches_every_department_of_the_original(processor):
+    original = _event(EventType.ENTERPRISE_REGISTERED, seed=4)
+    original["payload"]["foreign_invested"] = True  # COMMERCE gets the original
+    first = [m for _, m in _decoded(processor.process(_record(original))) if isinstance(m, WorkItem)]
+    raw = generate(EventType.ENTERPRISE_REGISTERED, random.Random(4))
+    raw["payload"]["foreign_invested"], raw["payload"]["investor_countries"] = False, []
+    raw["refers_to"] = {"event_id": original["envelope"]["event_id"], "change_kind": "CORRECTION"}
+    spec = CATALOGUE[EventType.ENTERPRISE_REGISTERED]
+    correction = event_to_record(seal(spec, spec.owner, raw))
+    second = [m for _, m in _decoded(processor.process(_record(correction, 1))) if isinstance(m, WorkItem)]
+    assert {(i.department, i.item) for i in second} == {(i.department, i.item) for i in first}
+    assert "COMMERCE" in {i.department.value for i in second}  # although no longer foreign-invested
+    for item in second:
+        assert item.change is ItemChange.CORRECTION
+        assert item.refers_to_item_id == item_id(original["envelope"]["event_id"], item.department, item.item)
+
+
+def test_accepted_with_documents_missing_waits_for_the_supplement(processor):
+    event = _event(EventType.SOCIAL_ORGANISATION_REGISTERED, pending_documents=["住所证明", "章程"])
+    held = _decoded(processor.process(_record(event)))
+    assert [type(m) for _, m in held] == [RoutingDecision]
+    assert held[0][1].kind is DecisionKind.HELD and held[0][1].pending_documents == ["住所证明", "章程"]
+    assert held[0][1].items  # the planned items are recorded, not sent
+
+    def supplement(documents, offset):
+        spec = CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED]
+        raw = {"occurred_at": NOW.isoformat(), "payload": {
+            "supplements_event_id": event["envelope"]["event_id"],
+            "subject_id": event["envelope"]["subject_ids"][0], "documents": documents}}
+        sealed = event_to_record(seal(spec, spec.owner, raw))
+        return _decoded(processor.process(_record(sealed, offset)))
+
+    partial = supplement(["章程"], 1)
+    assert [(m.kind, m.pending_documents) for _, m in partial] == [(DecisionKind.HELD, ["住所证明"])]
+    released = supplement(["住所证明"], 2)
+    items = [m for _, m in released if isinstance(m, WorkItem)]
+    assert [i.department.value for i in items] == ["TAX"]
+    assert released[-1][1].kind is DecisionKind.RELEASED
+    assert released[-1][1].case_id == event["envelope"]["case_id"]
+
+
+@pytest.mark.parametrize("value", [b"\x00\x00\x00\x00\x07garbage", b"not even avro"])
+def test_an_undecodable_record_becomes_a_dead_letter_naming_its_source(value):
+    def explode(spec, data, topic):
+        raise ValueError("cannot decode")
+
+    processor = RouterProcessor(load_rules(), NAMES, explode, SPECS, pickle.dumps, pickle.dumps,
+                                lambda m, t: pickle.dumps(m), {}, {}, clock=lambda: NOW)
+    topic = NAMES.events(CATALOGUE[EventType.MARRIAGE_REGISTERED])
+    (out,) = processor.process(SourceRecord(topic, 2, 41, b"k", value))
+    letter = pickle.loads(out.value)
+    assert out.topic == NAMES.dead_letters and isinstance(letter, DeadLetter)
+    assert (letter.source_topic, letter.source_partition, letter.source_offset) == (topic, 2, 41)
+    assert letter.reason == "cannot decode" and letter.value == value and letter.stage == "router"
+
+
+def test_a_supplement_for_nothing_held_is_a_dead_letter(processor):
+    spec = CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED]
+    stray = event_to_record(seal(spec, spec.owner, generate(spec.event_type, random.Random(3))))
+    (out,) = processor.process(_record(stray, 9))
+    letter = pickle.loads(out.value)
+    assert "is waiting for documents" in letter.reason and letter.source_offset == 9
