@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime, timezone
 from collections.abc import Callable
 from pathlib import Path
 
 from consumers.agency_runner import AgencyFleet
 from hub.config import HubSettings
 from hub.domain.case import CaseState, CaseStatus, median_completion_s, on_time_rate
+from hub.domain.departments import Department
 from hub.errors import HubError
 from hub.projections.cases import CaseProjection
 from hub.views import case_lines
 from hub.worker.process import WorkerProcess
+from producers.publisher import Publisher
 
 Echo = Callable[[str], None]
 
@@ -62,6 +65,26 @@ class BackOffice:
         self._fleet.__exit__(*exc_info)
         self._worker.stop()
         self.projection.close()
+
+    def supplement(self, receipt, documents: list[str], timeout_s: float = 120.0) -> None:
+        """Show a held case waiting (容缺受理), then provide the documents and let it go on."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.projection.catch_up()
+            case = self.projection.case(receipt.case_id)
+            if case is not None and case.status is CaseStatus.PENDING_SUPPLEMENT:
+                break
+            if time.monotonic() > deadline:
+                raise HubError(f"case {receipt.case_id} was not held for its documents")
+            time.sleep(0.3)
+        self.echo(f"\n{case.case_id} accepted with documents missing (容缺受理): "
+                  f"{case.status.value}, waiting for {', '.join(case.pending_documents)}")
+        with Publisher(Department(case.source_department), self.settings) as publisher:
+            publisher.publish_raw("documents_supplemented", {
+                "occurred_at": datetime.now(timezone.utc).isoformat(),
+                "payload": {"supplements_event_id": receipt.event_id,
+                            "subject_id": case.subject_ids[0], "documents": documents}})
+        self.echo("  documents supplied; the held items go out now")
 
     def complete(self, case_ids: list[str], timeout_s: float = 180.0) -> list[CaseState]:
         """Wait for every case to complete, then print timelines and the summary."""

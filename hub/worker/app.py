@@ -18,6 +18,7 @@ import asyncio
 import logging
 
 import faust
+from faust.types import TP
 
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
@@ -28,6 +29,7 @@ from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.wire.serde import event_deserializer, model_serializer
 from hub.worker.processor import RouterProcessor, SourceRecord
+from hub.worker.stall_guard import StallGuard
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +72,30 @@ def create_app(settings: HubSettings) -> faust.App:
     )
     sinks = {t: _raw_topic(app, t) for t in names.internal()}
 
+    guard = StallGuard(settings.bootstrap_servers, app.conf.id)
+    event_topics = set(names.all_events())
+
     @app.agent(_raw_topic(app, *names.all_events()), concurrency=1)
     async def route_events(stream):
         async for event in stream.events():
             msg = event.message
+            guard.progressed(msg.topic, msg.partition)
             outputs = processor.process(
                 SourceRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value))
             pending = [await sinks[o.topic].send(key=o.key, value=o.value) for o in outputs]
             for future in pending:
                 await future  # durable before this event's offset can be committed
+
+    @app.timer(interval=guard.grace_s / 2)
+    async def resume_stalled_partitions():
+        assigned = [(tp.topic, tp.partition) for tp in app.consumer.assignment()
+                    if tp.topic in event_topics]
+        stalled = await asyncio.get_running_loop().run_in_executor(None, guard.stalled, assigned)
+        for (topic, partition), offset in stalled.items():
+            log.warning("partition %s[%d] has unprocessed records and no progress; "
+                        "seeking back to its committed offset %d", topic, partition, offset)
+            guard.progressed(topic, partition)  # give the re-read its grace period
+            await app.consumer.seek(TP(topic, partition), offset)
 
     watch = DeadlineWatch(settings)
 
