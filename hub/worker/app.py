@@ -54,6 +54,10 @@ def create_app(settings: HubSettings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         processing_guarantee="at_least_once",
         table_cleanup_interval=3600.0,
+        # A crashed worker's partitions move to the survivors after this long (faust's 60 s
+        # default keeps items waiting a minute after a kill -9).
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
     )
     registry = registry_client(settings)
     specs = {names.events(spec): spec for spec in CATALOGUE.values()}
