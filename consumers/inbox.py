@@ -110,7 +110,9 @@ class Inbox:
         attempts = 0
         try:
             for attempt in Retrying(stop=stop_after_attempt(self.retry.attempts), reraise=True,
-                                    wait=wait_exponential_jitter(self.retry.initial_s, self.retry.max_s)):
+                                    wait=wait_exponential_jitter(multiplier=self.retry.initial_s,
+                                                              max=self.retry.max_s,
+                                                              jitter=self.retry.initial_s)):
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     result = handler(item)

@@ -2,7 +2,8 @@
 
 State is derived from the log only: routing decisions open and extend a case, outcomes move
 its items forward. Items go REQUESTED → DELIVERED → COMPLETED | REJECTED | FAILED and never
-backwards, so records applied twice or out of order across topics give the same state.
+backwards (except FAILED → COMPLETED | REJECTED, when a parked item is redriven and succeeds),
+so records applied twice or out of order across topics give the same state.
 """
 
 from __future__ import annotations
@@ -125,6 +126,9 @@ class CaseState(BaseModel):
 
     @staticmethod
     def _advance(state: ItemState, status: ItemStatus) -> bool:
+        if state.status is ItemStatus.FAILED and status in (ItemStatus.COMPLETED, ItemStatus.REJECTED):
+            state.status = status  # a parked item, redriven, was completed after all
+            return True
         if _RANK[status] <= _RANK[state.status] and state.status in FINAL:
             return False  # a final state is never replaced (redelivered outcomes)
         if _RANK[status] < _RANK[state.status]:

@@ -90,3 +90,16 @@ def test_an_overdue_flag_marks_but_does_not_end_the_item():
     case.apply_outcome(Outcome.for_item(item, OutcomeStatus.OVERDUE, item.deadline_at))
     state = case.items[item.item_id]
     assert state.overdue and not state.final and case.status is CaseStatus.IN_PROGRESS
+
+
+def test_a_failed_item_redriven_and_completed_ends_completed():
+    _, items, decision = _routed(EventType.RETIREMENT_APPROVED)
+    (item,) = items
+    for order in ("failed-first", "completed-first"):
+        case = CaseState(case_id=decision.case_id)
+        case.apply_decision(decision)
+        failed = Outcome.for_item(item, OutcomeStatus.FAILED, item.requested_at, reason="down")
+        done = Outcome.for_item(item, OutcomeStatus.COMPLETED, item.requested_at, reference="R")
+        for outcome in ([failed, done] if order == "failed-first" else [done, failed]):
+            case.apply_outcome(outcome)
+        assert case.items[item.item_id].status is ItemStatus.COMPLETED, order
