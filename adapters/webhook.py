@@ -19,6 +19,7 @@ Verifying a request (agency side; :func:`verify_signature` does exactly this)
 The answer
     - 2xx → ``Completed(reference=body["reference"])``, or the Idempotency-Key if absent;
     - 409 with a ``reference`` → ``Completed`` (the agency had already applied it);
+    - 401/403 → :class:`DeliveryFailed` at once (our credentials are wrong, not the item);
     - other 4xx except 408/429 → ``Rejected(reason="HTTP <status>: <reason or body>")``, no retry;
     - 408, 429, 5xx, timeouts, connection errors → retried with exponential backoff and full
       jitter, honouring ``Retry-After`` up to ``max_retry_after_s``; after ``max_attempts``
@@ -194,6 +195,11 @@ class WebhookAdapter:
             return Completed(reference=reference)
         if status in (408, 429) or status >= 500:
             raise _Retryable(f"HTTP {status}", _retry_after(response, self._clock()))
+        if status in (401, 403):
+            # Our credentials, not the citizen's item: park it (FAILED, redrivable once the
+            # secret or token is fixed) rather than report the agency as refusing the item.
+            raise DeliveryFailed(self.target, item.item_id, number,
+                                 f"HTTP {status}: the agency refused our credentials")
         if 400 <= status < 500:
             reason = _json_field(response, "reason") or response.text.strip() or response.reason_phrase
             log.info("webhook %s rejected %s: HTTP %d %s", self.target, describe(item), status,

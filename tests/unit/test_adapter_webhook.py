@@ -131,6 +131,15 @@ def test_permanent_400_is_rejected_without_retry(agency):
     assert len(agency.seen) == 1 and agency.applications == 0
 
 
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_park_the_item_instead_of_rejecting_it(agency, status):
+    agency.script = [{"status": status, "body": {"reason": "bad signature"}}]
+    with adapter(agency.url) as deliver, pytest.raises(DeliveryFailed) as failed:
+        deliver(ITEM)
+    assert f"HTTP {status}" in failed.value.last_error
+    assert len(agency.seen) == 1 and agency.applications == 0  # not retried: it cannot help
+
+
 def test_always_5xx_raises_delivery_failed_after_n_attempts(agency):
     agency.script = [{"status": 502}] * 10
     with adapter(agency.url, max_attempts=3) as deliver, pytest.raises(DeliveryFailed) as failed:
