@@ -1,0 +1,47 @@
+"""承诺时限 on the real broker: items past their deadline get one OVERDUE outcome each."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from hub.domain.catalogue import CATALOGUE
+from hub.domain.envelope import EventType
+from hub.domain.routing import DecisionKind, decision_for, route
+from hub.domain.sealing import seal
+from hub.naming import TopicNames
+from hub.projections.cases import CaseProjection
+from hub.projections.deadlines import DeadlineWatch
+from hub.registry import registry_client
+from hub.rules import load_rules
+from hub.wire.codec import event_to_record
+from hub.wire.serde import model_serializer
+from producers.demo_data import generate
+from producers.publisher import kafka_producer
+
+
+def test_overdue_items_are_flagged_once_and_shown(settings):
+    spec = CATALOGUE[EventType.MARRIAGE_REGISTERED]  # deadlines: P1D (provident fund), P5D (public security)
+    event = event_to_record(seal(spec, spec.owner, generate(spec.event_type, random.Random(2))))
+    decision = decision_for(event, DecisionKind.ROUTED, route(event, load_rules()))
+    topic = TopicNames(settings.topic_prefix).routing_log
+    producer = kafka_producer(settings)
+    producer.send(topic, key=decision.case_id.encode(),
+                  value=model_serializer(registry_client(settings), "RoutingDecision")(decision, topic)).get(10)
+    producer.close()
+
+    two_days_later = decision.decided_at + timedelta(days=2)
+    watch = DeadlineWatch(settings, clock=lambda: two_days_later)
+    try:
+        late = watch.tick()
+        assert [(o.department.value, o.status.value) for o in late] == [("PROVIDENT_FUND", "OVERDUE")]
+        assert watch.tick() == []  # flagged once: the projection read its own OVERDUE back
+    finally:
+        watch.close()
+
+    projection = CaseProjection(settings)
+    projection.catch_up()
+    items = {i.department: i for i in projection.case(decision.case_id).items.values()}
+    projection.close()
+    assert items["PROVIDENT_FUND"].overdue and not items["PUBLIC_SECURITY"].overdue
+    assert not items["PROVIDENT_FUND"].final
