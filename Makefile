@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install stack demo test unit bench down status clean
+.PHONY: install stack demo test unit bench bench-route down status clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -32,6 +32,9 @@ unit: install
 
 bench: stack
 	$(BIN)/python -m bench.publish_bench
+
+bench-route: stack
+	$(BIN)/python -m bench.route_bench
 
 status: install
 	$(BIN)/hub dev status

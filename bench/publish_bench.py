@@ -130,7 +130,9 @@ class WireRecord:
 
 def make_jobs(count: int, rng: random.Random, event_type: str | None = None) -> list[Job]:
     """``count`` valid submissions, of one event type or a seeded mix of all six."""
-    types = [EventType(event_type)] if event_type else list(CATALOGUE)
+    # The six registration triggers; a supplement only makes sense after a held event.
+    types = [EventType(event_type)] if event_type else [
+        t for t in CATALOGUE if t is not EventType.DOCUMENTS_SUPPLEMENTED]
     jobs = []
     for _ in range(count):
         chosen = rng.choice(types)

@@ -1353,7 +1353,8 @@ def run(options: Options, console: Console) -> dict[str, Any]:
                 results["latency"] = latency_summary(lat)
                 results["problems"] += lat["problems"]
     finally:
-        router_dirs = [Path.cwd() / f"{run_prefix}-{p}-router-data" for p in
+        faust_dir = Path(HubSettings().state_dir) / "faust"  # the router's table files
+        router_dirs = [faust_dir / f"{run_prefix}-{p}" for p in
                        [*(f"r{n}" for n in range(1, options.rounds + 1)), "lat"]]
         if options.keep:
             console.print(f"kept topics, subjects and groups {run_prefix}-…; work files in {workdir}")

@@ -28,10 +28,12 @@ from producers.publisher import Publisher
 Echo = Callable[[str], None]
 
 
-def wait_for_cases(projection: CaseProjection, case_ids: list[str], timeout_s: float) -> list[CaseState]:
+def wait_for_cases(projection: CaseProjection, case_ids: list[str], timeout_s: float,
+                   alive: Callable[[], None] = lambda: None) -> list[CaseState]:
     """Catch the projection up until every case is COMPLETED, or raise with what is missing."""
     deadline = time.monotonic() + timeout_s
     while True:
+        alive()
         projection.catch_up()
         cases = [projection.case(c) for c in case_ids]
         if all(c is not None and c.status is CaseStatus.COMPLETED for c in cases):
@@ -70,6 +72,7 @@ class BackOffice:
         """Show a held case waiting (容缺受理), then provide the documents and let it go on."""
         deadline = time.monotonic() + timeout_s
         while True:
+            self._worker.check_alive()
             self.projection.catch_up()
             case = self.projection.case(receipt.case_id)
             if case is not None and case.status is CaseStatus.PENDING_SUPPLEMENT:
@@ -88,7 +91,7 @@ class BackOffice:
 
     def complete(self, case_ids: list[str], timeout_s: float = 180.0) -> list[CaseState]:
         """Wait for every case to complete, then print timelines and the summary."""
-        cases = wait_for_cases(self.projection, case_ids, timeout_s)
+        cases = wait_for_cases(self.projection, case_ids, timeout_s, self._worker.check_alive)
         for case in cases:
             self.echo("")
             for line in case_lines(case):

@@ -15,6 +15,7 @@ topics because corrections and supplements keep their original's key.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 import logging
 
 import faust
@@ -43,6 +44,8 @@ def create_app(settings: HubSettings) -> faust.App:
     """The router app for ``settings``; rules are validated here, before anything starts."""
     rules = load_rules()  # RuleError stops the worker with the rule and the reason
     names = TopicNames(settings.topic_prefix)
+    datadir = Path(settings.state_dir) / "faust" / settings.topic_prefix
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = faust.App(
         f"{settings.topic_prefix}-router",
         broker=[f"kafka://{s.strip()}" for s in settings.bootstrap_servers.split(",")],
@@ -56,6 +59,8 @@ def create_app(settings: HubSettings) -> faust.App:
         table_cleanup_interval=3600.0,
         # A crashed worker's partitions move to the survivors after this long (faust's 60 s
         # default keeps items waiting a minute after a kill -9).
+        # Table state files live with the hub's other state, not in the working directory.
+        datadir=str(datadir),
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
     )

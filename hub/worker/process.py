@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from hub.config import HubSettings
+from hub.errors import HubError
 
 
 def settings_env(settings: HubSettings) -> dict[str, str]:
@@ -26,8 +27,8 @@ def settings_env(settings: HubSettings) -> dict[str, str]:
 class WorkerProcess:
     """``with WorkerProcess(settings) as worker:`` — the router runs until the block ends."""
 
-    def __init__(self, settings: HubSettings, log_file: Path | None = None):
-        self.settings = settings
+    def __init__(self, settings: HubSettings, log_file: Path | None = None, loglevel: str = "warning"):
+        self.settings, self.loglevel = settings, loglevel
         self.log_file = log_file or Path(settings.state_dir) / "logs" / f"worker-{settings.topic_prefix}.log"
         self._proc: subprocess.Popen | None = None
 
@@ -35,7 +36,7 @@ class WorkerProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "worker", "--loglevel", "info"],
+                [sys.executable, "-m", "hub.cli", "worker", "--loglevel", self.loglevel],
                 env=settings_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
             )
         return self
@@ -53,6 +54,13 @@ class WorkerProcess:
                 self._proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def check_alive(self) -> None:
+        """Raise with the end of the worker's log if the worker has exited."""
+        if self._proc is not None and self._proc.poll() is not None:
+            tail = self.log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+            raise HubError(f"the router exited with code {self._proc.returncode}; "
+                           f"last lines of {self.log_file}:\n" + "\n".join(tail))
 
     @property
     def running(self) -> bool:
