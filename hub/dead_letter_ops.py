@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kafka import KafkaConsumer, TopicPartition
-
 from hub.config import HubSettings
 from hub.domain.dead_letters import DeadLetter
+from hub.log_reader import read_from_start
 from hub.naming import TopicNames
 from hub.registry import registry_client
 from hub.wire.serde import model_deserializer
@@ -25,18 +24,8 @@ def dead_letters(settings: HubSettings) -> Iterator[DeadLetter]:
     """Every dead letter parked so far, oldest first per partition."""
     topic = TopicNames(settings.topic_prefix).dead_letters
     decode = model_deserializer(registry_client(settings), "DeadLetter", DeadLetter)
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        while any(consumer.position(tp) < off for tp, off in end.items()):
-            for _tp, records in consumer.poll(timeout_ms=500).items():
-                for record in records:
-                    yield decode(record.value, topic)
-    finally:
-        consumer.close()
+    for record in read_from_start(settings.bootstrap_servers, [topic]):
+        yield decode(record.value, topic)
 
 
 def redrive(settings: HubSettings, letters: list[DeadLetter]) -> int:

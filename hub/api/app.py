@@ -39,6 +39,11 @@ def _problem(status: int, rule: str, message: str, headers: dict | None = None) 
     return _errors(status, [FieldError("(request)", rule, message)], headers)
 
 
+def _unauthorised() -> JSONResponse:
+    return _problem(401, "bearer_token", "missing or unknown bearer token",
+                    {"WWW-Authenticate": "Bearer"})
+
+
 async def _read_limited(request: Request, limit: int) -> bytes:
     """Read the body, refusing as soon as it passes ``limit`` (never buffers more)."""
     declared = request.headers.get("content-length")
@@ -102,8 +107,7 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
         token = _bearer(request)
         department = tokens.department_for(token) if token else None
         if department is None:
-            return _problem(401, "bearer_token", "missing or unknown bearer token",
-                            {"WWW-Authenticate": "Bearer"})
+            return _unauthorised()
         try:
             spec_for(event_type)
             spec_for_publisher(event_type, department)
@@ -139,16 +143,18 @@ def _case_routes(app: FastAPI, tokens: TokenStore, cases) -> None:
     """The citizen's view (served to authenticated systems, e.g. the government portal)."""
     from hub.views import case_json
 
-    def authorised(request: Request) -> bool:
+    async def refused_or_current(request: Request) -> JSONResponse | None:
+        """401 without a known token; otherwise read the log up to now (read-your-writes)."""
         token = _bearer(request)
-        return bool(token and tokens.department_for(token))
+        if not (token and tokens.department_for(token)):
+            return _unauthorised()
+        await run_in_threadpool(cases.catch_up)
+        return None
 
     @app.get("/v1/cases/{case_id}", summary="A case (一件事): every item, who did it, when")
     async def get_case(case_id: str, request: Request):
-        if not authorised(request):
-            return _problem(401, "bearer_token", "missing or unknown bearer token",
-                            {"WWW-Authenticate": "Bearer"})
-        await run_in_threadpool(cases.catch_up)
+        if refused := await refused_or_current(request):
+            return refused
         case = cases.case(case_id)
         if case is None:
             return _problem(404, "unknown_case", f"no case {case_id!r}")
@@ -156,9 +162,7 @@ def _case_routes(app: FastAPI, tokens: TokenStore, cases) -> None:
 
     @app.get("/v1/subjects/{subject_id}/cases", summary="What was done for this person or organisation")
     async def subject_cases(subject_id: str, request: Request):
-        if not authorised(request):
-            return _problem(401, "bearer_token", "missing or unknown bearer token",
-                            {"WWW-Authenticate": "Bearer"})
-        await run_in_threadpool(cases.catch_up)
+        if refused := await refused_or_current(request):
+            return refused
         return JSONResponse({"subject_id": subject_id,
                              "cases": [case_json(c) for c in cases.for_subject(subject_id)]})

@@ -11,12 +11,13 @@ import threading
 import uuid
 from datetime import datetime
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 
 from hub.config import HubSettings
 from hub.domain.case import CaseState
 from hub.domain.outcomes import OUTCOME_NAMESPACE, Outcome, OutcomeStatus
 from hub.domain.routing import RoutingDecision
+from hub.log_reader import assign_from_start, drain
 from hub.naming import TopicNames
 from hub.registry import registry_client
 from hub.wire.serde import model_deserializer
@@ -41,14 +42,10 @@ class CaseProjection:
     def catch_up(self, timeout_ms: int = 200) -> int:
         """Apply everything written so far; returns the number of records applied."""
         with self._lock:
-            consumer = self._kafka()
-            end = consumer.end_offsets(list(consumer.assignment()))
             applied = 0
-            while any(consumer.position(tp) < off for tp, off in end.items()):
-                for tp, records in consumer.poll(timeout_ms=timeout_ms).items():
-                    for record in records:
-                        self._apply(tp.topic, record.value)
-                        applied += 1
+            for record in drain(self._kafka(), timeout_ms):
+                self._apply(record.topic, record.value)
+                applied += 1
             return applied
 
     def _apply(self, topic: str, value: bytes) -> None:
@@ -87,11 +84,7 @@ class CaseProjection:
         if self._consumer is None:
             consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
                                      enable_auto_commit=False, group_id=None)
-            topics = list(self._decoders)
-            partitions = [TopicPartition(t, p) for t in topics
-                          for p in sorted(consumer.partitions_for_topic(t) or ())]
-            consumer.assign(partitions)
-            consumer.seek_to_beginning(*partitions)
+            assign_from_start(consumer, list(self._decoders))
             self._consumer = consumer
         return self._consumer
 
