@@ -15,12 +15,13 @@ id, so a redelivery is harmless.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
-from tenacity import Retrying, stop_after_attempt, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from hub.config import HubSettings
 from hub.domain.dead_letters import DeadLetter
@@ -28,7 +29,7 @@ from hub.domain.departments import Department
 from hub.domain.outcomes import Completed, Handler, Outcome, OutcomeStatus, Rejected
 from hub.domain.routing import WorkItem
 from hub.naming import TopicNames
-from hub.registry import registry_client
+from hub.registry import is_transient, registry_client
 from hub.wire.serde import model_deserializer, model_serializer
 from producers.publisher import kafka_producer
 
@@ -80,7 +81,15 @@ class Inbox:
         """Process items until ``stop()`` is true; returns the counts."""
         try:
             while not stop():
-                self.poll_once(handler, poll_ms)
+                try:
+                    self.poll_once(handler, poll_ms)
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    # Start over from the committed offsets once the registry is back.
+                    log.warning("registry unavailable (%s); reconnecting from committed offsets", exc)
+                    self.close()
+                    time.sleep(2)
         finally:
             self.close()
         return self.stats
@@ -101,8 +110,10 @@ class Inbox:
 
     def _process(self, record, handler: Handler) -> None:
         try:
-            item = self._decode(record.value, record.topic)
+            item = self._decode_retrying(record)
         except Exception as exc:  # noqa: BLE001 - undecodable records are parked, not fatal
+            if is_transient(exc):
+                raise  # nothing committed: the batch is redelivered once the registry answers
             self._park(record, exc)
             return
         self._emit(Outcome.for_item(item, OutcomeStatus.DELIVERED, self._clock()))
@@ -123,6 +134,16 @@ class Inbox:
             self.stats.failed += 1
             return
         self._emit(self._result_outcome(item, result, attempts))
+
+    def _decode_retrying(self, record) -> WorkItem:
+        # A registry that is briefly unreachable (or loses a response) is retried here, so a
+        # good item is never parked for it.
+        for attempt in Retrying(stop=stop_after_attempt(6), reraise=True,
+                                retry=retry_if_exception(is_transient),
+                                wait=wait_exponential_jitter(multiplier=0.5, max=10)):
+            with attempt:
+                return self._decode(record.value, record.topic)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _result_outcome(self, item: WorkItem, result, attempts: int) -> Outcome:
         if isinstance(result, Completed):

@@ -29,6 +29,17 @@ SUBJECT_NOT_FOUND = 40401
 REGISTRY_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (_registry_http.HTTPError, OSError)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """True if ``exc`` (or what caused it) is the registry being unreachable or slow to answer:
+    worth retrying, never a reason to dead-letter a record."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, REGISTRY_TRANSPORT_ERRORS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def value_subject(topic: str) -> str:
     return f"{topic}-value"
 

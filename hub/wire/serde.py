@@ -11,6 +11,10 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+# <topic>-value, stated explicitly: the client's default first asks the registry for topic
+# associations (an extra request per lookup, which Apicurio answers 404).
+from confluent_kafka.schema_registry import topic_subject_name_strategy  # noqa: E402
+
 from hub.domain.catalogue import EventSpec
 from hub.domain.envelope import Event
 from hub.wire.codec import event_to_record, record_to_event
@@ -27,7 +31,8 @@ def event_serializer(client: SchemaRegistryClient, spec: EventSpec, auto_registe
         client,
         event_schema_json(spec),
         to_dict=lambda event, _ctx: event_to_record(event),
-        conf={"auto.register.schemas": auto_register, "normalize.schemas": False},
+        conf={"auto.register.schemas": auto_register, "normalize.schemas": False,
+              "subject.name.strategy": topic_subject_name_strategy},
     )
 
     def serialize(event: Event, topic: str) -> bytes:
@@ -63,7 +68,8 @@ def model_serializer(client: SchemaRegistryClient, schema_name: str):
     inner = AvroSerializer(
         client, named_schema_json(schema_name),
         to_dict=lambda model, _ctx: model.model_dump(mode="python"),
-        conf={"auto.register.schemas": False, "normalize.schemas": False},
+        conf={"auto.register.schemas": False, "normalize.schemas": False,
+              "subject.name.strategy": topic_subject_name_strategy},
     )
     return lambda model, topic: inner(model, SerializationContext(topic, MessageField.VALUE))
 

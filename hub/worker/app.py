@@ -40,6 +40,20 @@ def _raw_topic(app: faust.App, *names: str):
                      key_serializer="raw", value_serializer="raw")
 
 
+async def _process_retrying(processor: RouterProcessor, record: SourceRecord) -> list:
+    """Process one record; while the registry is unreachable, wait and try again (the
+    partition waits rather than parking good records)."""
+    delay = 0.5
+    while True:
+        try:
+            return processor.process(record)
+        except Exception as exc:  # noqa: BLE001 - only transient errors reach here
+            log.warning("registry unavailable for %s[%d]@%d (%s); retrying in %.1fs",
+                        record.topic, record.partition, record.offset, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
 def create_app(settings: HubSettings) -> faust.App:
     """The router app for ``settings``; rules are validated here, before anything starts."""
     rules = load_rules()  # RuleError stops the worker with the rule and the reason
@@ -81,7 +95,7 @@ def create_app(settings: HubSettings) -> faust.App:
     )
     sinks = {t: _raw_topic(app, t) for t in names.internal()}
 
-    guard = StallGuard(settings.bootstrap_servers, app.conf.id)
+    guard = StallGuard(settings.bootstrap_servers, app.conf.id, grace_s=30.0)
     event_topics = set(names.all_events())
 
     @app.agent(_raw_topic(app, *names.all_events()), concurrency=1)
@@ -89,8 +103,8 @@ def create_app(settings: HubSettings) -> faust.App:
         async for event in stream.events():
             msg = event.message
             guard.progressed(msg.topic, msg.partition)
-            outputs = processor.process(
-                SourceRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value))
+            record = SourceRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value)
+            outputs = await _process_retrying(processor, record)
             pending = [await sinks[o.topic].send(key=o.key, value=o.value) for o in outputs]
             for future in pending:
                 await future  # durable before this event's offset can be committed

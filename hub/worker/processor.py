@@ -19,6 +19,7 @@ from hub.domain.identifiers import mask_id
 from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision_for, route
 from hub.domain.rules import RuleBook
 from hub.naming import TopicNames
+from hub.registry import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class RouterProcessor:
         try:
             return self._route(record)
         except Exception as exc:  # noqa: BLE001 - every failure of one record is parked, by design
+            if is_transient(exc):
+                raise  # the registry is unreachable: retry the record, don't park it
             log.warning("parking %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
             return [self.dead_letter(record, exc)]
 

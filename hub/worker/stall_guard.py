@@ -26,6 +26,7 @@ class StallGuard:
         self._consumer: KafkaConsumer | None = None
         self.last_progress: dict[tuple[str, int], float] = {}
         self._started = time.monotonic()
+        self._last_committed: dict[tuple[str, int], int] = {}
 
     def progressed(self, topic: str, partition: int) -> None:
         self.last_progress[(topic, partition)] = time.monotonic()
@@ -39,10 +40,13 @@ class StallGuard:
         ends = consumer.end_offsets(tps)
         now, out = time.monotonic(), {}
         for tp in tps:
+            key = (tp.topic, tp.partition)
             committed = consumer.committed(tp) or 0
-            quiet_for = now - self.last_progress.get((tp.topic, tp.partition), self._started)
-            if committed < ends[tp] and quiet_for > self.grace_s:
-                out[(tp.topic, tp.partition)] = committed
+            unchanged = self._last_committed.get(key) == committed
+            self._last_committed[key] = committed
+            quiet_for = now - self.last_progress.get(key, self._started)
+            if committed < ends[tp] and quiet_for > self.grace_s and unchanged:
+                out[key] = committed
         return out
 
     def _kafka(self) -> KafkaConsumer:

@@ -28,5 +28,5 @@ def read_record(settings: HubSettings, topic: str, partition: int, offset: int):
 
 def third_party_decode(settings: HubSettings, topic: str, value: bytes) -> dict:
     """Decode with confluent-kafka's AvroDeserializer and the writer's registered schema only."""
-    client = SchemaRegistryClient({"url": settings.schema_registry_url})
+    client = SchemaRegistryClient({"url": settings.schema_registry_url, "timeout": 10})
     return AvroDeserializer(client)(value, SerializationContext(topic, MessageField.VALUE))

@@ -34,7 +34,7 @@ def _expected_record(spec, submission: dict, decoded: dict) -> dict:
 def _assert_landed(settings, spec, submission: dict, receipt: Receipt) -> None:
     rec = read_record(settings, receipt.topic, receipt.partition, receipt.offset)
     magic, schema_id = struct.unpack(">bI", rec.value[:5])
-    registry = SchemaRegistryClient({"url": settings.schema_registry_url})
+    registry = SchemaRegistryClient({"url": settings.schema_registry_url, "timeout": 10})
     latest = registry.get_latest_version(f"{receipt.topic}-value")
     assert (magic, schema_id) == (0, latest.schema_id)  # Confluent framing, registered id
     decoded = third_party_decode(settings, receipt.topic, rec.value)

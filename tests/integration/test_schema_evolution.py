@@ -59,7 +59,7 @@ def test_adding_an_optional_field_passes_and_registers_version_2(settings, tmp_p
     assert check.exit_code == 0, check.output
     register = _run(settings, "register", "--file", path, "--event-type", "marriage_registered")
     assert register.exit_code == 0, register.output
-    client = SchemaRegistryClient({"url": settings.schema_registry_url})
+    client = SchemaRegistryClient({"url": settings.schema_registry_url, "timeout": 10})
     assert client.get_versions(f"{MARRIAGE.topic(settings.topic_prefix)}-value") == [1, 2]
 
 
@@ -73,14 +73,14 @@ def test_breaking_changes_are_refused_naming_the_field(settings, tmp_path, chang
         result = _run(settings, command, "--file", path, "--event-type", "marriage_registered")
         assert result.exit_code == 1, result.output
         assert field in result.output
-    client = SchemaRegistryClient({"url": settings.schema_registry_url})
+    client = SchemaRegistryClient({"url": settings.schema_registry_url, "timeout": 10})
     assert client.get_versions(f"{MARRIAGE.topic(settings.topic_prefix)}-value") == [1]
 
 
 def test_registry_itself_refuses_an_incompatible_version(settings, tmp_path):
     """A client that bypasses `hub schemas` still meets FULL_TRANSITIVE at the registry."""
     subject = f"{MARRIAGE.topic(settings.topic_prefix)}-value"
-    client = SchemaRegistryClient({"url": settings.schema_registry_url})
+    client = SchemaRegistryClient({"url": settings.schema_registry_url, "timeout": 10})
     assert client.get_compatibility(subject) == "FULL_TRANSITIVE"
     broken = json.loads(open(_candidate(tmp_path, _remove_office), encoding="utf-8").read())
     with pytest.raises(SchemaRegistryError):

@@ -130,3 +130,23 @@ def test_a_supplement_for_nothing_held_is_a_dead_letter(processor):
     (out,) = processor.process(_record(stray, 9))
     letter = pickle.loads(out.value)
     assert "is waiting for documents" in letter.reason and letter.source_offset == 9
+
+
+def test_an_unreachable_registry_is_retried_not_dead_lettered():
+    from confluent_kafka.serialization import SerializationError
+
+    from hub.registry import REGISTRY_TRANSPORT_ERRORS
+
+    transport_error = REGISTRY_TRANSPORT_ERRORS[0]
+
+    def registry_down(spec, data, topic):
+        try:
+            raise transport_error("registry did not answer")
+        except transport_error as exc:
+            raise SerializationError("could not fetch the writer schema") from exc
+
+    processor = RouterProcessor(load_rules(), NAMES, registry_down, SPECS, pickle.dumps, pickle.dumps,
+                                lambda m, t: pickle.dumps(m), {}, {}, clock=lambda: NOW)
+    topic = NAMES.events(CATALOGUE[EventType.MARRIAGE_REGISTERED])
+    with pytest.raises(SerializationError):
+        processor.process(SourceRecord(topic, 0, 5, b"k", b"\x00\x00\x00\x00\x01"))
