@@ -98,16 +98,34 @@ def create_app(settings: HubSettings) -> faust.App:
     guard = StallGuard(settings.bootstrap_servers, app.conf.id, grace_s=30.0)
     event_topics = set(names.all_events())
 
+    async def handle(record: SourceRecord) -> None:
+        outputs = await _process_retrying(processor, record)
+        pending = [await sinks[o.topic].send(key=o.key, value=o.value) for o in outputs]
+        for future in pending:
+            await future  # durable before this event's offset can be committed
+
+    next_offset: dict[tuple[str, int], int] = {}
+
     @app.agent(_raw_topic(app, *names.all_events()), concurrency=1)
     async def route_events(stream):
+        loop = asyncio.get_running_loop()
         async for event in stream.events():
             msg = event.message
-            guard.progressed(msg.topic, msg.partition)
-            record = SourceRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value)
-            outputs = await _process_retrying(processor, record)
-            pending = [await sinks[o.topic].send(key=o.key, value=o.value) for o in outputs]
-            for future in pending:
-                await future  # durable before this event's offset can be committed
+            key = (msg.topic, msg.partition)
+            guard.progressed(*key)
+            if key not in next_offset:
+                next_offset[key] = await loop.run_in_executor(None, guard.committed, *key)
+            if msg.offset > next_offset[key]:
+                # faust can skip a record around start-up and rebalances (and then commit past
+                # it): read the skipped ones directly and route them first. Routing is
+                # deterministic, so re-routing one that was in fact handled is harmless.
+                missed = await loop.run_in_executor(
+                    None, guard.read_range, msg.topic, msg.partition, next_offset[key], msg.offset)
+                for rec in missed:
+                    log.warning("routing %s[%d]@%d, which faust skipped", rec.topic, rec.partition, rec.offset)
+                    await handle(SourceRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value))
+            await handle(SourceRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value))
+            next_offset[key] = max(next_offset[key], msg.offset + 1)
 
     @app.timer(interval=guard.grace_s / 2)
     async def resume_stalled_partitions():

@@ -49,6 +49,27 @@ class StallGuard:
                 out[key] = committed
         return out
 
+    def committed(self, topic: str, partition: int) -> int:
+        """The group's committed offset for one partition (0 when nothing was committed)."""
+        return self._kafka().committed(TopicPartition(topic, partition)) or 0
+
+    def read_range(self, topic: str, partition: int, start: int, end: int) -> list:
+        """Records ``start <= offset < end`` of one partition, read directly (blocking)."""
+        reader = KafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        try:
+            tp = TopicPartition(topic, partition)
+            reader.assign([tp])
+            reader.seek(tp, start)
+            out: list = []
+            deadline = time.monotonic() + 60
+            while reader.position(tp) < end and time.monotonic() < deadline:
+                for record in reader.poll(timeout_ms=500).get(tp, []):
+                    if record.offset < end:
+                        out.append(record)
+            return out
+        finally:
+            reader.close()
+
     def _kafka(self) -> KafkaConsumer:
         # A group member would trigger a rebalance; this one only reads the group's offsets.
         if self._consumer is None:
