@@ -6,6 +6,11 @@ agent. Nothing is committed past it, so it is not lost, but it waits until the n
 The guard notices a partition whose committed offset is behind its end while the agent has not
 processed anything from it for ``grace_s``, and seeks that partition back to its committed
 offset. Re-reading a record that was in fact processed is harmless: routing is deterministic.
+
+faust can also skip a record and then commit past it, once later records of the partition are
+acknowledged; the committed offset then hides the skip. For that case the router asks the guard
+for the group's committed offset on first sight of a partition and, whenever faust delivers an
+offset beyond the next expected one, reads the skipped range directly (``read_range``).
 """
 
 from __future__ import annotations
