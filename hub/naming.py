@@ -38,6 +38,25 @@ class TopicNames:
     def dead_letters(self) -> str:
         return f"{self.prefix}.dlq"
 
+    @property
+    def audit(self) -> str:
+        """The hash-chained audit trail (JSON values; written only by the auditor)."""
+        return f"{self.prefix}.audit"
+
+    @property
+    def audit_anchors(self) -> str:
+        """Chain heads, anchored periodically so an auditor can keep them outside the system."""
+        return f"{self.prefix}.audit.anchors"
+
+    @property
+    def audit_intake(self) -> str:
+        """Audit facts from other components (replays, data queries), chained by the auditor."""
+        return f"{self.prefix}.audit.intake"
+
+    def audit_topics(self) -> list[str]:
+        """JSON topics of the audit trail: an auditor can read them with no schema registry."""
+        return [self.audit, self.audit_anchors, self.audit_intake]
+
     def internal(self) -> list[str]:
         """Topics the hub writes itself (everything but the department event topics)."""
         return [*self.all_inboxes(), self.outcomes, self.routing_log, self.dead_letters]

@@ -24,7 +24,7 @@ class Provisioned:
 def provision_catalogue(settings: HubSettings) -> Provisioned:
     """Create every topic and register every schema (after the evolution check)."""
     names = TopicNames(settings.topic_prefix)
-    topics = event_topics(settings) + names.internal()
+    topics = event_topics(settings) + names.internal() + names.audit_topics()
     created = ensure_topics(settings, topics)
     registry = SchemaCatalogueRegistry(registry_client(settings), settings.topic_prefix)
     statuses = registry.register_all()

@@ -1,74 +1,102 @@
 """The case projection: every case (一件事) as derived from the routing log and the outcomes.
 
-It reads both topics from the beginning (no consumer group, nothing committed), so building a
-new one *is* the rebuild. ``catch_up()`` reads to the current end and returns; callers that want
-read-your-writes call it before answering.
+Kept in SQLite (``<state_dir>/projections/<prefix>/cases.sqlite``) with the offsets it applied;
+``catch_up()`` reads what was written since, and ``hub rebuild cases`` discards the file and
+reads both topics from the beginning. Callers that want read-your-writes call ``catch_up()``
+before answering.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import datetime
 
-from kafka import KafkaConsumer
-
 from hub.config import HubSettings
-from hub.domain.case import CaseState
+from hub.domain.case import CaseState, CaseStatus
 from hub.domain.outcomes import OUTCOME_NAMESPACE, Outcome, OutcomeStatus
 from hub.domain.routing import RoutingDecision
-from hub.log_reader import assign_from_start, drain
 from hub.naming import TopicNames
+from hub.projections.store import SqliteProjection
 from hub.registry import registry_client
 from hub.wire.serde import model_deserializer
 
 
-class CaseProjection:
-    """In-memory cases, kept current from Kafka; thread-safe."""
+class CaseProjection(SqliteProjection):
+    """Cases by id and by subject; thread-safe, shareable between processes."""
 
-    def __init__(self, settings: HubSettings):
-        self.settings = settings
+    name = "cases"
+    schema = """
+    CREATE TABLE IF NOT EXISTS cases (
+        case_id TEXT PRIMARY KEY, opened_at TEXT, open INTEGER NOT NULL, state TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS case_subjects (
+        subject_id TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (subject_id, case_id));
+    """
+
+    def __init__(self, settings: HubSettings, path=None):
+        super().__init__(settings, path)
         self.names = TopicNames(settings.topic_prefix)
         registry = registry_client(settings)
         self._decoders = {
             self.names.routing_log: model_deserializer(registry, "RoutingDecision", RoutingDecision),
             self.names.outcomes: model_deserializer(registry, "Outcome", Outcome),
         }
-        self.cases: dict[str, CaseState] = {}
-        self.by_subject: dict[str, set[str]] = {}
-        self._lock = threading.Lock()
-        self._consumer: KafkaConsumer | None = None
+        self._dirty: dict[str, CaseState] = {}
 
-    def catch_up(self, timeout_ms: int = 200) -> int:
-        """Apply everything written so far; returns the number of records applied."""
-        with self._lock:
-            applied = 0
-            for record in drain(self._kafka(), timeout_ms):
-                self._apply(record.topic, record.value)
-                applied += 1
-            return applied
+    def topics(self) -> list[str]:
+        return list(self._decoders)
 
-    def _apply(self, topic: str, value: bytes) -> None:
-        record = self._decoders[topic](value, topic)
-        case = self.cases.setdefault(record.case_id, CaseState(case_id=record.case_id))
-        if isinstance(record, RoutingDecision):
-            case.apply_decision(record)
-            for subject in record.subject_ids:
-                self.by_subject.setdefault(subject, set()).add(record.case_id)
+    def apply(self, conn, record) -> None:
+        decoded = self._decoders[record.topic](record.value, record.topic)
+        case = self._dirty.get(decoded.case_id) or self._load(conn, decoded.case_id) \
+            or CaseState(case_id=decoded.case_id)
+        if isinstance(decoded, RoutingDecision):
+            case.apply_decision(decoded)
+            conn.executemany("INSERT OR IGNORE INTO case_subjects VALUES (?, ?)",
+                             [(s, decoded.case_id) for s in decoded.subject_ids])
         else:
-            case.apply_outcome(record)
+            case.apply_outcome(decoded)
+        self._dirty[case.case_id] = case
+
+    def flush(self, conn) -> None:
+        conn.executemany(
+            "INSERT INTO cases(case_id, opened_at, open, state) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(case_id) DO UPDATE SET opened_at = excluded.opened_at, "
+            "open = excluded.open, state = excluded.state",
+            [(c.case_id, c.opened_at.isoformat() if c.opened_at else None,
+              int(c.status is not CaseStatus.COMPLETED), c.model_dump_json())
+             for c in self._dirty.values()])
+        self._dirty.clear()
+
+    def forget_buffers(self) -> None:
+        self._dirty.clear()
+
+    @staticmethod
+    def _load(conn, case_id: str) -> CaseState | None:
+        row = conn.execute("SELECT state FROM cases WHERE case_id = ?", (case_id,)).fetchone()
+        return CaseState.model_validate_json(row[0]) if row else None
+
+    # -- queries --------------------------------------------------------------------------------
 
     def case(self, case_id: str) -> CaseState | None:
-        return self.cases.get(case_id)
+        rows = self.query("SELECT state FROM cases WHERE case_id = ?", (case_id,))
+        return CaseState.model_validate_json(rows[0][0]) if rows else None
 
     def for_subject(self, subject_id: str) -> list[CaseState]:
-        found = [self.cases[c] for c in self.by_subject.get(subject_id, ())]
+        rows = self.query("SELECT c.state FROM case_subjects s JOIN cases c USING (case_id) "
+                          "WHERE s.subject_id = ?", (subject_id,))
+        found = [CaseState.model_validate_json(r[0]) for r in rows]
         return sorted(found, key=lambda c: c.opened_at or datetime.min)
+
+    def all_cases(self) -> list[CaseState]:
+        """Every case, by id: what a rebuild is compared on."""
+        return [CaseState.model_validate_json(r[0])
+                for r in self.query("SELECT state FROM cases ORDER BY case_id")]
 
     def overdue_outcomes(self, now: datetime) -> list[Outcome]:
         """OVERDUE outcomes for open items past their deadline and not yet flagged."""
         out = []
-        for case in self.cases.values():
+        for row in self.query("SELECT state FROM cases WHERE open = 1"):
+            case = CaseState.model_validate_json(row[0])
             for item in case.items.values():
                 if item.late_at(now) and not item.overdue:
                     out.append(Outcome(
@@ -79,16 +107,3 @@ class CaseProjection:
                         reason=f"deadline {item.deadline_at.isoformat()} passed", attempts=0,
                         occurred_at=now))
         return out
-
-    def _kafka(self) -> KafkaConsumer:
-        if self._consumer is None:
-            consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
-                                     enable_auto_commit=False, group_id=None)
-            assign_from_start(consumer, list(self._decoders))
-            self._consumer = consumer
-        return self._consumer
-
-    def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None

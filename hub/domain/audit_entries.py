@@ -1,0 +1,135 @@
+"""What each audit record says: one builder per kind of fact the hub must be able to prove.
+
+Contents are JSON-native (ISO 8601 UTC strings, no floats) so the hash computed when a record is
+written equals the hash recomputed from its JSON by any auditor. Entries name fields and their
+legal basis, never their values: the audit trail proves who received which data and why without
+becoming a second copy of the data.
+
+Kinds:
+- ``routing_decision`` — the router decided a case's items (fields and basis per department);
+- ``item_sent`` — a work item was written to a department's inbox (``replay_id`` when replayed);
+- ``outcome`` — a department reported DELIVERED/COMPLETED/REJECTED/FAILED, or the hub OVERDUE;
+- ``replay`` — an operator replayed history (window, filters, target, counts);
+- ``fact_query`` — a department queried a subject's facts (granted fields returned, or refused).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.domain.outcomes import Outcome
+from hub.domain.routing import RoutingDecision, WorkItem
+
+
+class AuditKind(StrEnum):
+    ROUTING_DECISION = "routing_decision"
+    ITEM_SENT = "item_sent"
+    OUTCOME = "outcome"
+    REPLAY = "replay"
+    FACT_QUERY = "fact_query"
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def source(topic: str, partition: int, offset: int) -> dict:
+    """Where the audited fact is in the log: the proof points back to the record itself."""
+    return {"topic": topic, "partition": partition, "offset": offset}
+
+
+def _grants(grants) -> list[dict]:
+    return [{"field": g.field, "basis": g.basis} for g in grants]
+
+
+def decision_entry(decision: RoutingDecision, src: dict) -> dict:
+    return {
+        "kind": AuditKind.ROUTING_DECISION.value, "at": iso(decision.decided_at), "source": src,
+        "case_id": decision.case_id, "event_id": decision.event_id,
+        "event_type": decision.event_type, "source_department": decision.source_department,
+        "subject_ids": list(decision.subject_ids), "decision": decision.kind.value,
+        "change": decision.change.value, "pending_documents": list(decision.pending_documents),
+        "items": [{"item_id": p.item_id, "department": p.department.value, "item": p.item,
+                   "change": p.change.value, "deadline_at": iso(p.deadline_at),
+                   "grants": _grants(p.grants)} for p in decision.items],
+    }
+
+
+def item_entry(item: WorkItem, src: dict, written_at: datetime, replay_id: str | None = None) -> dict:
+    """A work item reached a department's inbox: which fields it carried, under which basis."""
+    return {
+        "kind": AuditKind.ITEM_SENT.value, "at": iso(written_at), "source": src,
+        "case_id": item.case_id, "event_id": item.event_id, "event_type": item.event_type,
+        "item_id": item.item_id, "department": item.department.value, "item": item.item,
+        "change": item.change.value, "grants": _grants(item.grants),
+        "fields": sorted(item.data), "replay_id": replay_id,
+    }
+
+
+def outcome_entry(outcome: Outcome, src: dict) -> dict:
+    return {
+        "kind": AuditKind.OUTCOME.value, "at": iso(outcome.occurred_at), "source": src,
+        "case_id": outcome.case_id, "event_id": outcome.event_id, "item_id": outcome.item_id,
+        "department": outcome.department.value, "item": outcome.item,
+        "status": outcome.status.value, "reference": outcome.reference, "reason": outcome.reason,
+    }
+
+
+class _Note(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReplayNote(_Note):
+    """Posted to the audit intake by ``hub replay`` when it finishes (or fails)."""
+
+    kind: Literal["replay"] = "replay"
+    replay_id: str = Field(min_length=1)
+    requested_by: str = Field(min_length=1)
+    at: datetime
+    window_from: datetime
+    window_to: datetime
+    filters: dict[str, str | None] = {}
+    target: str = Field(min_length=1, description="'inbox' or 'file:<path>'")
+    dry_run: bool = False
+    read: int = Field(ge=0)
+    matched: int = Field(ge=0)
+    emitted: int = Field(ge=0)
+    status: Literal["completed", "failed"] = "completed"
+    error: str | None = None
+
+
+class QueriedField(_Note):
+    event_type: str
+    field: str
+    basis: str
+
+
+class FactQueryNote(_Note):
+    """Posted to the audit intake by the facts API for every query, answered or refused."""
+
+    kind: Literal["fact_query"] = "fact_query"
+    query_id: str = Field(min_length=1)
+    at: datetime
+    department: str | None = Field(None, description="None when the token was unknown")
+    subject_id: str = Field(min_length=1)
+    allowed: bool
+    fields: list[QueriedField] = []
+    reason: str | None = None
+
+
+Note = ReplayNote | FactQueryNote
+
+
+def note_entry(note: Note, src: dict) -> dict:
+    """The audit content of a note taken from the intake topic."""
+    body = note.model_dump(mode="json")
+    for key in ("at", "window_from", "window_to"):
+        if key in body:
+            body[key] = iso(getattr(note, key))
+    if isinstance(note, FactQueryNote):
+        body["subject_ids"] = [note.subject_id]
+    return {**body, "source": src}

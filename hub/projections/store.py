@@ -1,0 +1,198 @@
+"""Durable projections: a view of some topics kept in SQLite with the offsets it has applied.
+
+A projection is a cache of the log, never a source of truth: ``catch_up()`` applies what was
+written since its stored positions and ``rebuild()`` discards the file and reads every topic from
+the beginning. Positions are written in the same transaction as the rows they produced, so a
+crash mid-catch-up loses nothing and applies nothing twice. Several processes may share one
+file (API server, CLI, deadline watch): a catch-up holds SQLite's write lock, and re-reads the
+stored positions after taking it, so two catch-ups never apply the same records.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from kafka import KafkaConsumer, TopicPartition
+
+from hub.config import HubSettings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (records applied so far, records to apply in total)
+
+
+def projection_path(settings: HubSettings, name: str) -> Path:
+    return Path(settings.state_dir) / "projections" / settings.topic_prefix / f"{name}.sqlite"
+
+
+class SqliteProjection:
+    """Base class: subclasses set ``name`` and ``schema`` and implement ``topics`` and ``apply``."""
+
+    name: str = ""
+    schema: str = ""  # DDL, run on every open (use IF NOT EXISTS)
+    batch_size = 5_000  # records per transaction while catching up
+    stall_timeout_s = 30.0  # behind, yet nothing arrives: Kafka is gone
+
+    def __init__(self, settings: HubSettings, path: Path | str | None = None):
+        self.settings = settings
+        self.path = Path(path) if path is not None else projection_path(settings, self.name)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._consumer: KafkaConsumer | None = None
+
+    # -- to implement -------------------------------------------------------------------------
+
+    def topics(self) -> list[str]:
+        raise NotImplementedError
+
+    def apply(self, conn: sqlite3.Connection, record) -> None:
+        """Apply one Kafka record (``topic``, ``partition``, ``offset``, ``key``, ``value``,
+        ``timestamp``, ``headers``) inside the open transaction."""
+        raise NotImplementedError
+
+    def flush(self, conn: sqlite3.Connection) -> None:
+        """Write anything ``apply`` buffered; called before each commit."""
+
+    def forget_buffers(self) -> None:
+        """Drop anything ``apply`` buffered (the transaction was rolled back)."""
+
+    # -- catching up --------------------------------------------------------------------------
+
+    def catch_up(self, progress: Progress | None = None, poll_ms: int = 200) -> int:
+        """Apply every record written so far; returns how many were applied."""
+        with self._lock:
+            conn, consumer = self.connection(), self._kafka()
+            partitions = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+            end = consumer.end_offsets(partitions)
+            applied, total = 0, None
+            while True:
+                conn.execute("BEGIN IMMEDIATE")  # the write lock, before reading positions
+                try:
+                    start = self._seek_to_stored(conn, consumer, partitions)
+                    if total is None:
+                        total = sum(max(0, end[tp] - start[tp]) for tp in partitions)
+                        if progress:
+                            progress(0, total)
+                    batch = self._apply_batch(conn, consumer, end, poll_ms)
+                    self.flush(conn)
+                    self._store_positions(conn, consumer, partitions)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    self.forget_buffers()
+                    raise
+                applied += batch
+                if progress:
+                    progress(applied, total)
+                if all(consumer.position(tp) >= end[tp] for tp in partitions):
+                    return applied
+
+    def _apply_batch(self, conn, consumer: KafkaConsumer, end: dict, poll_ms: int) -> int:
+        count, idle_since = 0, time.monotonic()
+        while count < self.batch_size:
+            behind = [tp for tp, off in end.items() if consumer.position(tp) < off]
+            if not behind:
+                break
+            polled = consumer.poll(timeout_ms=poll_ms, max_records=self.batch_size - count)
+            if polled:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > self.stall_timeout_s:
+                raise TimeoutError(f"projection {self.name!r}: no records from Kafka for "
+                                   f"{self.stall_timeout_s:.0f}s while behind on "
+                                   + ", ".join(f"{tp.topic}[{tp.partition}]" for tp in behind))
+            for tp, records in polled.items():
+                for record in records:
+                    if record.offset >= end[tp]:
+                        continue  # written after this catch-up began: the next one applies it
+                    self.apply(conn, record)
+                    count += 1
+            # records past ``end`` were returned by poll: rewind to ``end`` so none is skipped
+            for tp in polled:
+                if consumer.position(tp) > end[tp]:
+                    consumer.seek(tp, end[tp])
+        return count
+
+    def _seek_to_stored(self, conn, consumer: KafkaConsumer, partitions) -> dict:
+        stored = {(t, p): o for t, p, o in conn.execute("SELECT topic, partition, next_offset FROM positions")}
+        start = {}
+        for tp in partitions:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is None:
+                consumer.seek_to_beginning(tp)
+                offset = consumer.position(tp)
+            elif consumer.position(tp) != offset:
+                consumer.seek(tp, offset)
+            start[tp] = offset
+        return start
+
+    @staticmethod
+    def _store_positions(conn, consumer: KafkaConsumer, partitions) -> None:
+        conn.executemany(
+            "INSERT INTO positions(topic, partition, next_offset) VALUES (?, ?, ?) "
+            "ON CONFLICT(topic, partition) DO UPDATE SET next_offset = excluded.next_offset",
+            [(tp.topic, tp.partition, consumer.position(tp)) for tp in partitions])
+
+    def positions(self) -> dict[tuple[str, int], int]:
+        with self._lock:
+            rows = self.connection().execute("SELECT topic, partition, next_offset FROM positions")
+            return {(t, p): o for t, p, o in rows}
+
+    # -- rebuilding ---------------------------------------------------------------------------
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Discard the projection and rebuild it from the beginning of its topics."""
+        with self._lock:
+            self.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            return self.catch_up(progress)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=60.0)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(
+                "CREATE TABLE IF NOT EXISTS positions (topic TEXT NOT NULL, partition INTEGER NOT NULL,"
+                " next_offset INTEGER NOT NULL, PRIMARY KEY (topic, partition));" + self.schema)
+            self._conn = conn
+        return self._conn
+
+    def query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self.connection().execute(sql, tuple(params)).fetchall()
+
+    def _kafka(self) -> KafkaConsumer:
+        if self._consumer is None:
+            consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
+                                     enable_auto_commit=False, group_id=None,
+                                     max_partition_fetch_bytes=4 * 1024 * 1024)
+            partitions = [TopicPartition(t, p) for t in self.topics()
+                          for p in sorted(consumer.partitions_for_topic(t) or ())]
+            missing = [t for t in self.topics() if not consumer.partitions_for_topic(t)]
+            if missing:
+                consumer.close()
+                raise LookupError(f"projection {self.name!r}: topic(s) not found: {', '.join(missing)}"
+                                  " (run `hub topics ensure` / provision the catalogue)")
+            consumer.assign(partitions)
+            self._consumer = consumer
+        return self._consumer
+
+    def close(self) -> None:
+        with self._lock:
+            if self._consumer is not None:
+                self._consumer.close()
+                self._consumer = None
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
