@@ -64,10 +64,12 @@ def _bearer(request: Request) -> str | None:
 
 
 def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: PublisherFor,
-               cases=None) -> FastAPI:
+               cases=None, facts=None, audit_intake=None, timeline=None) -> FastAPI:
     """The ingest app; collaborators are passed in so tests can use real or fake ones.
 
-    ``cases`` (a :class:`~hub.projections.cases.CaseProjection`) enables the case endpoints.
+    ``cases`` (a :class:`~hub.projections.cases.CaseProjection`) enables the case endpoints;
+    ``facts`` with ``audit_intake`` the shared-data query (数据共享查询); ``timeline`` the
+    subject audit timeline ("who has my data and why").
     """
 
     @asynccontextmanager
@@ -135,6 +137,14 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
 
     if cases is not None:
         _case_routes(app, tokens, cases)
+    if facts is not None:
+        from hub.api.facts_routes import install_facts_routes
+
+        install_facts_routes(app, tokens, facts, audit_intake)
+    if timeline is not None:
+        from hub.api.audit_routes import install_audit_routes
+
+        install_audit_routes(app, tokens, timeline)
     install_openapi(app)
     return app
 
