@@ -15,6 +15,7 @@ from typing import Optional
 
 import typer
 
+from hub.cli_audit import audit_app
 from hub.config import HubSettings
 from hub.devstack.cli import dev_app
 from hub.domain.catalogue import CATALOGUE, spec_for
@@ -36,6 +37,7 @@ dlq_app = typer.Typer(help="Dead letters: records that could not be processed.",
 app.add_typer(dlq_app, name="dlq")
 agencies_app = typer.Typer(help="The reference agency systems.", no_args_is_help=True)
 app.add_typer(agencies_app, name="agencies")
+app.add_typer(audit_app, name="audit")
 
 
 def _fail(exc: HubError) -> typer.Exit:

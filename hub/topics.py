@@ -14,6 +14,12 @@ from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 
 
+# The log is the system of record: replay, rebuild and audit verification need every record
+# ever written, so the hub's topics never expire records by age (retention is a decision for
+# the operator, per topic, not a broker default).
+KEEP_FOREVER = {"retention.ms": "-1"}
+
+
 def event_topics(settings: HubSettings) -> list[str]:
     return [spec.topic(settings.topic_prefix) for spec in CATALOGUE.values()]
 
@@ -27,7 +33,8 @@ def ensure_topics(settings: HubSettings, topics: list[str]) -> list[str]:
         for topic in missing:
             try:
                 admin.create_topics([
-                    NewTopic(topic, settings.topic_partitions, settings.topic_replication)
+                    NewTopic(topic, settings.topic_partitions, settings.topic_replication,
+                             topic_configs=KEEP_FOREVER)
                 ])
             except TopicAlreadyExistsError:  # created concurrently by another process
                 pass

@@ -65,7 +65,7 @@ class Verdict:
     partition: int | None = None
     offset: int | None = None
     reason: str = ""
-    heads: dict[int, str] | None = None  # last hash per partition: what an auditor anchors
+    heads: dict[int, tuple[int, str]] | None = None  # partition → (offset, hash): what to anchor
 
     def __str__(self) -> str:
         if self.ok:
@@ -73,24 +73,61 @@ class Verdict:
         return f"BROKEN at partition {self.partition} offset {self.offset}: {self.reason}"
 
 
-def verify(stored: Iterable[StoredAudit], anchors: dict[tuple[int, int], str] | None = None) -> Verdict:
-    """Walk every partition's chain in offset order; stop at the first break.
+class ChainWalker:
+    """Verifies records fed one at a time, each partition in offset order; stops at the first break.
 
     ``anchors`` maps ``(partition, offset)`` to a hash kept outside the system: the record there
-    must still carry it, so even a consistently rewritten chain is caught.
+    must still carry it, so even a consistently rewritten chain is caught. ``seed`` gives, per
+    partition, the hash the first fed record must link to (the record just before a verified
+    window); without it the first record must link to GENESIS.
     """
-    last: dict[int, str] = {}
-    count = 0
-    for item in sorted(stored, key=lambda s: (s.partition, s.offset)):
+
+    def __init__(self, anchors: dict[tuple[int, int], str] | None = None,
+                 seed: dict[int, str] | None = None):
+        self.anchors = dict(anchors or {})
+        self.last: dict[int, str] = dict(seed or {})
+        self.last_offset: dict[int, int] = {}
+        self.count = 0
+        self.broken: Verdict | None = None
+
+    def feed(self, item: StoredAudit) -> bool:
+        """Check one record; False once the chain is broken (the verdict says where and why)."""
+        if self.broken:
+            return False
         rec, where = item.record, (item.partition, item.offset)
         if rec.hash != content_hash(rec.prev_hash, rec.content):
-            return Verdict(False, count, *where, "content does not match its hash (record altered)")
-        expected_prev = last.get(item.partition, GENESIS)
-        if rec.prev_hash != expected_prev:
-            return Verdict(False, count, *where, "does not link to the previous record's hash "
-                                                 "(a record was removed, inserted or reordered)")
-        if anchors and where in anchors and anchors[where] != rec.hash:
-            return Verdict(False, count, *where, "differs from the anchored chain head")
-        last[item.partition] = rec.hash
-        count += 1
-    return Verdict(True, count, heads=dict(last))
+            return self._break(where, "content does not match its hash (record altered or forged)")
+        if rec.prev_hash != self.last.get(item.partition, GENESIS):
+            return self._break(where, "does not link to the previous record's hash "
+                                      "(a record was removed, inserted or reordered)")
+        if where in self.anchors and self.anchors[where] != rec.hash:
+            return self._break(where, f"differs from the anchored hash {self.anchors[where][:16]}…")
+        self.last[item.partition] = rec.hash
+        self.last_offset[item.partition] = item.offset
+        self.count += 1
+        return True
+
+    def unreadable(self, partition: int, offset: int, reason: str) -> bool:
+        """A record that is not an audit record at all breaks the chain where it stands."""
+        return False if self.broken else self._break((partition, offset), reason)
+
+    def missing_anchor(self, partition: int, offset: int) -> bool:
+        return self._break((partition, offset), "the anchored record is missing "
+                                                "(the topic was truncated or rewritten)")
+
+    def _break(self, where: tuple[int, int], reason: str) -> bool:
+        self.broken = Verdict(False, self.count, *where, reason)
+        return False
+
+    def verdict(self) -> Verdict:
+        heads = {p: (self.last_offset[p], self.last[p]) for p in self.last_offset}
+        return self.broken or Verdict(True, self.count, heads=heads)
+
+
+def verify(stored: Iterable[StoredAudit], anchors: dict[tuple[int, int], str] | None = None) -> Verdict:
+    """Walk every partition's chain in offset order; stop at the first break."""
+    walker = ChainWalker(anchors)
+    for item in sorted(stored, key=lambda s: (s.partition, s.offset)):
+        if not walker.feed(item):
+            break
+    return walker.verdict()

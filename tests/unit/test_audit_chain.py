@@ -30,7 +30,7 @@ def _log():
 def test_an_intact_log_verifies_and_reports_the_heads():
     verdict = verify(_log())
     assert verdict.ok and verdict.count == 9
-    assert verdict.heads == {0: _log()[4].record.hash, 1: _log()[8].record.hash}
+    assert verdict.heads == {0: (4, _log()[4].record.hash), 1: (3, _log()[8].record.hash)}
 
 
 def test_canonical_encoding_ignores_key_order_and_pins_times_to_utc():

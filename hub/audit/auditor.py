@@ -1,0 +1,329 @@
+"""The auditor: the one writer of the audit chain.
+
+It reads every fact the hub must be able to prove — routing decisions (routing log), work items
+sent (department inboxes, replays included), outcomes, and notes posted to the audit intake
+(replays, fact queries) — and appends one hash-linked record per fact to the audit topic.
+
+Why one writer: each record carries the hash of its partition's previous record, so appends to a
+partition must be serialised. Run exactly one auditor per hub; before every batch it checks that
+the audit partitions end where its own last writes ended, and stops (``AuditorConflict``) if
+someone else wrote there.
+
+Crash safety without transactions: source offsets are committed only after a batch's audit
+records are acknowledged. After a crash the batch in flight may already be in the audit topic,
+so on start the auditor reads the tail of every audit partition (at least two batches deep) and
+skips source records whose position is already recorded there. Nothing is audited twice and
+nothing is skipped.
+
+Chain heads are anchored to a separate topic every ``anchor_every_s`` and reported through
+``on_anchor``, so an auditor can keep them outside the system.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.partitioner.default import murmur2
+
+from hub.audit.codec import decode_record, encode_record
+from hub.audit.intake import decode_note, note_key
+from hub.config import HubSettings
+from hub.domain.audit import GENESIS, AuditRecord, canonical
+from hub.domain.audit_entries import decision_entry, item_entry, iso, note_entry, outcome_entry, source
+from hub.domain.dead_letters import DeadLetter
+from hub.domain.outcomes import Outcome
+from hub.domain.routing import RoutingDecision, WorkItem
+from hub.naming import TopicNames
+from hub.registry import is_transient, registry_client
+from hub.wire.headers import REPLAY_ID, header
+from hub.wire.serde import model_deserializer, model_serializer
+from producers.publisher import kafka_producer
+
+log = logging.getLogger(__name__)
+
+
+class AuditorConflict(RuntimeError):
+    """Another process wrote to the audit topic: two writers would fork the chain."""
+
+
+@dataclass(frozen=True)
+class Anchor:
+    partition: int
+    offset: int
+    hash: str
+    anchored_at: datetime
+
+    def as_json(self) -> dict:
+        return {"partition": self.partition, "offset": self.offset, "hash": self.hash,
+                "anchored_at": iso(self.anchored_at)}
+
+    def __str__(self) -> str:
+        return f"anchor audit[{self.partition}]@{self.offset} sha256:{self.hash}"
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner (murmur2), computed here because the previous hash of the
+    chosen partition must be known before the record is sent."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class Auditor:
+    def __init__(self, settings: HubSettings, *, batch_max: int = 500, anchor_every_s: float = 60.0,
+                 on_anchor: Callable[[Anchor], None] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self.settings = settings
+        self.names = TopicNames(settings.topic_prefix)
+        self.batch_max, self.anchor_every_s = batch_max, anchor_every_s
+        self.on_anchor, self.clock = on_anchor, clock
+        registry = registry_client(settings)
+        self._decoders: dict[str, Callable[[bytes, str], object]] = {
+            self.names.routing_log: model_deserializer(registry, "RoutingDecision", RoutingDecision),
+            self.names.outcomes: model_deserializer(registry, "Outcome", Outcome),
+            **{t: model_deserializer(registry, "WorkItem", WorkItem) for t in self.names.all_inboxes()},
+        }
+        self._encode_dead_letter = model_serializer(registry, "DeadLetter")
+        self.heads: dict[int, str] = {}
+        self.next_offset: dict[int, int] = {}  # per audit partition: where our next write lands
+        self._anchored: dict[int, int] = {}
+        self._last_anchor = time.monotonic()
+        self._consumer: KafkaConsumer | None = None
+        self._producer: KafkaProducer | None = None
+        self.audited = 0
+
+    # -- start-up -----------------------------------------------------------------------------
+
+    def sources(self) -> list[str]:
+        return [*self._decoders, self.names.audit_intake]
+
+    def start(self) -> None:
+        """Find the chain heads and where each source was audited up to; assign the sources."""
+        self._producer = kafka_producer(self.settings)
+        consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
+                                 group_id=f"{self.settings.topic_prefix}-auditor",
+                                 enable_auto_commit=False, auto_offset_reset="earliest",
+                                 max_poll_records=self.batch_max)
+        audited_up_to = self._read_tail(consumer)
+        partitions = [TopicPartition(t, p) for t in self.sources()
+                      for p in sorted(consumer.partitions_for_topic(t) or ())]
+        consumer.assign(partitions)
+        for tp in partitions:
+            committed = consumer.committed(tp)
+            audited = audited_up_to.get((tp.topic, tp.partition))
+            start = max(committed or 0, audited + 1 if audited is not None else 0)
+            if committed is None and audited is None:
+                consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, start)
+        self._consumer = consumer
+        log.info("auditor started: heads %s", {p: h[:12] for p, h in self.heads.items()})
+
+    def _read_tail(self, consumer: KafkaConsumer) -> dict[tuple[str, int], int]:
+        """Chain heads, and the highest source offset already audited per source partition."""
+        topic = self.names.audit
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not parts:
+            raise LookupError(f"audit topic {topic} not found (provision the hub's topics first)")
+        reader = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
+                               group_id=None, enable_auto_commit=False)
+        audited: dict[tuple[str, int], int] = {}
+        try:
+            reader.assign(parts)
+            end = reader.end_offsets(parts)
+            for tp in parts:
+                self.heads[tp.partition], self.next_offset[tp.partition] = GENESIS, end[tp]
+                reader.seek(tp, max(0, end[tp] - 2 * self.batch_max))
+            while any(reader.position(tp) < end[tp] for tp in parts):
+                for tp, records in reader.poll(timeout_ms=500).items():
+                    for rec in records:
+                        if rec.offset >= end[tp]:
+                            continue
+                        try:
+                            record = decode_record(rec.value)
+                        except ValueError as exc:
+                            raise AuditorConflict(
+                                f"{topic}[{tp.partition}]@{rec.offset} is not an audit record ({exc}); "
+                                "the chain is broken — run `hub audit verify`") from None
+                        self.heads[tp.partition] = record.hash
+                        src = record.content.get("source") or {}
+                        k = (src.get("topic"), src.get("partition"))
+                        if isinstance(src.get("offset"), int):
+                            audited[k] = max(audited.get(k, -1), src["offset"])
+        finally:
+            reader.close()
+        self._anchored = {p: off - 1 for p, off in self.next_offset.items()}
+        return audited
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def step(self, timeout_ms: int = 500) -> int:
+        """Audit one polled batch; returns how many audit records were written."""
+        if self._consumer is None:
+            self.start()
+        polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.batch_max)
+        written = 0
+        if polled:
+            self._check_no_other_writer()
+            futures = []
+            for records in polled.values():
+                for rec in records:
+                    futures += self._audit(rec)
+            for partition, expected, future in futures:
+                metadata = future.get(timeout=self.settings.publish_timeout_s)
+                if metadata.topic == self.names.audit and metadata.offset != expected:
+                    raise AuditorConflict(
+                        f"audit record landed at {metadata.topic}[{partition}]@{metadata.offset}, "
+                        f"expected @{expected}: another process writes to the audit topic")
+                written += metadata.topic == self.names.audit
+            self._consumer.commit()  # only now: the batch's audit records are durable
+            self.audited += written
+        if time.monotonic() - self._last_anchor >= self.anchor_every_s:
+            self.anchor()
+        return written
+
+    def _audit(self, rec) -> list:
+        """Send the audit record(s) for one source record; [(partition, expected offset, future)]."""
+        src = source(rec.topic, rec.partition, rec.offset)
+        delay = 0.5
+        while True:
+            try:
+                key, content = self._content(rec, src)
+                break
+            except Exception as exc:  # noqa: BLE001 - transient: wait; otherwise: park it
+                if not is_transient(exc):
+                    log.warning("auditor parks %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset, exc)
+                    return [(-1, -1, self._dead_letter(rec, exc))]
+                log.warning("registry unavailable while auditing %s[%d]@%d; retrying in %.1fs",
+                            rec.topic, rec.partition, rec.offset, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        partition = partition_for(key, len(self.heads))
+        record = AuditRecord.after(self.heads[partition], content)
+        future = self._producer.send(self.names.audit, key=key, value=encode_record(record),
+                                     partition=partition)
+        expected = self.next_offset[partition]
+        self.heads[partition], self.next_offset[partition] = record.hash, expected + 1
+        return [(partition, expected, future)]
+
+    def _content(self, rec, src: dict) -> tuple[bytes, dict]:
+        if rec.topic == self.names.audit_intake:
+            note = decode_note(rec.value)
+            return note_key(note), note_entry(note, src)
+        if rec.value is None:
+            raise ValueError("record has no value (tombstone)")
+        decoded = self._decoders[rec.topic](rec.value, rec.topic)
+        if isinstance(decoded, RoutingDecision):
+            content = decision_entry(decoded, src)
+        elif isinstance(decoded, WorkItem):
+            written_at = datetime.fromtimestamp(rec.timestamp / 1000, timezone.utc)
+            content = item_entry(decoded, src, written_at, header(rec.headers, REPLAY_ID))
+        else:
+            content = outcome_entry(decoded, src)
+        canonical(content)  # fail here, not in the chain, if anything is not JSON-encodable
+        return content["case_id"].encode(), content
+
+    def _dead_letter(self, rec, exc: Exception):
+        letter = DeadLetter.of(stage="auditor", error=exc, topic=rec.topic, partition=rec.partition,
+                               offset=rec.offset, key=rec.key, value=rec.value, parked_at=self.clock())
+        topic = self.names.dead_letters
+        return self._producer.send(topic, key=rec.key or b"", value=self._encode_dead_letter(letter, topic))
+
+    def _check_no_other_writer(self) -> None:
+        parts = [TopicPartition(self.names.audit, p) for p in self.next_offset]
+        end = self._consumer.end_offsets(parts)
+        for tp in parts:
+            if end[tp] != self.next_offset[tp.partition]:
+                raise AuditorConflict(
+                    f"{tp.topic}[{tp.partition}] ends at {end[tp]}, this auditor expected "
+                    f"{self.next_offset[tp.partition]}: another auditor is running — run exactly one")
+
+    # -- anchors ------------------------------------------------------------------------------
+
+    def anchor(self) -> list[Anchor]:
+        """Publish the head of every partition that grew since the last anchor."""
+        self._last_anchor = time.monotonic()
+        now = self.clock()
+        anchors = [Anchor(p, self.next_offset[p] - 1, self.heads[p], now)
+                   for p in sorted(self.heads)
+                   if self.next_offset[p] > 0 and self._anchored.get(p) != self.next_offset[p] - 1]
+        if not anchors:
+            return []
+        futures = [self._producer.send(self.names.audit_anchors, key=str(a.partition).encode(),
+                                       value=canonical(a.as_json())) for a in anchors]
+        for future in futures:
+            future.get(timeout=self.settings.publish_timeout_s)
+        for a in anchors:
+            self._anchored[a.partition] = a.offset
+            if self.on_anchor:
+                self.on_anchor(a)
+        return anchors
+
+    def run(self, stop: threading.Event) -> None:
+        """Audit until ``stop`` is set; anchors the heads once more on the way out."""
+        try:
+            if self._consumer is None:
+                self.start()
+            while not stop.is_set():
+                self.step()
+            self.anchor()
+        finally:
+            self.close()
+
+    @contextmanager
+    def running(self) -> Iterator["Auditor"]:
+        """Run in a background thread (tests, demo); errors are re-raised on exit."""
+        stop, errors = threading.Event(), []
+
+        def target():
+            try:
+                self.run(stop)
+            except BaseException as exc:  # noqa: BLE001 - surfaced to the caller on exit
+                errors.append(exc)
+                log.exception("auditor stopped")
+
+        self.start()
+        thread = threading.Thread(target=target, name="auditor", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+        if errors:
+            raise errors[0]
+
+    def wait_idle(self, timeout_s: float = 30.0) -> None:
+        """Block until every source record written so far is audited (tests, demo)."""
+        from kafka import KafkaAdminClient
+
+        deadline = time.monotonic() + timeout_s
+        reader = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, group_id=None)
+        admin = KafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
+        group = f"{self.settings.topic_prefix}-auditor"
+        try:
+            parts = [TopicPartition(t, p) for t in self.sources()
+                     for p in sorted(reader.partitions_for_topic(t) or ())]
+            end = reader.end_offsets(parts)
+            while time.monotonic() < deadline:
+                committed = {tp: m.offset for tp, m in admin.list_consumer_group_offsets(group).items()}
+                if all(committed.get(tp, 0) >= end[tp] for tp in parts if end[tp] > 0):
+                    return
+                time.sleep(0.2)
+        finally:
+            reader.close()
+            admin.close()
+        raise TimeoutError(f"auditor did not catch up within {timeout_s:.0f}s")
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None

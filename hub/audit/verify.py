@@ -1,0 +1,129 @@
+"""Walk the audit chain as stored in Kafka (or a copy of it) and say whether it is intact.
+
+Reads with no consumer group and commits nothing. A time window is verified from the first
+record at or after ``from_ts``: its link is checked against the record just before it, so a
+window proves the same as the whole chain for the records it covers. Anchors (chain heads kept
+outside the system) are checked where they fall; an anchor past the end of the topic means
+records were removed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from kafka import KafkaConsumer, TopicPartition
+
+from hub.audit.codec import decode_record
+from hub.config import HubSettings
+from hub.domain.audit import ChainWalker, StoredAudit, Verdict
+from hub.log_reader import read_from_start
+from hub.naming import TopicNames
+
+Progress = Callable[[int, int], None]
+
+
+def stored_anchors(settings: HubSettings) -> dict[tuple[int, int], str]:
+    """Every anchor published by the auditor: (partition, offset) → hash."""
+    anchors = {}
+    for record in read_from_start(settings.bootstrap_servers, [TopicNames(settings.topic_prefix).audit_anchors]):
+        try:
+            body = json.loads(record.value)
+            anchors[(int(body["partition"]), int(body["offset"]))] = str(body["hash"])
+        except (ValueError, KeyError, TypeError):
+            continue  # an unreadable anchor proves nothing; the chain itself is still walked
+    return anchors
+
+
+def parse_anchor(text: str) -> tuple[tuple[int, int], str]:
+    """``PARTITION@OFFSET=HASH`` (as printed by the auditor) → ((partition, offset), hash)."""
+    try:
+        where, digest = text.split("=", 1)
+        partition, offset = where.split("@", 1)
+        digest = digest.removeprefix("sha256:").strip().lower()
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError
+        return (int(partition), int(offset)), digest
+    except ValueError:
+        raise ValueError(f"anchor {text!r}: expected PARTITION@OFFSET=SHA256 (64 hex digits)") from None
+
+
+def _offsets_at(consumer: KafkaConsumer, parts: list[TopicPartition], ts: datetime | None,
+                default: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+    if ts is None:
+        return dict(default)
+    found = consumer.offsets_for_times({tp: int(ts.timestamp() * 1000) for tp in parts})
+    return {tp: (found[tp].offset if found.get(tp) else default[tp]) for tp in parts}
+
+
+def verify_chain(settings: HubSettings, *, topic: str | None = None, from_ts: datetime | None = None,
+                 to_ts: datetime | None = None, anchors: dict[tuple[int, int], str] | None = None,
+                 progress: Progress | None = None) -> Verdict:
+    topic = topic or TopicNames(settings.topic_prefix).audit
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
+                             enable_auto_commit=False, max_partition_fetch_bytes=4 * 1024 * 1024)
+    try:
+        numbers = consumer.partitions_for_topic(topic)
+        if not numbers:
+            raise LookupError(f"topic {topic} not found")
+        parts = [TopicPartition(topic, p) for p in sorted(numbers)]
+        consumer.assign(parts)
+        end = consumer.end_offsets(parts)
+        first = consumer.beginning_offsets(parts)
+        start = first if from_ts is None else _offsets_at(consumer, parts, from_ts, end)
+        stop = _offsets_at(consumer, parts, to_ts, end)
+        walker = ChainWalker(anchors)
+        _seed(walker, consumer, parts, {tp: start[tp] for tp in parts if start[tp] > first[tp]})
+        if walker.broken:
+            return walker.verdict()
+        total = sum(max(0, stop[tp] - start[tp]) for tp in parts)
+        done = 0
+        if progress:
+            progress(0, total)
+        for tp in parts:
+            consumer.seek(tp, start[tp])
+        while not walker.broken and any(consumer.position(tp) < stop[tp] for tp in parts):
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for rec in records:
+                    if rec.offset >= stop[tp] or not _check(walker, rec):
+                        break
+                    done += 1
+                if consumer.position(tp) > stop[tp]:
+                    consumer.seek(tp, stop[tp])
+            if progress:
+                progress(done, total)
+        for (partition, offset) in sorted(anchors or {}):
+            tp = TopicPartition(topic, partition)
+            if not walker.broken and (tp not in end or offset >= end[tp]):
+                walker.missing_anchor(partition, offset)
+        return walker.verdict()
+    finally:
+        consumer.close()
+
+
+def _check(walker: ChainWalker, rec) -> bool:
+    try:
+        record = decode_record(rec.value)
+    except ValueError as exc:
+        return walker.unreadable(rec.partition, rec.offset, str(exc))
+    return walker.feed(StoredAudit(rec.partition, rec.offset, record))
+
+
+def _seed(walker: ChainWalker, consumer: KafkaConsumer, parts: list[TopicPartition],
+          starts: dict[TopicPartition, int]) -> None:
+    """For a window that starts mid-partition, the hash its first record must link to: the
+    hash carried by the record just before it."""
+    for tp in starts:
+        consumer.seek(tp, starts[tp] - 1)
+    pending = dict(starts)
+    while pending and not walker.broken:
+        for tp, records in consumer.poll(timeout_ms=500).items():
+            if tp not in pending or not records:
+                continue
+            rec = records[0]
+            try:
+                walker.last[tp.partition] = decode_record(rec.value).hash
+            except ValueError as exc:
+                walker.unreadable(tp.partition, rec.offset, str(exc))
+            del pending[tp]
