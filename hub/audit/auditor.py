@@ -99,6 +99,11 @@ class Auditor:
 
     # -- start-up -----------------------------------------------------------------------------
 
+    @property
+    def group(self) -> str:
+        """The consumer group whose committed offsets say how far each source is audited."""
+        return f"{self.settings.topic_prefix}-auditor"
+
     def sources(self) -> list[str]:
         return [*self._decoders, self.names.audit_intake]
 
@@ -106,7 +111,7 @@ class Auditor:
         """Find the chain heads and where each source was audited up to; assign the sources."""
         self._producer = kafka_producer(self.settings)
         consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
-                                 group_id=f"{self.settings.topic_prefix}-auditor",
+                                 group_id=self.group,
                                  enable_auto_commit=False, auto_offset_reset="earliest",
                                  max_poll_records=self.batch_max)
         audited_up_to = self._read_tail(consumer)
@@ -300,24 +305,20 @@ class Auditor:
 
     def wait_idle(self, timeout_s: float = 30.0) -> None:
         """Block until every source record written so far is audited (tests, demo)."""
-        from kafka import KafkaAdminClient
-
         deadline = time.monotonic() + timeout_s
-        reader = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, group_id=None)
-        admin = KafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
-        group = f"{self.settings.topic_prefix}-auditor"
+        # Reads the group's committed offsets without joining the group.
+        reader = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
+                               group_id=self.group, enable_auto_commit=False)
         try:
             parts = [TopicPartition(t, p) for t in self.sources()
                      for p in sorted(reader.partitions_for_topic(t) or ())]
             end = reader.end_offsets(parts)
             while time.monotonic() < deadline:
-                committed = {tp: m.offset for tp, m in admin.list_consumer_group_offsets(group).items()}
-                if all(committed.get(tp, 0) >= end[tp] for tp in parts if end[tp] > 0):
+                if all((reader.committed(tp) or 0) >= end[tp] for tp in parts if end[tp] > 0):
                     return
                 time.sleep(0.2)
         finally:
             reader.close()
-            admin.close()
         raise TimeoutError(f"auditor did not catch up within {timeout_s:.0f}s")
 
     def close(self) -> None:

@@ -80,3 +80,27 @@ def test_a_consistently_rewritten_chain_is_caught_by_an_anchor():
     assert verify(rewritten).ok
     verdict = verify(rewritten, anchors)
     assert (verdict.ok, verdict.offset) == (False, 2) and "anchored" in verdict.reason
+
+
+def test_a_window_links_to_the_seed_hash_of_the_record_before_it():
+    from hub.domain.audit import ChainWalker
+
+    log = _chain(0, 6)
+    walker = ChainWalker(seed={0: log[2].record.hash})
+    assert all(walker.feed(s) for s in log[3:])
+    assert walker.verdict().ok and walker.verdict().count == 3
+    wrong = ChainWalker(seed={0: log[1].record.hash})
+    assert not wrong.feed(log[3])
+    assert (wrong.verdict().partition, wrong.verdict().offset) == (0, 3)
+
+
+def test_an_unreadable_record_and_a_missing_anchor_break_the_chain_where_they_are():
+    from hub.domain.audit import ChainWalker
+
+    walker = ChainWalker()
+    walker.feed(_chain(0, 1)[0])
+    walker.unreadable(0, 1, "not an audit record: invalid JSON")
+    assert str(walker.verdict()) == "BROKEN at partition 0 offset 1: not an audit record: invalid JSON"
+    missing = ChainWalker({(0, 9): "ab" * 32})
+    missing.missing_anchor(0, 9)
+    assert "anchored record is missing" in missing.verdict().reason
