@@ -67,11 +67,13 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at IN
 
 @topics_app.command("ensure")
 def topics_ensure() -> None:
-    """Create the event topics that do not exist yet."""
+    """Create the hub's topics that do not exist yet (events, inboxes, logs, audit trail)."""
+    from hub.naming import TopicNames
     from hub.topics import ensure_topics, event_topics
 
     settings = HubSettings()
-    created = ensure_topics(settings, event_topics(settings))
+    names = TopicNames(settings.topic_prefix)
+    created = ensure_topics(settings, event_topics(settings) + names.internal() + names.audit_topics())
     typer.echo(f"created {len(created)} topic(s): {', '.join(created) or '-'}")
 
 

@@ -83,6 +83,7 @@ def run_demo(settings: HubSettings, echo: Echo = print, seed: int | None = None)
         yoga = sdk[0]  # accepted with a document missing: held until the supplement
         back_office.supplement(yoga, YOGA_MISSING)
         back_office.complete([r.case_id for r in sdk + http])
+        back_office.audit()
     return sdk + http
 
 

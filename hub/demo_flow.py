@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from consumers.agency_runner import AgencyFleet
+from hub.audit.auditor import Auditor
 from hub.config import HubSettings
 from hub.domain.case import CaseState, CaseStatus, median_completion_s, on_time_rate
 from hub.domain.departments import Department
@@ -56,17 +57,33 @@ class BackOffice:
         self._worker = WorkerProcess(settings)
         self._fleet = AgencyFleet(settings, self.agencies_dir)
         self.projection = CaseProjection(settings)
+        self.auditor = Auditor(settings, anchor_every_s=3600.0)
+        self._auditing = self.auditor.running()
 
     def __enter__(self) -> "BackOffice":
-        self.echo(f"router and reference agencies starting (agency databases in {self.agencies_dir})")
+        self.echo(f"router, auditor and reference agencies starting "
+                  f"(agency databases in {self.agencies_dir})")
         self._worker.start()
+        self._auditing.__enter__()
         self._fleet.__enter__()
         return self
 
     def __exit__(self, *exc_info) -> None:
         self._fleet.__exit__(*exc_info)
         self._worker.stop()
+        self._auditing.__exit__(*exc_info)
         self.projection.close()
+
+    def audit(self) -> None:
+        """Let the auditor catch up, anchor the chain heads and verify the whole chain."""
+        from hub.audit.verify import stored_anchors, verify_chain
+
+        self.auditor.wait_idle(60)
+        anchors = self.auditor.anchor()
+        verdict = verify_chain(self.settings, anchors=stored_anchors(self.settings))
+        self.echo(f"\naudit chain (`hub audit verify`): {verdict}")
+        for anchor in anchors:
+            self.echo(f"  {anchor}")
 
     def supplement(self, receipt, documents: list[str], timeout_s: float = 120.0) -> None:
         """Show a held case waiting (容缺受理), then provide the documents and let it go on."""

@@ -93,6 +93,7 @@ class Auditor:
         self.next_offset: dict[int, int] = {}  # per audit partition: where our next write lands
         self._anchored: dict[int, int] = {}
         self._last_anchor = time.monotonic()
+        self._lock = threading.RLock()
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self.audited = 0
@@ -173,6 +174,14 @@ class Auditor:
             self.start()
         polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.batch_max)
         written = 0
+        with self._lock:  # heads and offsets change together; anchor() may run on another thread
+            written = self._write(polled)
+        if time.monotonic() - self._last_anchor >= self.anchor_every_s:
+            self.anchor()
+        return written
+
+    def _write(self, polled: dict) -> int:
+        written = 0
         if polled:
             self._check_no_other_writer()
             futures = []
@@ -188,8 +197,6 @@ class Auditor:
                 written += metadata.topic == self.names.audit
             self._consumer.commit()  # only now: the batch's audit records are durable
             self.audited += written
-        if time.monotonic() - self._last_anchor >= self.anchor_every_s:
-            self.anchor()
         return written
 
     def _audit(self, rec) -> list:
@@ -252,6 +259,10 @@ class Auditor:
 
     def anchor(self) -> list[Anchor]:
         """Publish the head of every partition that grew since the last anchor."""
+        with self._lock:
+            return self._anchor()
+
+    def _anchor(self) -> list[Anchor]:
         self._last_anchor = time.monotonic()
         now = self.clock()
         anchors = [Anchor(p, self.next_offset[p] - 1, self.heads[p], now)
