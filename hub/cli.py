@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 
 from hub.cli_audit import audit_app
+from hub.cli_timeline import audit_subject, rebuild
 from hub.config import HubSettings
 from hub.devstack.cli import dev_app
 from hub.domain.catalogue import CATALOGUE, spec_for
@@ -38,6 +39,8 @@ app.add_typer(dlq_app, name="dlq")
 agencies_app = typer.Typer(help="The reference agency systems.", no_args_is_help=True)
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(audit_app, name="audit")
+audit_app.command("subject")(audit_subject)
+app.command("rebuild")(rebuild)
 
 
 def _fail(exc: HubError) -> typer.Exit:
@@ -188,8 +191,10 @@ def serve(
         typer.echo(f"warning: no tokens in {settings.resolved_tokens_file}; "
                    "issue some with `hub tokens issue DEPARTMENT`", err=True)
     from hub.projections.cases import CaseProjection
+    from hub.projections.timeline import TimelineProjection
 
-    app_ = create_app(settings, tokens, PublisherPool(settings), cases=CaseProjection(settings))
+    app_ = create_app(settings, tokens, PublisherPool(settings), cases=CaseProjection(settings),
+                      timeline=TimelineProjection(settings))
     uvicorn.run(app_, host=host, port=port)
 
 
