@@ -1,0 +1,117 @@
+"""The facts projection: every subject's facts, derived from every registration event topic.
+
+Kept in SQLite (``<state_dir>/projections/<prefix>/facts.sqlite``) like the case projection:
+rows per (subject, event) hold the facts as JSON, so a query is one indexed lookup. Values are
+stored whole; what a department may see is decided at query time from the routing rules
+(:func:`hub.domain.facts.visible_to`), so a change of the rules needs no rebuild.
+
+Events are decoded with the registry exactly as the router decodes them. A record that cannot
+be decoded is skipped with a warning (the router dead-letters it; the projection must not stall
+on it); an unreachable registry stops the catch-up instead, to be retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+
+from pydantic import TypeAdapter
+
+from hub.config import HubSettings
+from hub.domain.catalogue import CATALOGUE
+from hub.domain.facts import Fact, FactChange, change_for, current
+from hub.naming import TopicNames
+from hub.projections.store import SqliteProjection
+from hub.registry import is_transient, registry_client
+from hub.wire.codec import event_to_record
+from hub.wire.serde import event_deserializer
+
+log = logging.getLogger(__name__)
+
+_FACTS = TypeAdapter(list[Fact])
+
+
+class FactsProjection(SqliteProjection):
+    """Facts by subject; thread-safe, shareable between processes."""
+
+    name = "facts"
+    schema = """
+    CREATE TABLE IF NOT EXISTS facts (
+        subject_id TEXT NOT NULL, event_id TEXT NOT NULL, facts TEXT NOT NULL,
+        PRIMARY KEY (subject_id, event_id));
+    CREATE INDEX IF NOT EXISTS facts_by_event ON facts(event_id);
+    -- which chain of corrections an event belongs to (its first event), to withdraw it whole
+    CREATE TABLE IF NOT EXISTS lineage (event_id TEXT PRIMARY KEY, origin_event_id TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS lineage_by_origin ON lineage(origin_event_id);
+    -- events accepted with documents missing (容缺受理): their facts stay hidden until supplied
+    CREATE TABLE IF NOT EXISTS held (event_id TEXT PRIMARY KEY, documents TEXT NOT NULL);
+    """
+
+    def __init__(self, settings: HubSettings, path=None):
+        super().__init__(settings, path)
+        names = TopicNames(settings.topic_prefix)
+        registry = registry_client(settings)
+        self._specs = {names.events(spec): spec for spec in CATALOGUE.values()}
+        self._decoders = {topic: event_deserializer(registry, spec) for topic, spec in self._specs.items()}
+
+    def topics(self) -> list[str]:
+        return list(self._decoders)
+
+    def apply(self, conn, record) -> None:
+        try:
+            if record.value is None:
+                raise ValueError("record has no value (tombstone)")
+            event = event_to_record(self._decoders[record.topic](record.value, record.topic))
+        except Exception as exc:  # noqa: BLE001 - a bad record is skipped, never retried forever
+            if is_transient(exc):
+                raise  # the registry is unreachable: this catch-up fails, the next one retries
+            log.warning("facts: skipping %s[%d]@%d, which cannot be decoded (the router "
+                        "dead-letters it): %s", record.topic, record.partition, record.offset, exc)
+            return
+        self.apply_event(conn, event)
+
+    def apply_event(self, conn: sqlite3.Connection, event: dict) -> None:
+        """Store what one decoded event record changes (inside the open transaction)."""
+        change = change_for(event)
+        if change.supplements is not None:
+            self._supplement(conn, change)
+            return
+        origin = change.event_id
+        if change.withdraws is not None:
+            row = conn.execute("SELECT origin_event_id FROM lineage WHERE event_id = ?",
+                               (change.withdraws,)).fetchone()
+            origin = row[0] if row else change.withdraws
+            conn.execute("DELETE FROM facts WHERE event_id IN "
+                         "(SELECT event_id FROM lineage WHERE origin_event_id = ?) OR event_id = ?",
+                         (origin, change.withdraws))
+        conn.execute("INSERT OR REPLACE INTO lineage VALUES (?, ?)", (change.event_id, origin))
+        by_subject: dict[str, list[Fact]] = {}
+        for fact in change.facts:
+            by_subject.setdefault(fact.subject_id, []).append(fact)
+        conn.executemany("INSERT OR REPLACE INTO facts VALUES (?, ?, ?)",
+                         [(subject, change.event_id, _FACTS.dump_json(facts).decode())
+                          for subject, facts in by_subject.items()])
+        if change.held_for:
+            conn.execute("INSERT OR REPLACE INTO held VALUES (?, ?)",
+                         (change.event_id, json.dumps(change.held_for, ensure_ascii=False)))
+
+    @staticmethod
+    def _supplement(conn, change: FactChange) -> None:
+        row = conn.execute("SELECT documents FROM held WHERE event_id = ?", (change.supplements,)).fetchone()
+        if row is None:
+            return  # not held (or unknown): the router dead-letters an unknown one
+        remaining = [d for d in json.loads(row[0]) if d not in change.documents]
+        if remaining:
+            conn.execute("UPDATE held SET documents = ? WHERE event_id = ?",
+                         (json.dumps(remaining, ensure_ascii=False), change.supplements))
+        else:
+            conn.execute("DELETE FROM held WHERE event_id = ?", (change.supplements,))
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def facts_for(self, subject_id: str) -> list[Fact]:
+        """The subject's current facts (every field; filter with ``visible_to`` before showing)."""
+        rows = self.query("SELECT facts FROM facts WHERE subject_id = ? "
+                          "AND event_id NOT IN (SELECT event_id FROM held)", (subject_id,))
+        return current([f for row in rows for f in _FACTS.validate_json(row[0])])
