@@ -54,6 +54,7 @@ class FactsProjection(SqliteProjection):
         registry = registry_client(settings)
         self._specs = {names.events(spec): spec for spec in CATALOGUE.values()}
         self._decoders = {topic: event_deserializer(registry, spec) for topic, spec in self._specs.items()}
+        self.skipped = 0  # records passed over as unreadable (``hub rebuild`` reports it)
 
     def topics(self) -> list[str]:
         return list(self._decoders)
@@ -66,6 +67,7 @@ class FactsProjection(SqliteProjection):
         except Exception as exc:  # noqa: BLE001 - a bad record is skipped, never retried forever
             if is_transient(exc):
                 raise  # the registry is unreachable: this catch-up fails, the next one retries
+            self.skipped += 1
             log.warning("facts: skipping %s[%d]@%d, which cannot be decoded (the router "
                         "dead-letters it): %s", record.topic, record.partition, record.offset, exc)
             return

@@ -283,4 +283,5 @@ def test_an_undecodable_record_is_skipped_not_fatal(projection, caplog):
             projection.apply(conn, SimpleNamespace(topic=topic, partition=0, offset=3, key=b"k",
                                                    value=value))
     assert len([r for r in caplog.records if "skipping" in r.getMessage()]) == 2
+    assert projection.skipped == 2
     assert conn.execute("SELECT count(*) FROM facts").fetchone()[0] == 0
