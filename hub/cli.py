@@ -178,7 +178,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback by default)."),
     port: int = typer.Option(8000, help="TCP port."),
 ) -> None:
-    """Serve HTTP ingest (POST /v1/events/{event_type}) and its OpenAPI at /docs."""
+    """Serve HTTP ingest (POST /v1/events/{event_type}), cases, the shared-data query
+    (GET /v1/subjects/{id}/facts), the audit timeline, and the OpenAPI at /docs."""
     import uvicorn
 
     from hub.api.app import create_app
@@ -190,10 +191,13 @@ def serve(
     if not len(tokens):
         typer.echo(f"warning: no tokens in {settings.resolved_tokens_file}; "
                    "issue some with `hub tokens issue DEPARTMENT`", err=True)
+    from hub.audit.intake import AuditIntake
     from hub.projections.cases import CaseProjection
+    from hub.projections.facts import FactsProjection
     from hub.projections.timeline import TimelineProjection
 
     app_ = create_app(settings, tokens, PublisherPool(settings), cases=CaseProjection(settings),
+                      facts=FactsProjection(settings), audit_intake=AuditIntake(settings),
                       timeline=TimelineProjection(settings))
     uvicorn.run(app_, host=host, port=port)
 
