@@ -78,8 +78,8 @@ def timeline_lines(timeline: dict) -> list[str]:
     if not (events or recipients or queries):
         return [f"{subject}: no audited data about this subject"]
     lines = [f"{subject}: {len(events)} event(s); {len(recipients)} item(s) received by "
-             f"{len(departments)} department(s); {len(queries)} fact quer(y/ies)", "",
-             "Who has the data, and why:"]
+             f"{len(departments)} department(s); {len(queries)} fact "
+             f"{'query' if len(queries) == 1 else 'queries'}", "", "Who has the data, and why:"]
     for d in departments:
         lines.append(f"  {_department(d['department'])}: {d['items']} item(s), "
                      f"{_at(d['first_at']).strip()} … {_at(d['last_at']).strip()}")
@@ -96,7 +96,7 @@ def timeline_lines(timeline: dict) -> list[str]:
     for r in recipients:
         lines.append(f"  {_at(r['sent_at'])}  {r['department']:32} {r['item']} ({r['change']}): "
                      f"{r['status']}  item {r['item_id']}")
-        lines += [f"      {f}" for f in _fields(r["fields"])]
+        lines.append(f"      fields: {', '.join(f['field'] for f in r['fields']) or '-'}")
         for replay in r["replays"]:
             lines.append(f"      replayed {_at(replay['at'])} ({replay['replay_id']}, "
                          f"by {replay['requested_by'] or '?'})")

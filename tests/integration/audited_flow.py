@@ -1,0 +1,50 @@
+"""A whole flow with the auditor running: publish a mix, route, complete every item, audit it all."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+from hub.audit.auditor import Auditor
+from hub.config import HubSettings
+from hub.demo_flow import wait_for_cases
+from hub.projections.cases import CaseProjection
+from producers.publisher import Receipt
+from tests.integration.flow_helpers import Departments, back_office, unique_mix
+
+FLOW_TIMEOUT_S = 120.0
+
+
+def audited_flow(settings: HubSettings, base_dir: Path, count: int, seed: int,
+                 during: Callable[[], None] = lambda: None,
+                 before_idle: Callable[[], None] = lambda: None) -> list[Receipt]:
+    """Publish ``count`` seed events (no identifier reused, so every item completes) with the
+    router, the reference agencies (databases under ``base_dir``) and the auditor running; wait
+    until every case is completed, stop the back office, and wait until all it wrote is audited.
+
+    ``during`` runs after each publish and on every poll while waiting; ``before_idle`` runs once
+    every case is completed, before the last wait for the auditor.
+    """
+    cases = CaseProjection(settings, base_dir / "flow-cases.sqlite")
+    auditor = Auditor(settings, anchor_every_s=3600)
+    try:
+        with auditor.running():
+            with back_office(settings, base_dir), Departments(settings) as departments:
+                receipts = []
+                for event_type, submission in unique_mix(count, random.Random(seed)):
+                    receipts.append(departments.publish(event_type, submission))
+                    during()
+                wait_for_cases(cases, [r.case_id for r in receipts], FLOW_TIMEOUT_S, alive=during)
+                before_idle()
+            auditor.wait_idle(60)  # the back office has stopped: nothing more will be written
+    finally:
+        cases.close()
+    return receipts
+
+
+def hub_env(settings: HubSettings, state_dir: Path) -> dict[str, str]:
+    """The environment `hub` reads for this test's prefix, with its own state directory."""
+    return {"HUB_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+            "HUB_SCHEMA_REGISTRY_URL": settings.schema_registry_url,
+            "HUB_TOPIC_PREFIX": settings.topic_prefix, "HUB_STATE_DIR": str(state_dir)}

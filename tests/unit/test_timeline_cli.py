@@ -1,0 +1,119 @@
+"""`hub rebuild` and `hub audit subject` with fake projections: what they print and exit with."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from kafka.errors import KafkaConnectionError
+from typer.testing import CliRunner
+
+import hub.cli_timeline as cli_timeline
+import hub.projections.timeline as timeline_module
+from hub.cli import app as cli
+from hub.domain.timeline import subject_timeline
+
+
+class FakeProjection:
+    """Records ``rebuild`` calls; reports progress like SqliteProjection does."""
+
+    rebuilt: list[str] = []
+    fail: Exception | None = None
+
+    def __init__(self, settings, path=None):
+        self.path = Path("/nowhere") / f"{self.name}.sqlite"
+        self.skipped = 0
+
+    def rebuild(self, progress=None):
+        if self.fail:
+            raise self.fail
+        if progress:
+            progress(0, 3)
+            progress(3, 3)
+        FakeProjection.rebuilt.append(self.name)
+        return 3
+
+    def close(self):
+        pass
+
+
+def fake(name: str):
+    return type(f"Fake{name}", (FakeProjection,), {"name": name})
+
+
+@pytest.fixture
+def factories(monkeypatch):
+    FakeProjection.rebuilt, FakeProjection.fail = [], None
+    known = {"cases": fake("cases"), "timeline": fake("timeline")}  # no facts projection
+
+    def factory(name):
+        if name not in ("cases", "timeline", "facts"):
+            raise ValueError(name)
+        return known.get(name)
+
+    monkeypatch.setattr(cli_timeline, "projection_factory", factory)
+    return known
+
+
+def test_rebuild_one_projection_prints_records_time_and_rate(factories):
+    result = CliRunner().invoke(cli, ["rebuild", "cases"])
+    assert result.exit_code == 0, result.output
+    assert FakeProjection.rebuilt == ["cases"]
+    assert "cases: 3 record(s) applied in " in result.stdout and "records/s) -> /nowhere/cases.sqlite" in result.stdout
+
+
+def test_rebuild_all_skips_a_projection_this_build_lacks(factories):
+    result = CliRunner().invoke(cli, ["rebuild", "all"])
+    assert result.exit_code == 0, result.output
+    assert FakeProjection.rebuilt == ["cases", "timeline"]
+    assert "facts: no such projection in this build" in result.stderr
+
+
+def test_rebuild_of_a_missing_projection_alone_fails(factories):
+    result = CliRunner().invoke(cli, ["rebuild", "facts"])
+    assert result.exit_code == 1 and FakeProjection.rebuilt == []
+    assert CliRunner().invoke(cli, ["rebuild", "everything"]).exit_code == 2
+
+
+@pytest.mark.parametrize("error, code", [(KafkaConnectionError("down"), 3),
+                                         (TimeoutError("no records from Kafka"), 3),
+                                         (LookupError("topic(s) not found: p.audit"), 1)])
+def test_rebuild_exit_codes(factories, error, code):
+    FakeProjection.fail = error
+    result = CliRunner().invoke(cli, ["rebuild", "timeline"])
+    assert result.exit_code == code and str(error) in result.stderr
+
+
+def test_the_facts_projection_is_wired_once_it_exists():
+    try:
+        from hub.projections.facts import FactsProjection
+    except ModuleNotFoundError:
+        assert cli_timeline.projection_factory("facts") is None
+    else:
+        assert cli_timeline.projection_factory("facts") is FactsProjection
+
+
+class FakeTimeline:
+    def __init__(self, settings, path=None):
+        self.caught_up = False
+
+    def catch_up(self, progress=None):
+        self.caught_up = True
+        return 0
+
+    def subject_timeline(self, subject_id):
+        assert self.caught_up
+        return subject_timeline(subject_id, [], [], [])
+
+    def close(self):
+        pass
+
+
+def test_audit_subject_json_and_text(monkeypatch):
+    monkeypatch.setattr(timeline_module, "TimelineProjection", FakeTimeline)
+    result = CliRunner().invoke(cli, ["audit", "subject", "S1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["subject_id"] == "S1"
+    text = CliRunner().invoke(cli, ["audit", "subject", "S1"])
+    assert text.stdout.strip() == "S1: no audited data about this subject"
