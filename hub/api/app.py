@@ -75,9 +75,10 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         yield
-        close = getattr(publisher_for, "close", None)
-        if close:
-            close()
+        for collaborator in (publisher_for, cases, facts, audit_intake, timeline):
+            close = getattr(collaborator, "close", None)
+            if close:
+                close()
 
     app = FastAPI(
         title="Once-Only Hub ingest",
