@@ -23,14 +23,17 @@ _OUTCOME_ORDER = {"DELIVERED": 0, "OVERDUE": 1, "COMPLETED": 2, "REJECTED": 2, "
 FINAL = ("COMPLETED", "REJECTED", "FAILED")
 
 
-def basis_of(field: str, grants: Iterable[dict]) -> str | None:
-    """The legal basis under which ``field`` was granted: the grant naming it or its parent."""
-    best: tuple[int, str | None] = (-1, None)
-    for grant in grants:
-        name = grant["field"]
-        if (field == name or field.startswith(name + ".")) and len(name) > best[0]:
-            best = (len(name), grant["basis"])
-    return best[1]
+def basis_of(field: str, grants: Iterable[dict] | dict[str, str]) -> str | None:
+    """The legal basis under which ``field`` was granted: the grant naming it, or the grant of
+    its nearest parent (``payload.spouse_a`` for ``payload.spouse_a.name``). ``grants`` is a list
+    of ``{field, basis}`` or a ``field -> basis`` mapping."""
+    by_field = grants if isinstance(grants, dict) else {g["field"]: g["basis"] for g in grants}
+    name = field
+    while name not in by_field:
+        name, dot, _ = name.rpartition(".")
+        if not dot:
+            return None
+    return by_field[name]
 
 
 def _event(d: dict) -> dict:
@@ -48,11 +51,11 @@ def _event(d: dict) -> dict:
 def _recipient(item_id: str, sends: list[dict], outcomes: list[dict],
                replays: dict[str, dict]) -> dict:
     first = (sends or outcomes)[0]
-    grants: dict[str, dict] = {}
+    grants: dict[str, str] = {}  # field -> basis
     fields: set[str] = set()
     for send in sends:
         for grant in send.get("grants") or []:
-            grants.setdefault(grant["field"], grant)
+            grants.setdefault(grant["field"], grant["basis"])
         fields.update(send.get("fields") or [])
     originals = [s for s in sends if not s.get("replay_id")]
     sent_at = min((s["at"] for s in originals or sends), default=None)
@@ -77,7 +80,7 @@ def _recipient(item_id: str, sends: list[dict], outcomes: list[dict],
         "case_id": first["case_id"], "event_id": first.get("event_id"),
         "event_type": next((s.get("event_type") for s in sends), None),
         "change": next((s.get("change") for s in sends), None),
-        "fields": [{"field": f, "basis": basis_of(f, grants.values())} for f in sorted(fields)],
+        "fields": [{"field": f, "basis": basis_of(f, grants)} for f in sorted(fields)],
         "sent_at": sent_at, "replays": replayed, "status": status, "outcomes": reported,
         "audit": [s["audit"] for s in sends],
     }

@@ -6,17 +6,21 @@ timeline is a handful of index lookups, however long the trail:
 
 - ``case_subjects`` — subject → case ids, from routing decisions (items and outcomes carry no
   subject ids; they reach a subject through their case);
-- ``decisions``, ``sent``, ``outcomes`` — by case id;
-- ``fact_queries`` — by subject id; ``replays`` — by replay id.
+- ``decisions``, ``sent``, ``outcomes`` — indexed by case id; ``fact_queries`` keyed by subject
+  id; ``replays`` indexed by replay id;
+- ``shapes`` — the grants and fields of sent items, stored once per distinct set (every item of
+  a rule carries the same ones) instead of once per item.
 
-Every row's key ends with the audit record's ``(partition, offset)``, so applying a record twice
-changes nothing. A record that is not an audit record, or whose content is not one of the known
-kinds, is skipped with a warning (``skipped`` counts them): the projection never stalls on it.
-It shows what the chain says; whether the chain is intact is ``hub audit verify``'s question.
+Each row is keyed by the audit record's ``(partition, offset)`` (packed in ``pos``), so applying a
+record twice changes nothing. A record that is not an audit record, or whose content is not one
+of the known kinds, is skipped with a warning (``skipped`` counts them): the projection never
+stalls on it. It shows what the chain says; whether the chain is intact is ``hub audit
+verify``'s question.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -29,29 +33,44 @@ from hub.projections.store import SqliteProjection
 
 log = logging.getLogger(__name__)
 
-_AUDIT = "audit_partition INTEGER NOT NULL, audit_offset INTEGER NOT NULL"
+POSITION_BITS = 16  # audit partitions per topic: up to 65,536
 
-_COLUMNS = {
-    "decisions": ("case_id", "event_id", "event_type", "source_department", "decision", "change",
-                  "pending_json", "items_json", "at"),
-    "sent": ("case_id", "item_id", "event_id", "event_type", "department", "item", "change",
-             "grants_json", "fields_json", "replay_id", "at"),
-    "outcomes": ("case_id", "item_id", "event_id", "department", "item", "status", "reference",
-                 "reason", "at"),
-    "fact_queries": ("subject_id", "query_id", "department", "allowed", "fields_json", "reason", "at"),
-    "replays": ("replay_id", "requested_by", "target", "status", "note_json", "at"),
+
+def position(partition: int, offset: int) -> int:
+    """One integer for an audit record's place in the log: the row id of what it added."""
+    return (offset << POSITION_BITS) | partition
+
+
+def audit_ref(pos: int) -> str:
+    return f"{pos & ((1 << POSITION_BITS) - 1)}@{pos >> POSITION_BITS}"
+
+
+# table -> (key column looked up, other columns); every table also has ``pos`` (see ``position``)
+_TABLES = {
+    "decisions": ("case_id", ("event_id", "event_type", "source_department", "decision", "change",
+                              "pending_json", "items_json", "at")),
+    "sent": ("case_id", ("item_id", "event_id", "event_type", "department", "item", "change", "shape",
+                         "replay_id", "at")),
+    "outcomes": ("case_id", ("item_id", "event_id", "department", "item", "status", "reference",
+                             "reason", "at")),
+    "replays": ("replay_id", ("requested_by", "target", "status", "note_json", "at")),
+    "fact_queries": ("subject_id", ("query_id", "department", "allowed", "fields_json", "reason", "at")),
 }
-_KEYS = {"decisions": "case_id", "sent": "case_id", "outcomes": "case_id",
-         "fact_queries": "subject_id", "replays": "replay_id"}
+_SELECT = {t: f"SELECT * FROM {t}" for t in _TABLES} | {
+    "sent": "SELECT sent.*, grants_json, fields_json FROM sent JOIN shapes USING (shape)"}
+_FIELD_OF = {"pending_json": "pending_documents", "items_json": "items", "grants_json": "grants",
+             "fields_json": "fields", "note_json": "note"}  # column -> key of the entry
 _IN_CHUNK = 500  # ids per IN (...) list, far below SQLite's variable limit
 
 
 def _table_ddl(table: str) -> str:
-    key, columns = _KEYS[table], _COLUMNS[table]
-    body = ", ".join(f"{c} {'INTEGER' if c == 'allowed' else 'TEXT'}" + (" NOT NULL" if c == key else "")
-                     for c in columns)
-    return (f"CREATE TABLE IF NOT EXISTS {table} ({body}, {_AUDIT}, "
-            f"PRIMARY KEY ({key}, audit_partition, audit_offset)) WITHOUT ROWID;")
+    key, columns = _TABLES[table]
+    body = ", ".join(f"{c} {'INTEGER' if c == 'allowed' else 'TEXT'}" for c in columns)
+    if table == "fact_queries":  # one row per subject the query names: keyed by both
+        return (f"CREATE TABLE IF NOT EXISTS {table} ({key} TEXT NOT NULL, pos INTEGER NOT NULL, {body}, "
+                f"PRIMARY KEY ({key}, pos)) WITHOUT ROWID;")
+    return (f"CREATE TABLE IF NOT EXISTS {table} (pos INTEGER PRIMARY KEY, {key} TEXT NOT NULL, {body});"
+            f"CREATE INDEX IF NOT EXISTS {table}_by_{key} ON {table} ({key});")
 
 
 class TimelineProjection(SqliteProjection):
@@ -61,14 +80,17 @@ class TimelineProjection(SqliteProjection):
     schema = "\n".join([
         "CREATE TABLE IF NOT EXISTS case_subjects (subject_id TEXT NOT NULL, case_id TEXT NOT NULL,"
         " PRIMARY KEY (subject_id, case_id)) WITHOUT ROWID;",
-        *(_table_ddl(t) for t in _COLUMNS),
+        "CREATE TABLE IF NOT EXISTS shapes (shape TEXT PRIMARY KEY, grants_json TEXT NOT NULL,"
+        " fields_json TEXT NOT NULL) WITHOUT ROWID;",
+        *(_table_ddl(t) for t in _TABLES),
     ])
     batch_size = 20_000
 
     def __init__(self, settings: HubSettings, path=None):
         super().__init__(settings, path)
         self.names = TopicNames(settings.topic_prefix)
-        self._rows: dict[str, list[tuple]] = {t: [] for t in (*_COLUMNS, "case_subjects")}
+        self._rows: dict[str, list[tuple]] = {t: [] for t in ("case_subjects", "shapes", *_TABLES)}
+        self._shapes: dict[tuple[str, str], str] = {}  # (grants, fields) JSON -> shape key
         self.skipped = 0
 
     def topics(self) -> list[str]:
@@ -87,7 +109,7 @@ class TimelineProjection(SqliteProjection):
         where = f"{record.topic}[{record.partition}]@{record.offset}"
         try:
             content = decode_record(record.value).content
-            rows = self._rows_of(content)
+            rows = self._rows_of(content, position(record.partition, record.offset))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             self.skipped += 1
             log.warning("timeline skips %s: %s", where, exc if isinstance(exc, ValueError)
@@ -97,40 +119,49 @@ class TimelineProjection(SqliteProjection):
             self.skipped += 1
             log.warning("timeline skips %s: unknown audit kind %r", where, content.get("kind"))
             return
-        position = (record.partition, record.offset)
         for table, row in rows:
-            self._rows[table].append(row if table == "case_subjects" else (*row, *position))
+            self._rows[table].append(row)
 
-    @staticmethod
-    def _rows_of(c: dict) -> list[tuple[str, tuple]] | None:
+    def _shape(self, grants: list[dict], fields: list[str]) -> tuple[str, list[tuple]]:
+        """The key of an item's grants and fields (the same for every item of a rule, so stored
+        once), and the ``shapes`` row to add if it is new to this projection instance."""
+        key = (json.dumps(grants, ensure_ascii=False), json.dumps(fields, ensure_ascii=False))
+        shape = self._shapes.get(key)
+        if shape is not None:
+            return shape, []
+        shape = hashlib.sha256("\0".join(key).encode()).hexdigest()[:24]
+        self._shapes[key] = shape
+        return shape, [("shapes", (shape, *key))]
+
+    def _rows_of(self, c: dict, pos: int) -> list[tuple[str, tuple]] | None:
         """The rows one audit content adds; None for an unknown kind. Raises on a malformed one."""
         kind, at = c["kind"], str(c["at"])
         if kind == "routing_decision":
             case_id = str(c["case_id"])
             items = [{"item_id": i["item_id"], "department": i["department"], "item": i["item"],
                       "deadline_at": i.get("deadline_at")} for i in c.get("items") or []]
-            return [("decisions", (case_id, c["event_id"], c["event_type"], c["source_department"],
+            return [("decisions", (pos, case_id, c["event_id"], c["event_type"], c["source_department"],
                                    c["decision"], c.get("change"),
                                    json.dumps(c.get("pending_documents") or [], ensure_ascii=False),
                                    json.dumps(items, ensure_ascii=False), at)),
                     *(("case_subjects", (str(s), case_id)) for s in c["subject_ids"])]
         if kind == "item_sent":
             grants = [{"field": g["field"], "basis": g["basis"]} for g in c.get("grants") or []]
-            return [("sent", (str(c["case_id"]), c["item_id"], c.get("event_id"), c.get("event_type"),
-                              c["department"], c.get("item"), c.get("change"),
-                              json.dumps(grants, ensure_ascii=False),
-                              json.dumps(list(c.get("fields") or []), ensure_ascii=False),
-                              c.get("replay_id"), at))]
+            shape, new = self._shape(grants, [str(f) for f in c.get("fields") or []])
+            return [*new, ("sent", (pos, str(c["case_id"]), c["item_id"], c.get("event_id"),
+                                    c.get("event_type"), c["department"], c.get("item"), c.get("change"),
+                                    shape, c.get("replay_id"), at))]
         if kind == "outcome":
-            return [("outcomes", (str(c["case_id"]), c["item_id"], c.get("event_id"), c["department"],
+            return [("outcomes", (pos, str(c["case_id"]), c["item_id"], c.get("event_id"), c["department"],
                                   c.get("item"), c["status"], c.get("reference"), c.get("reason"), at))]
         if kind == "fact_query":
             fields = json.dumps(list(c.get("fields") or []), ensure_ascii=False)
             subjects = c.get("subject_ids") or [c["subject_id"]]
-            return [("fact_queries", (str(s), c["query_id"], c.get("department"), int(bool(c["allowed"])),
-                                      fields, c.get("reason"), at)) for s in subjects]
+            return [("fact_queries", (str(s), pos, c["query_id"], c.get("department"),
+                                      int(bool(c["allowed"])), fields, c.get("reason"), at))
+                    for s in subjects]
         if kind == "replay":
-            return [("replays", (str(c["replay_id"]), c.get("requested_by"), c.get("target"),
+            return [("replays", (pos, str(c["replay_id"]), c.get("requested_by"), c.get("target"),
                                  c.get("status"), json.dumps(c, ensure_ascii=False), at))]
         return None
 
@@ -145,6 +176,7 @@ class TimelineProjection(SqliteProjection):
     def forget_buffers(self) -> None:
         for rows in self._rows.values():
             rows.clear()
+        self._shapes.clear()  # their rows may have been rolled back: insert them again when seen
 
     # -- queries --------------------------------------------------------------------------------
 
@@ -164,17 +196,22 @@ class TimelineProjection(SqliteProjection):
     @staticmethod
     def _by(conn, table: str, keys: list[str]) -> list[dict]:
         """Rows of ``table`` whose key is in ``keys``, as dicts (JSON columns decoded)."""
-        out = []
+        out: list[dict] = []
+        decoded: dict[str, object] = {}  # the same grants and fields recur on every item of a rule
         for i in range(0, len(keys), _IN_CHUNK):
             chunk = keys[i:i + _IN_CHUNK]
-            rows = conn.execute(f"SELECT * FROM {table} WHERE {_KEYS[table]} IN "
-                                f"({', '.join('?' * len(chunk))})", chunk)
-            for row in rows:
-                entry = dict(row)
-                for column in [c for c in entry if c.endswith("_json")]:
-                    entry[column.removesuffix("_json").replace("pending", "pending_documents")] = \
-                        json.loads(entry.pop(column))
-                entry["audit"] = f"{entry.pop('audit_partition')}@{entry.pop('audit_offset')}"
+            cursor = conn.execute(f"{_SELECT[table]} WHERE {_TABLES[table][0]} IN "
+                                  f"({', '.join('?' * len(chunk))})", chunk)
+            names = [_FIELD_OF.get(d[0], d[0]) for d in cursor.description]
+            json_columns = [n for d, n in zip(cursor.description, names) if d[0].endswith("_json")]
+            for row in cursor:
+                entry = dict(zip(names, row))
+                for column in json_columns:
+                    raw = entry[column]
+                    if raw not in decoded:
+                        decoded[raw] = json.loads(raw)
+                    entry[column] = decoded[raw]
+                entry["audit"] = audit_ref(entry.pop("pos"))
                 out.append(entry)
         return out
 
@@ -183,13 +220,13 @@ class TimelineProjection(SqliteProjection):
         with self._lock:
             conn = self.connection()
             return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                    for t in ("case_subjects", *_COLUMNS)}
+                    for t in ("case_subjects", "shapes", *_TABLES)}
 
     def dump(self) -> dict[str, list[tuple]]:
         """Every row of every table, in key order: what a rebuild is compared on."""
         with self._lock:
             conn = self.connection()
-            order = {t: f"{k}, audit_partition, audit_offset" for t, k in _KEYS.items()}
-            order["case_subjects"] = "subject_id, case_id"
+            order = {t: f"{k}, pos" for t, (k, _) in _TABLES.items()}
+            order.update(case_subjects="subject_id, case_id", shapes="shape")
             return {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY {o}")]
                     for t, o in order.items()}
