@@ -16,13 +16,14 @@ from tests.integration.flow_helpers import Departments, back_office, unique_mix
 FLOW_TIMEOUT_S = 120.0
 
 
-def audited_flow(settings: HubSettings, base_dir: Path, count: int, seed: int,
+def audited_flow(settings: HubSettings, base_dir: Path, count: int, seed: int, waves: int = 1,
                  during: Callable[[], None] = lambda: None,
                  before_idle: Callable[[], None] = lambda: None) -> list[Receipt]:
     """Publish ``count`` seed events (no identifier reused, so every item completes) with the
     router, the reference agencies (databases under ``base_dir``) and the auditor running; wait
     until every case is completed, stop the back office, and wait until all it wrote is audited.
 
+    The events go out in ``waves``, each published once the previous one's cases are completed.
     ``during`` runs after each publish and on every poll while waiting; ``before_idle`` runs once
     every case is completed, before the last wait for the auditor.
     """
@@ -31,11 +32,13 @@ def audited_flow(settings: HubSettings, base_dir: Path, count: int, seed: int,
     try:
         with auditor.running():
             with back_office(settings, base_dir), Departments(settings) as departments:
-                receipts = []
-                for event_type, submission in unique_mix(count, random.Random(seed)):
-                    receipts.append(departments.publish(event_type, submission))
-                    during()
-                wait_for_cases(cases, [r.case_id for r in receipts], FLOW_TIMEOUT_S, alive=during)
+                receipts: list[Receipt] = []
+                mix = unique_mix(count, random.Random(seed))
+                for wave in range(waves):
+                    for event_type, submission in mix[wave * count // waves:(wave + 1) * count // waves]:
+                        receipts.append(departments.publish(event_type, submission))
+                        during()
+                    wait_for_cases(cases, [r.case_id for r in receipts], FLOW_TIMEOUT_S, alive=during)
                 before_idle()
             auditor.wait_idle(60)  # the back office has stopped: nothing more will be written
     finally:

@@ -1,7 +1,7 @@
 """Projections are caches of the log: discarded and rebuilt from the topics, they equal the live ones.
 
-The live projections are caught up again and again while a flow runs (records arrive between
-catch-ups, batches end mid-case); the rebuilt ones read every topic once from the beginning,
+The live projections are caught up again and again while a flow runs in three waves (records
+arrive between catch-ups, small transactions end mid-case); the rebuilt ones read every topic once from the beginning,
 directly and through `hub rebuild`. Both must hold exactly the same state.
 """
 
@@ -38,12 +38,13 @@ def _applied(output: str, name: str) -> int:
 def test_rebuilt_projections_equal_the_live_ones(settings, tmp_path: Path):
     live_cases = CaseProjection(settings, tmp_path / "live-cases.sqlite")
     live_timeline = TimelineProjection(settings, tmp_path / "live-timeline.sqlite")
+    live_cases.batch_size = live_timeline.batch_size = 7  # transactions end mid-case, mid-poll
     catch_ups = []
 
     def catch_up_live() -> None:
         catch_ups.append(live_cases.catch_up() + live_timeline.catch_up())
 
-    receipts = audited_flow(settings, tmp_path, count=18, seed=7, during=catch_up_live)
+    receipts = audited_flow(settings, tmp_path, count=18, seed=7, waves=3, during=catch_up_live)
     catch_up_live()  # the last records (and their audit) since the flow's last poll
     assert sum(1 for n in catch_ups if n) >= 3, f"the live projections were not caught up mid-flow: {catch_ups}"
     live = live_cases.all_cases()
