@@ -36,6 +36,10 @@ bench: stack
 bench-route: stack
 	$(BIN)/python -m bench.route_bench
 
+.PHONY: bench-timeline
+bench-timeline: stack
+	$(BIN)/python -m bench.timeline_bench
+
 status: install
 	$(BIN)/hub dev status
 
