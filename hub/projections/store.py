@@ -1,7 +1,7 @@
 """Durable projections: a view of some topics kept in SQLite with the offsets it has applied.
 
 A projection is a cache of the log, never a source of truth: ``catch_up()`` applies what was
-written since its stored positions and ``rebuild()`` discards the file and reads every topic from
+written since its stored positions and ``rebuild()`` discards its rows and reads every topic from
 the beginning. Positions are written in the same transaction as the rows they produced, so a
 crash mid-catch-up loses nothing and applies nothing twice. Several processes may share one
 file (API server, CLI, deadline watch): a catch-up holds SQLite's write lock, and re-reads the
@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -44,6 +45,7 @@ class SqliteProjection:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._consumer: KafkaConsumer | None = None
+        self._generation: str | None = None
 
     # -- to implement -------------------------------------------------------------------------
 
@@ -73,6 +75,7 @@ class SqliteProjection:
             while True:
                 conn.execute("BEGIN IMMEDIATE")  # the write lock, before reading positions
                 try:
+                    self._notice_rebuilds(conn)
                     start = self._seek_to_stored(conn, consumer, partitions)
                     if total is None:
                         total = sum(max(0, end[tp] - start[tp]) for tp in partitions)
@@ -145,11 +148,31 @@ class SqliteProjection:
     # -- rebuilding ---------------------------------------------------------------------------
 
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Discard the projection and rebuild it from the beginning of its topics."""
+        """Discard the projection and rebuild it from the beginning of its topics.
+
+        In place, under the write lock: the tables are dropped and recreated with the positions
+        cleared and a new generation stamped, then caught up from offset zero. Processes sharing
+        the file (a running ``hub serve``) see an empty, then growing, but always consistent
+        projection, and drop their own buffers when they notice the new generation.
+        """
         with self._lock:
-            self.close()
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            conn = self.connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                tables = [r[0] for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+                for table in tables:
+                    conn.execute(f'DROP TABLE "{table}"')
+                self._create_schema(conn)
+                self._generation = uuid.uuid4().hex
+                conn.execute("INSERT INTO projection_meta VALUES ('generation', ?)", (self._generation,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self.forget_buffers()
+            consumer = self._kafka()
+            consumer.seek_to_beginning(*consumer.assignment())
             return self.catch_up(progress)
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -162,11 +185,31 @@ class SqliteProjection:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(
-                "CREATE TABLE IF NOT EXISTS positions (topic TEXT NOT NULL, partition INTEGER NOT NULL,"
-                " next_offset INTEGER NOT NULL, PRIMARY KEY (topic, partition));" + self.schema)
+            self._create_schema(conn)
             self._conn = conn
         return self._conn
+
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        # Statement by statement: executescript() would commit the rebuild's open transaction.
+        script = ("CREATE TABLE IF NOT EXISTS positions (topic TEXT NOT NULL, partition INTEGER NOT NULL,"
+                  " next_offset INTEGER NOT NULL, PRIMARY KEY (topic, partition));"
+                  "CREATE TABLE IF NOT EXISTS projection_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                  + self.schema)
+        statement = ""
+        for part in script.split(";"):
+            statement += part + ";"
+            if sqlite3.complete_statement(statement):
+                if statement.strip(" \n\t;"):
+                    conn.execute(statement)
+                statement = ""
+
+    def _notice_rebuilds(self, conn: sqlite3.Connection) -> None:
+        """Another process rebuilt the file: whatever this one buffered refers to old rows."""
+        row = conn.execute("SELECT value FROM projection_meta WHERE key = 'generation'").fetchone()
+        generation = row[0] if row else None
+        if generation != self._generation:
+            self.forget_buffers()
+            self._generation = generation
 
     def query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
         with self._lock:
