@@ -335,6 +335,11 @@ def demo() -> None:
         raise _fail(exc) from None
 
 
+from hub.cli_replay import replay  # noqa: E402 - hub replay, in its own module
+
+app.command("replay")(replay)
+
+
 def main() -> None:
     app()
 
