@@ -40,6 +40,10 @@ bench-route: stack
 bench-timeline: stack
 	$(BIN)/python -m bench.timeline_bench
 
+.PHONY: bench-replay
+bench-replay: stack
+	$(BIN)/python -m bench.replay_bench
+
 status: install
 	$(BIN)/hub dev status
 

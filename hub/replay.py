@@ -295,11 +295,15 @@ class _InboxSink(_DrySink):
     """The router's exact bytes and key, plus the replay headers; every ack awaited."""
 
     SETTLE_EVERY = 5000
+    # Unlike a publish, a replay sends in bulk and waits for the acks at the end: letting
+    # batches fill cuts its CPU per item by about a third (BENCHMARKS.md, replay).
+    LINGER_MS = 20
 
     def __init__(self, settings: HubSettings, replay_id: str, replayed_at: datetime):
         self._settings = settings
         self._encode = model_serializer(registry_client(settings), "WorkItem")
-        self.producer = kafka_producer(settings)
+        linger = max(settings.producer_linger_ms, self.LINGER_MS)
+        self.producer = kafka_producer(settings.model_copy(update={"producer_linger_ms": linger}))
         self._headers = [(REPLAY_ID, replay_id.encode()), (REPLAYED_AT, iso(replayed_at).encode())]
         self._pending: list = []
 
