@@ -44,6 +44,10 @@ bench-timeline: stack
 bench-replay: stack
 	$(BIN)/python -m bench.replay_bench
 
+.PHONY: bench-verify
+bench-verify: stack
+	$(BIN)/python -m bench.verify_bench --records 100000
+
 status: install
 	$(BIN)/hub dev status
 
