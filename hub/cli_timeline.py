@@ -148,8 +148,8 @@ class Rebuildable(str, Enum):
     all = "all"
 
 
-def projection_factory(name: str) -> Callable[[HubSettings], object] | None:
-    """The class of projection ``name``; None if this build has none by that name (yet)."""
+def projection_factory(name: str) -> Callable[[HubSettings], object]:
+    """The class of projection ``name`` (imported here: each pulls in its decoders)."""
     if name == "cases":
         from hub.projections.cases import CaseProjection
 
@@ -159,12 +159,8 @@ def projection_factory(name: str) -> Callable[[HubSettings], object] | None:
 
         return TimelineProjection
     if name == "facts":
-        try:
-            from hub.projections.facts import FactsProjection
-        except ModuleNotFoundError as exc:
-            if exc.name != "hub.projections.facts":
-                raise
-            return None
+        from hub.projections.facts import FactsProjection
+
         return FactsProjection
     raise ValueError(f"unknown projection {name!r}")
 
@@ -178,13 +174,7 @@ def rebuild(what: Rebuildable = typer.Argument(..., help="Which projection: case
     names = [p.value for p in Rebuildable if p is not Rebuildable.all] if what is Rebuildable.all \
         else [what.value]
     for name in names:
-        factory = projection_factory(name)
-        if factory is None:
-            typer.echo(f"{name}: no such projection in this build (hub.projections.{name})", err=True)
-            if what is not Rebuildable.all:
-                raise typer.Exit(1)
-            continue
-        projection = factory(settings)
+        projection = projection_factory(name)(settings)
         started = time.perf_counter()
         try:
             with _reading_the_log(), progress_bar(f"rebuilding {name}") as progress:

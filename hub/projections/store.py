@@ -150,30 +150,83 @@ class SqliteProjection:
     def rebuild(self, progress: Progress | None = None) -> int:
         """Discard the projection and rebuild it from the beginning of its topics.
 
-        In place, under the write lock: the tables are dropped and recreated with the positions
-        cleared and a new generation stamped, then caught up from offset zero. Processes sharing
-        the file (a running ``hub serve``) see an empty, then growing, but always consistent
-        projection, and drop their own buffers when they notice the new generation.
+        The new state is built in a shadow file beside this one while the live file keeps
+        serving (and keeps being caught up) as it was; then, in one transaction, the live rows
+        are replaced by the shadow's and a new generation is stamped. A process sharing the
+        file (a running ``hub serve``) sees the old view until that commit and the rebuilt one
+        from then on, never an empty or half-built one, and drops its own buffers when it
+        notices the new generation. A rebuild that fails leaves the live file untouched.
+        Needs the disk space of a second copy while it runs.
         """
-        with self._lock:
-            conn = self.connection()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        shadow_path = self.path.with_name(
+            f"{self.path.stem}.rebuild-{uuid.uuid4().hex[:8]}{self.path.suffix}")
+        shadow = self.fresh_instance(shadow_path)
+        try:
+            applied = shadow._rebuild_in_place(progress)  # this instance serves on meanwhile
+            with self._lock:
+                self._swap_in(shadow_path)
+                shadow.flush_into(self)
+        finally:
+            shadow.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{shadow_path}{suffix}").unlink(missing_ok=True)
+        return applied
+
+    def fresh_instance(self, path: Path) -> "SqliteProjection":
+        """Another projection of the same kind and settings, on ``path`` (the rebuild's shadow)."""
+        return type(self)(self.settings, path)
+
+    def flush_into(self, live: "SqliteProjection") -> None:
+        """Hand what the rebuild counted to the live instance (e.g. records skipped)."""
+        if hasattr(self, "skipped"):
+            live.skipped = self.skipped
+
+    def _rebuild_in_place(self, progress: Progress | None) -> int:
+        """Empty this file (tables dropped and recreated, new generation) and catch up from zero."""
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table in self._tables(conn, "main"):
+                conn.execute(f'DROP TABLE "{table}"')
+            self._create_schema(conn)
+            self._generation = uuid.uuid4().hex
+            conn.execute("INSERT INTO projection_meta VALUES ('generation', ?)", (self._generation,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self.forget_buffers()
+        consumer = self._kafka()
+        consumer.seek_to_beginning(*consumer.assignment())
+        return self.catch_up(progress)
+
+    def _swap_in(self, shadow_path: Path) -> None:
+        """Replace every row of the live file by the shadow's, atomically for every reader."""
+        conn = self.connection()
+        conn.execute("ATTACH DATABASE ? AS shadow", (str(shadow_path),))
+        try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                tables = [r[0] for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-                for table in tables:
-                    conn.execute(f'DROP TABLE "{table}"')
-                self._create_schema(conn)
-                self._generation = uuid.uuid4().hex
-                conn.execute("INSERT INTO projection_meta VALUES ('generation', ?)", (self._generation,))
+                for table in self._tables(conn, "main"):
+                    conn.execute(f'DROP TABLE main."{table}"')
+                self._create_schema(conn)  # the current DDL, the same the shadow was built with
+                for table in self._tables(conn, "shadow"):
+                    conn.execute(f'INSERT INTO main."{table}" SELECT * FROM shadow."{table}"')
+                row = conn.execute("SELECT value FROM projection_meta WHERE key = 'generation'").fetchone()
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            self.forget_buffers()
-            consumer = self._kafka()
-            consumer.seek_to_beginning(*consumer.assignment())
-            return self.catch_up(progress)
+        finally:
+            conn.execute("DETACH DATABASE shadow")
+        self.forget_buffers()
+        self._generation = row[0] if row else None
+
+    @staticmethod
+    def _tables(conn: sqlite3.Connection, schema: str) -> list[str]:
+        return [r[0] for r in conn.execute(
+            f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
 
     # -- plumbing -----------------------------------------------------------------------------
 

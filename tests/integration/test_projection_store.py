@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
+import pytest
+
 from hub.audit.auditor import Auditor
 from hub.audit.intake import AuditIntake
 from hub.domain.audit_entries import FactQueryNote
@@ -24,20 +26,62 @@ def _audit_queries(settings, subjects: list[str]) -> None:
         auditor.wait_idle()
 
 
-def test_a_rebuild_under_a_running_reader_keeps_both_consistent(settings, tmp_path):
+@pytest.fixture
+def two_processes(settings, tmp_path):
+    """Two instances on one file: one serving (``hub serve``), one rebuilding (``hub rebuild``)."""
     path = tmp_path / "timeline.sqlite"
     serving, operator = TimelineProjection(settings, path), TimelineProjection(settings, path)
-    try:
-        _audit_queries(settings, ["S1", "S2", "S1"])
-        assert serving.catch_up() == 3
-        assert operator.rebuild() == 3  # e.g. `hub rebuild timeline` while `hub serve` runs
-        _audit_queries(settings, ["S2", "S3"])
-        assert serving.catch_up() == 2  # continues from the rebuilt positions, nothing twice
-        fresh = TimelineProjection(settings, tmp_path / "fresh.sqlite")
-        assert fresh.catch_up() == 5
-        assert serving.dump() == fresh.dump()
-        assert len(serving.subject_timeline("S1")["fact_queries"]) == 2
-        fresh.close()
-    finally:
-        serving.close()
-        operator.close()
+    yield serving, operator
+    serving.close()
+    operator.close()
+
+
+def test_a_rebuild_under_a_running_reader_keeps_both_consistent(settings, tmp_path, two_processes):
+    serving, operator = two_processes
+    _audit_queries(settings, ["S1", "S2", "S1"])
+    assert serving.catch_up() == 3
+    assert operator.rebuild() == 3  # e.g. `hub rebuild timeline` while `hub serve` runs
+    _audit_queries(settings, ["S2", "S3"])
+    assert serving.catch_up() == 2  # continues from the rebuilt positions, nothing twice
+    fresh = TimelineProjection(settings, tmp_path / "fresh.sqlite")
+    assert fresh.catch_up() == 5
+    assert serving.dump() == fresh.dump()
+    assert len(serving.subject_timeline("S1")["fact_queries"]) == 2
+    fresh.close()
+
+
+def test_a_reader_sees_the_old_view_until_the_rebuild_swaps_in_the_new_one(settings, tmp_path, two_processes):
+    serving, operator = two_processes
+    _audit_queries(settings, ["S1", "S2"])
+    serving.catch_up()
+    before = serving.dump()
+    # a row the log never held: only a rebuild removes it
+    serving.connection().execute(
+        "INSERT INTO fact_queries VALUES ('S-stale', -1, 'q-stale', 'TAX', 1, '[]', NULL, '2020-01-01')")
+    stale = serving.dump()
+    seen_during = []
+
+    def progress(applied: int, total: int) -> None:
+        seen_during.append(serving.dump())  # `hub serve` answering while the rebuild runs
+        assert list(tmp_path.glob("timeline.rebuild-*.sqlite")), "the rebuild works in a shadow file"
+
+    assert operator.rebuild(progress) == 2
+    assert seen_during and all(view == stale for view in seen_during)  # never empty, never half
+    assert serving.dump() == before  # the stale row is gone, the log's rows are back
+    assert not list(tmp_path.glob("timeline.rebuild-*"))
+
+
+def test_a_failed_rebuild_leaves_the_live_projection_as_it_was(settings, tmp_path, two_processes):
+    serving, operator = two_processes
+    _audit_queries(settings, ["S1"])
+    serving.catch_up()
+    before, positions = serving.dump(), serving.positions()
+
+    def interrupted(applied: int, total: int) -> None:
+        if applied:
+            raise KeyboardInterrupt  # the operator pressed Ctrl-C mid-rebuild
+
+    with pytest.raises(KeyboardInterrupt):
+        operator.rebuild(interrupted)
+    assert serving.dump() == before and serving.positions() == positions
+    assert not list(tmp_path.glob("timeline.rebuild-*"))
