@@ -46,6 +46,8 @@ class FactsProjection(SqliteProjection):
     CREATE INDEX IF NOT EXISTS lineage_by_origin ON lineage(origin_event_id);
     -- events accepted with documents missing (容缺受理): their facts stay hidden until supplied
     CREATE TABLE IF NOT EXISTS held (event_id TEXT PRIMARY KEY, documents TEXT NOT NULL);
+    -- documents supplemented before their event was read (the topics are read side by side)
+    CREATE TABLE IF NOT EXISTS early_documents (event_id TEXT PRIMARY KEY, documents TEXT NOT NULL);
     """
 
     def __init__(self, settings: HubSettings, path=None):
@@ -94,15 +96,29 @@ class FactsProjection(SqliteProjection):
         conn.executemany("INSERT OR REPLACE INTO facts VALUES (?, ?, ?)",
                          [(subject, change.event_id, _FACTS.dump_json(facts).decode())
                           for subject, facts in by_subject.items()])
-        if change.held_for:
+        early = conn.execute("SELECT documents FROM early_documents WHERE event_id = ?",
+                             (change.event_id,)).fetchone()
+        if early:
+            conn.execute("DELETE FROM early_documents WHERE event_id = ?", (change.event_id,))
+        held_for = [d for d in change.held_for if not early or d not in json.loads(early[0])]
+        if held_for:
             conn.execute("INSERT OR REPLACE INTO held VALUES (?, ?)",
-                         (change.event_id, json.dumps(change.held_for, ensure_ascii=False)))
+                         (change.event_id, json.dumps(held_for, ensure_ascii=False)))
 
     @staticmethod
     def _supplement(conn, change: FactChange) -> None:
         row = conn.execute("SELECT documents FROM held WHERE event_id = ?", (change.supplements,)).fetchone()
         if row is None:
-            return  # not held (or unknown): the router dead-letters an unknown one
+            seen = conn.execute("SELECT 1 FROM lineage WHERE event_id = ?", (change.supplements,)).fetchone()
+            if seen:
+                return  # not held: the router dead-letters such a supplement
+            # Read before its event (another topic): keep the documents for when it comes.
+            early = conn.execute("SELECT documents FROM early_documents WHERE event_id = ?",
+                                 (change.supplements,)).fetchone()
+            documents = (json.loads(early[0]) if early else []) + list(change.documents)
+            conn.execute("INSERT OR REPLACE INTO early_documents VALUES (?, ?)",
+                         (change.supplements, json.dumps(documents, ensure_ascii=False)))
+            return
         remaining = [d for d in json.loads(row[0]) if d not in change.documents]
         if remaining:
             conn.execute("UPDATE held SET documents = ? WHERE event_id = ?",

@@ -92,6 +92,7 @@ def create_app(settings: HubSettings) -> faust.App:
         encode_dead_letter=model_serializer(registry, "DeadLetter"),
         routed=routed,
         held=held,
+        early_supplements=True,  # the topics are read side by side: see RouterProcessor
     )
     sinks = {t: _raw_topic(app, t) for t in names.internal()}
 

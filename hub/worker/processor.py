@@ -47,6 +47,12 @@ class RouterProcessor:
     ``routed`` maps an event id to the ``[department, item]`` pairs it was routed to, so a
     later correction or annulment reaches every department that received the original.
     ``held`` keeps events accepted with documents missing (容缺受理) until their supplement.
+
+    The router reads the event topics side by side, so a supplement can be read before the
+    event it completes. With ``early_supplements`` (the router) such a supplement is kept in
+    ``held`` under the event's id and applied when the event comes; if the event then needs no
+    documents, the supplement is dead-lettered at that point, naming its own source offset.
+    Without it (replay, which reads in time order) a supplement for nothing held is a dead letter.
     """
 
     def __init__(
@@ -61,12 +67,14 @@ class RouterProcessor:
         routed: MutableMapping[str, list],
         held: MutableMapping[str, dict],
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        early_supplements: bool = False,
     ):
         self._rules, self._names, self._decode = rules, names, decode
         self._specs = specs_by_topic
         self._encode_item, self._encode_decision = encode_item, encode_decision
         self._encode_dead_letter = encode_dead_letter
         self._routed, self._held, self._clock = routed, held, clock
+        self._early_supplements = early_supplements
 
     def process(self, record: SourceRecord) -> list[Output]:
         try:
@@ -86,10 +94,11 @@ class RouterProcessor:
         event = self._decode(spec, record.value, record.topic)
         env = event["envelope"]
         if env["event_type"] == EventType.DOCUMENTS_SUPPLEMENTED.value:
-            return self._supplement(event)
+            return self._supplement(record, event)
+        early = self._early_for(env["event_id"])
         if env.get("pending_documents"):
-            return self._hold(record, event)
-        return self._release(event, DecisionKind.ROUTED)
+            return self._hold(record, event, early)
+        return self._release(event, DecisionKind.ROUTED) + self._unwanted(early, env["event_id"])
 
     def _release(self, event: dict, kind: DecisionKind) -> list[Output]:
         """Route the event now: its work items, then the decision that records them."""
@@ -103,30 +112,68 @@ class RouterProcessor:
         decision = decision_for(event, kind, items)
         return [self._item_output(w) for w in items] + [self._decision_output(decision)]
 
-    def _hold(self, record: SourceRecord, event: dict) -> list[Output]:
-        """容缺受理: record the case with its planned items, send nothing until the documents come."""
+    def _hold(self, record: SourceRecord, event: dict, early: list[dict]) -> list[Output]:
+        """容缺受理: record the case with its planned items, send nothing until the documents come
+        (documents that came ahead of the event are applied at once, as if read after it)."""
         env = event["envelope"]
         pending = list(env["pending_documents"])
         self._held[env["event_id"]] = {"topic": record.topic, "value": record.value.hex(),
                                        "pending": pending}
         planned = route(event, self._rules)
-        return [self._decision_output(decision_for(event, DecisionKind.HELD, planned, pending))]
+        outputs = [self._decision_output(decision_for(event, DecisionKind.HELD, planned, pending))]
+        for supplement in early:
+            outputs += self._apply_documents(env["event_id"], supplement["documents"])
+        return outputs
 
-    def _supplement(self, supplement: dict) -> list[Output]:
+    def _supplement(self, record: SourceRecord, supplement: dict) -> list[Output]:
         payload = supplement["payload"]
-        held = self._held.get(payload["supplements_event_id"])
-        if held is None:
-            raise ValueError(f"no event {payload['supplements_event_id']} is waiting for documents "
-                             "(unknown id, already released, or keyed by another subject)")
+        event_id = payload["supplements_event_id"]
+        held = self._held.get(event_id)
+        if held is not None and "value" in held:
+            return self._apply_documents(event_id, payload["documents"])
+        if self._early_supplements and self._routed.get(event_id) is None:
+            # Not read yet (it is on another topic): keep the documents until it comes.
+            early = (held or {}).get("early", [])
+            self._held[event_id] = {"early": [*early, {
+                "documents": list(payload["documents"]), "topic": record.topic,
+                "partition": record.partition, "offset": record.offset,
+                "key": record.key.hex() if record.key is not None else None, "value": record.value.hex()}]}
+            log.info("supplement %s[%d]@%d came before event %s: kept until it comes",
+                     record.topic, record.partition, record.offset, event_id)
+            return []
+        raise ValueError(f"no event {event_id} is waiting for documents "
+                         "(unknown id, already released, or keyed by another subject)")
+
+    def _apply_documents(self, event_id: str, documents: list[str]) -> list[Output]:
+        """Documents arrived for a held event: still waiting (HELD again) or released."""
+        held = self._held[event_id]
         original = self._decode(self._specs[held["topic"]], bytes.fromhex(held["value"]), held["topic"])
-        remaining = [d for d in held["pending"] if d not in payload["documents"]]
+        remaining = [d for d in held["pending"] if d not in documents]
         if remaining:
-            self._held[payload["supplements_event_id"]] = {**held, "pending": remaining}
+            self._held[event_id] = {**held, "pending": remaining}
             planned = route(original, self._rules)
             return [self._decision_output(
                 decision_for(original, DecisionKind.HELD, planned, remaining))]
-        del self._held[payload["supplements_event_id"]]
+        del self._held[event_id]
         return self._release(original, DecisionKind.RELEASED)
+
+    def _early_for(self, event_id: str) -> list[dict]:
+        """Supplements read before the event ``event_id`` (removed from ``held``)."""
+        if not self._early_supplements:
+            return []
+        kept = self._held.get(event_id)
+        if kept is None or "early" not in kept:
+            return []
+        del self._held[event_id]
+        return kept["early"]
+
+    def _unwanted(self, early: list[dict], event_id: str) -> list[Output]:
+        """Supplements kept for an event that turned out to wait for nothing: dead letters."""
+        return [self.dead_letter(
+            SourceRecord(s["topic"], s["partition"], s["offset"],
+                         bytes.fromhex(s["key"]) if s["key"] is not None else None, bytes.fromhex(s["value"])),
+            ValueError(f"event {event_id} was not waiting for documents (it was routed at once)"))
+            for s in early]
 
     def _item_output(self, item: WorkItem) -> Output:
         topic = self._names.inbox(item.department)

@@ -81,3 +81,8 @@ class StallGuard:
             self._consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._group,
                                            enable_auto_commit=False)
         return self._consumer
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None

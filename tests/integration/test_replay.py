@@ -252,8 +252,8 @@ def test_changes_inside_the_window_reach_where_the_router_sent_their_older_origi
     with worker(settings, tmp_path), Departments(settings) as departments:
         original = departments.publish(EventType.ENTERPRISE_REGISTERED, foreign)
         waiting = departments.publish(EventType.SOCIAL_ORGANISATION_REGISTERED, held)
-        # The router must have seen both before their changes come: one that meets a supplement
-        # before the event it completes parks the supplement (it reads the topics side by side).
+        # The originals are decided before the window opens: the changes inside it need the
+        # log before the window as context (which --context-from takes away below).
         _await_decisions(settings, {original.event_id: "ROUTED", waiting.event_id: "HELD"})
         start = _boundary()
         domestic = {**foreign, "event_id": None,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import random
 import struct
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from hub.domain.envelope import EventType
 from hub.domain.routing import ItemChange, item_id
 from hub.naming import TopicNames
 from hub.projections.cases import CaseProjection
+from hub.worker.stall_guard import StallGuard
 from producers.demo_data import generate
 from producers.publisher import Receipt
 from tests.integration.flow_helpers import (
@@ -312,6 +315,38 @@ def test_correction_and_annulment_reach_every_department_that_got_the_original(s
                 want = sorted(e.item_id for e in originals["foreign"] + originals["domestic"]
                               if e.department is department)
                 assert sorted(r.item_id for r in agency.rows()) == want, department
+    finally:
+        projection.close()
+
+
+# -- 容缺受理 when the topics race: the supplement is read before the event it completes -----------
+def test_a_supplement_read_before_its_event_releases_the_event_when_it_comes(settings, tmp_path):
+    rng = random.Random(23)
+    association = generate(EventType.SOCIAL_ORGANISATION_REGISTERED, rng)
+    association.update(event_id=str(uuid.uuid4()), pending_documents=["章程"])
+    projection = CaseProjection(settings)
+    try:
+        with back_office(settings, tmp_path) as fleet, Departments(settings) as departments:
+            supplement = departments.publish(EventType.DOCUMENTS_SUPPLEMENTED, {
+                "occurred_at": datetime.now(timezone.utc).isoformat(),
+                "payload": {"supplements_event_id": association["event_id"],
+                            "subject_id": association["payload"]["uscc"], "documents": ["章程"]}})
+            supplement_topic = CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED].topic(settings.topic_prefix)
+            router_group = StallGuard(settings.bootstrap_servers, f"{settings.topic_prefix}-router")
+            try:
+                wait_until(lambda: router_group.committed(supplement_topic, supplement.partition)
+                           > supplement.offset, 60, "the router to read the supplement first")
+            finally:
+                router_group.close()
+            event = departments.publish(EventType.SOCIAL_ORGANISATION_REGISTERED, association)
+            assert event.event_id == association["event_id"] and event.partition == supplement.partition
+            (case,) = wait_for_cases(projection, [event.case_id], CASE_TIMEOUT_S)
+            expected = expected_items(EventType.SOCIAL_ORGANISATION_REGISTERED, event, association["payload"])
+            assert expected and all(fleet.agencies[e.department].get(e.item_id) is not None for e in expected)
+        assert case.status is CaseStatus.COMPLETED
+        kinds = [d.kind.value for d in routing_decisions(settings) if d.event_id == event.event_id]
+        assert kinds == ["HELD", "RELEASED"]  # as if read in order
+        assert dead_letters(settings) == []  # the early supplement was kept, not parked
     finally:
         projection.close()
 

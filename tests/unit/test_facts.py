@@ -255,24 +255,41 @@ def test_an_annulment_withdraws_the_whole_chain_of_corrections(projection):
     assert projection.facts_for(subject) == []
 
 
-def test_an_event_held_for_documents_states_nothing_until_they_are_supplemented(projection):
-    submission = generate(EventType.MARRIAGE_REGISTERED, random.Random(9))
-    submission["pending_documents"] = ["户口簿", "身份证复印件"]
+def _held_marriage(seed: int, documents: list[str]) -> tuple[dict, str]:
+    submission = generate(EventType.MARRIAGE_REGISTERED, random.Random(seed))
+    submission["pending_documents"] = documents
     held = sealed(EventType.MARRIAGE_REGISTERED, submission)
-    subject = held["payload"]["spouse_a"]["id_number"]
+    return held, held["payload"]["spouse_a"]["id_number"]
 
-    def supplement(*documents):
-        return sealed(EventType.DOCUMENTS_SUPPLEMENTED, {
-            "occurred_at": submission["occurred_at"],
-            "payload": {"supplements_event_id": held["envelope"]["event_id"], "subject_id": subject,
-                        "documents": list(documents)}}, Department.CIVIL_AFFAIRS)
 
+def _supplement(held: dict, subject: str, *documents: str) -> dict:
+    return sealed(EventType.DOCUMENTS_SUPPLEMENTED, {
+        "occurred_at": held["envelope"]["occurred_at"],
+        "payload": {"supplements_event_id": held["envelope"]["event_id"], "subject_id": subject,
+                    "documents": list(documents)}}, Department.CIVIL_AFFAIRS)
+
+
+def test_an_event_held_for_documents_states_nothing_until_they_are_supplemented(projection):
+    held, subject = _held_marriage(9, ["户口簿", "身份证复印件"])
     apply(projection, held)
     assert projection.facts_for(subject) == []
-    apply(projection, supplement("户口簿"))
+    apply(projection, _supplement(held, subject, "户口簿"))
     assert projection.facts_for(subject) == []
-    apply(projection, supplement("身份证复印件"))
+    apply(projection, _supplement(held, subject, "身份证复印件"))
     assert [f.event_id for f in projection.facts_for(subject)] == [held["envelope"]["event_id"]]
+
+
+def test_documents_read_before_their_held_event_count_when_it_comes(projection):
+    held, subject = _held_marriage(10, ["户口簿", "身份证复印件"])
+    apply(projection, _supplement(held, subject, "户口簿"), _supplement(held, subject, "身份证复印件"))
+    apply(projection, held)  # read after its supplements (another topic)
+    assert [f.event_id for f in projection.facts_for(subject)] == [held["envelope"]["event_id"]]
+    partly, other = _held_marriage(11, ["户口簿", "身份证复印件"])
+    apply(projection, _supplement(partly, other, "户口簿"), partly)
+    assert projection.facts_for(other) == []  # still waiting for the second document
+    apply(projection, _supplement(partly, other, "身份证复印件"))
+    assert [f.event_id for f in projection.facts_for(other)] == [partly["envelope"]["event_id"]]
+    assert projection.query("SELECT count(*) FROM early_documents")[0][0] == 0
 
 
 def test_an_undecodable_record_is_skipped_not_fatal(projection, caplog):

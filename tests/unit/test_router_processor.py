@@ -47,6 +47,15 @@ def _record(event: dict, offset: int = 0) -> SourceRecord:
                         pickle.dumps(event))
 
 
+def _supplement(event: dict, documents: list[str]) -> dict:
+    """A 补齐材料 event bringing ``documents`` for ``event``."""
+    spec = CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED]
+    raw = {"occurred_at": NOW.isoformat(), "payload": {
+        "supplements_event_id": event["envelope"]["event_id"],
+        "subject_id": event["envelope"]["subject_ids"][0], "documents": documents}}
+    return event_to_record(seal(spec, spec.owner, raw))
+
+
 def _decoded(outputs):
     return [(o.topic, pickle.loads(o.value)) for o in outputs]
 
@@ -92,21 +101,62 @@ def test_accepted_with_documents_missing_waits_for_the_supplement(processor):
     assert held[0][1].kind is DecisionKind.HELD and held[0][1].pending_documents == ["住所证明", "章程"]
     assert held[0][1].items  # the planned items are recorded, not sent
 
-    def supplement(documents, offset):
-        spec = CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED]
-        raw = {"occurred_at": NOW.isoformat(), "payload": {
-            "supplements_event_id": event["envelope"]["event_id"],
-            "subject_id": event["envelope"]["subject_ids"][0], "documents": documents}}
-        sealed = event_to_record(seal(spec, spec.owner, raw))
-        return _decoded(processor.process(_record(sealed, offset)))
-
-    partial = supplement(["章程"], 1)
+    partial = _decoded(processor.process(_record(_supplement(event, ["章程"]), 1)))
     assert [(m.kind, m.pending_documents) for _, m in partial] == [(DecisionKind.HELD, ["住所证明"])]
-    released = supplement(["住所证明"], 2)
+    released = _decoded(processor.process(_record(_supplement(event, ["住所证明"]), 2)))
     items = [m for _, m in released if isinstance(m, WorkItem)]
     assert [i.department.value for i in items] == ["TAX"]
     assert released[-1][1].kind is DecisionKind.RELEASED
     assert released[-1][1].case_id == event["envelope"]["case_id"]
+
+
+@pytest.fixture
+def router(processor):
+    """The processor as ``hub worker`` builds it: it reads the event topics side by side."""
+    processor._early_supplements = True
+    return processor
+
+
+def test_a_supplement_read_before_its_event_is_kept_and_applied_when_the_event_comes(router):
+    event = _event(EventType.SOCIAL_ORGANISATION_REGISTERED, pending_documents=["住所证明", "章程"])
+    assert router.process(_record(_supplement(event, ["章程"]), 5)) == []  # nothing lost, nothing sent
+    assert router.process(_record(_supplement(event, ["住所证明"]), 6)) == []
+    out = _decoded(router.process(_record(event, 3)))
+    decisions = [m for _, m in out if isinstance(m, RoutingDecision)]
+    # the same records as in order: held with what it lacked, then released with its items
+    assert [(d.kind, d.pending_documents) for d in decisions] == [
+        (DecisionKind.HELD, ["住所证明", "章程"]), (DecisionKind.HELD, ["住所证明"]), (DecisionKind.RELEASED, [])]
+    assert [i.department.value for _, i in out if isinstance(i, WorkItem)] == ["TAX"]
+    assert not router._held  # nothing left waiting
+
+
+def test_an_early_supplement_short_of_documents_leaves_the_event_held(router):
+    event = _event(EventType.SOCIAL_ORGANISATION_REGISTERED, pending_documents=["住所证明", "章程"])
+    router.process(_record(_supplement(event, ["章程"]), 5))
+    held = _decoded(router.process(_record(event, 3)))
+    assert held[-1][1].kind is DecisionKind.HELD and held[-1][1].pending_documents == ["住所证明"]
+    assert not any(isinstance(m, WorkItem) for _, m in held)
+    released = _decoded(router.process(_record(_supplement(event, ["住所证明"]), 7)))
+    assert released[-1][1].kind is DecisionKind.RELEASED
+
+
+def test_an_early_supplement_for_an_event_that_waited_for_nothing_is_then_dead_lettered(router):
+    event = _event(EventType.SOCIAL_ORGANISATION_REGISTERED)  # no documents pending
+    router.process(_record(_supplement(event, ["章程"]), 8))
+    out = _decoded(router.process(_record(event, 4)))
+    assert [m.kind for _, m in out if isinstance(m, RoutingDecision)] == [DecisionKind.ROUTED]
+    (letter,) = [m for _, m in out if isinstance(m, DeadLetter)]
+    assert letter.source_offset == 8 and letter.source_topic == NAMES.events(
+        CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED])
+    assert "was not waiting for documents" in letter.reason
+    assert not router._held
+
+
+def test_a_supplement_for_an_event_already_routed_is_a_dead_letter(router):
+    event = _event(EventType.SOCIAL_ORGANISATION_REGISTERED)
+    router.process(_record(event, 1))
+    (out,) = router.process(_record(_supplement(event, ["章程"]), 2))
+    assert "is waiting for documents" in pickle.loads(out.value).reason
 
 
 @pytest.mark.parametrize("value", [b"\x00\x00\x00\x00\x07garbage", b"not even avro"])
