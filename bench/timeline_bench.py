@@ -28,6 +28,12 @@ catch-up to the topic's end — one ``end_offsets`` round trip to the broker —
 each in an HdrHistogram (µs, 3 significant figures). Each answer is checked against what the
 generator wrote for that subject (events, items received, fact queries).
 
+**During a rebuild.** ``hub rebuild timeline`` then runs as its own process on the same file
+(as an operator would, beside a running ``hub serve``) while this process keeps answering one
+random subject every ``--rebuild-every-ms`` (default 20 ms). The table shows those answer times;
+every answer is checked as above — an empty or half-built view would fail the check — and the
+rebuild's wall time and records are reported (``--no-rebuild`` skips this part).
+
 Deletes its topics and work files afterwards unless ``--keep``. Needs the dev stack (``hub dev
 up``). Not a test: nothing asserts on timings.
 """
@@ -39,7 +45,9 @@ import gc
 import logging
 import os
 import random
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -312,6 +320,8 @@ class Options:
     seed: int
     keep: bool
     json_path: Path | None
+    rebuild: bool = True
+    rebuild_every_ms: float = 20.0
 
 
 def bench_producer(settings: HubSettings) -> KafkaProducer:
@@ -349,9 +359,10 @@ def run(options: Options, console: Console) -> dict[str, Any]:
     from hub.projections.timeline import TimelineProjection
 
     rng = random.Random(options.seed)
-    settings = HubSettings(topic_prefix=f"bench-{uuid.uuid4().hex[:8]}")
-    names = TopicNames(settings.topic_prefix)
     workdir = Path(tempfile.mkdtemp(prefix="timeline-bench-"))
+    # The projection lives where `hub rebuild timeline` finds it for this prefix and state dir.
+    settings = HubSettings(topic_prefix=f"bench-{uuid.uuid4().hex[:8]}", state_dir=workdir)
+    names = TopicNames(settings.topic_prefix)
     results: dict[str, Any] = {"options": {k: str(v) if isinstance(v, Path) else v
                                            for k, v in vars(options).items()},
                                "environment": environment(settings), "problems": []}
@@ -362,7 +373,7 @@ def run(options: Options, console: Console) -> dict[str, Any]:
                                / max(1.0, options.heavy_records / per_case))) if heavy else 0
     trail = Trail(settings.topic_prefix, settings.topic_partitions, rng,
                   make_templates(rng, per_type=50), heavy, heavy_cases)
-    projection = TimelineProjection(settings, workdir / "timeline.sqlite")
+    projection = TimelineProjection(settings)
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console) as progress:
@@ -419,6 +430,12 @@ def run(options: Options, console: Console) -> dict[str, Any]:
         for _ in range(200):
             timed(catch_up, projection.catch_up)
         client.__exit__(None, None, None)
+        if options.rebuild:
+            hists["projection/during_rebuild"] = new_histogram()
+            results["rebuild"] = answer_during_rebuild(settings, projection, trail, everyone, rng,
+                                                       hists["projection/during_rebuild"],
+                                                       options.rebuild_every_ms / 1000, console)
+            results["problems"] += results["rebuild"].pop("problems")
         results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         results["answers"] = {k: summary(h) for k, h in hists.items()}
         results["answers"]["catch_up_noop"] = summary(catch_up)
@@ -434,6 +451,40 @@ def run(options: Options, console: Console) -> dict[str, Any]:
         else:
             cleanup(settings, workdir, console)
     return results
+
+
+def answer_during_rebuild(settings: HubSettings, projection, trail: Trail, subjects: list[str],
+                          rng: random.Random, hist: HdrHistogram, every_s: float,
+                          console: Console) -> dict[str, Any]:
+    """Run ``hub rebuild timeline`` as a process of its own and keep answering meanwhile."""
+    env = {**os.environ, "HUB_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+           "HUB_SCHEMA_REGISTRY_URL": settings.schema_registry_url,
+           "HUB_TOPIC_PREFIX": settings.topic_prefix, "HUB_STATE_DIR": str(settings.state_dir)}
+    command = [sys.executable, "-m", "hub.cli", "rebuild", "timeline"]
+    problems: list[str] = []
+    answers = 0
+    console.print("rebuilding the timeline projection in another process, answering meanwhile…")
+    started = time.perf_counter()
+    rebuild = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while rebuild.poll() is None:
+        subject = rng.choice(subjects)
+        answer = timed(hist, lambda: projection.subject_timeline(subject))
+        answers += 1
+        if problem := check_answer(answer, trail.expected.get(subject)):
+            problems.append(f"during the rebuild: {problem}")
+        time.sleep(every_s)
+    took = time.perf_counter() - started
+    out, err = rebuild.communicate()
+    match = re.search(r"^timeline: ([\d,]+) record\(s\) applied", out, re.MULTILINE)
+    applied = int(match.group(1).replace(",", "")) if match else None
+    if rebuild.returncode != 0 or applied != trail.written:
+        problems.append(f"`hub rebuild timeline` exited {rebuild.returncode}, applied {applied} of "
+                        f"{trail.written}: {err.strip()[-300:]}")
+    after = projection.subject_timeline(subjects[0])  # the rebuilt view, once swapped in
+    if problem := check_answer(after, trail.expected.get(subjects[0])):
+        problems.append(f"after the rebuild: {problem}")
+    return {"seconds": round(took, 1), "applied": applied, "answers": answers,
+            "records_per_s": round(applied / took) if applied else None, "problems": problems}
 
 
 def cleanup(settings: HubSettings, workdir: Path, console: Console) -> None:
@@ -456,6 +507,7 @@ ROWS = {
     "http/heavy": "HTTP: heavy subject",
     "projection/unknown": "projection: unknown subject (empty timeline)",
     "http/unknown": "HTTP: unknown subject",
+    "projection/during_rebuild": "projection: random subject while `hub rebuild timeline` runs",
     "catch_up_noop": "catch-up with nothing new (one `end_offsets` round trip)",
     "http/healthz": "HTTP `GET /healthz` (the test client's own cost per request)",
 }
@@ -472,7 +524,14 @@ def render(results: dict[str, Any]) -> str:
              f"records about a subject: random {results['answer_records']['random']}, "
              f"heavy {results['answer_records']['heavy']}", "",
              "| answer | count | p50 ms | p95 ms | p99 ms | max ms |", "|---|---:|---:|---:|---:|---:|"]
+    if "rebuild" in results:
+        r = results["rebuild"]
+        lines.insert(4, f"rebuild (`hub rebuild timeline`, its own process, while answering): "
+                        f"{r['applied'] or 0:,} records in {r['seconds']:.1f} s "
+                        f"({r['records_per_s'] or 0:,} records/s), {r['answers']:,} answers meanwhile")
     for key, label in ROWS.items():
+        if key not in results["answers"]:
+            continue
         s = results["answers"][key]
         lines.append(f"| {label} | {s['count']:,} | {s['p50_ms']:.2f} | {s['p95_ms']:.2f} | "
                      f"{s['p99_ms']:.2f} | {s['max_ms']:.2f} |")
@@ -490,11 +549,15 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--heavy-repeats", type=int, default=20, help="times each heavy subject is asked")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--keep", action="store_true", help="keep the topic and the SQLite file")
+    parser.add_argument("--no-rebuild", dest="rebuild", action="store_false",
+                        help="skip answering during `hub rebuild timeline`")
+    parser.add_argument("--rebuild-every-ms", type=float, default=20.0,
+                        help="pause between answers while the rebuild runs")
     parser.add_argument("--json", dest="json_path", type=Path,
                         default=RESULTS_DIR / f"timeline-{time.strftime('%Y%m%d-%H%M%S')}.json")
     a = parser.parse_args(argv)
     return Options(a.records, a.queries, a.heavy, a.heavy_records, a.heavy_repeats, a.seed, a.keep,
-                   a.json_path)
+                   a.json_path, a.rebuild, a.rebuild_every_ms)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -65,3 +65,17 @@ def test_render_names_every_row():
                              "wal_mb": 0, "skipped": 0},
                    "answer_records": {"random": 1, "heavy": 2}, "answers": answers, "problems": []})
     assert "HTTP `GET /v1/audit/subjects/{id}`" in text and "problems: 0" in text
+
+
+def test_render_reports_the_rebuild_and_the_answers_during_it():
+    answers = {k: {"count": 1, "p50_ms": 1.0, "p95_ms": 1.0, "p99_ms": 1.0, "max_ms": 1.0, "mean_ms": 1.0}
+               for k in ("projection/random", "projection/during_rebuild")}
+    text = render({"trail": {"records": 10, "kinds": {"outcome": 10}, "subjects": 1, "cases": 1,
+                             "partitions": 3, "produce_s": 1.0, "produce_rate": 10},
+                   "build": {"applied": 10, "seconds": 1.0, "records_per_s": 10, "sqlite_mb": 1,
+                             "wal_mb": 0, "skipped": 0},
+                   "rebuild": {"seconds": 2.0, "applied": 10, "answers": 7, "records_per_s": 5},
+                   "answer_records": {"random": 1, "heavy": 2}, "answers": answers, "problems": []})
+    assert "rebuild (`hub rebuild timeline`, its own process, while answering): 10 records in 2.0 s" in text
+    assert "7 answers meanwhile" in text and "while `hub rebuild timeline` runs | 1 |" in text
+    assert parse_args(["--no-rebuild"]).rebuild is False and parse_args([]).rebuild is True
