@@ -27,7 +27,9 @@ def _say(message: str) -> None:
 @dev_app.command()
 def up(
     timeout: float = typer.Option(
-        stack.START_TIMEOUT_S, help="Seconds to wait for each server to answer after starting it."
+        stack.START_TIMEOUT_S, help="Seconds a starting server may go without answering and without "
+        "writing to its log (a broker recovering many partitions keeps logging; at most "
+        f"{stack.HARD_LIMIT_FACTOR}x this in all)."
     ),
 ) -> None:
     """Fetch (first run only) and start Kafka and the registry; return when both answer."""

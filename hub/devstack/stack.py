@@ -29,7 +29,9 @@ from hub.devstack.health import (
     registry_health,
 )
 
-START_TIMEOUT_S = 120.0
+START_TIMEOUT_S = 120.0  # without an answer or a new log line
+HARD_LIMIT_FACTOR = 10  # however busy its log, a server gets at most this × the timeout
+PROGRESS_EVERY_S = 30.0
 Say = Callable[[str], None]
 
 
@@ -207,10 +209,28 @@ def up(settings: HubSettings, *, timeout: float = START_TIMEOUT_S, say: Say = pr
     return True
 
 
-def _wait_healthy(pending: dict[str, tuple[Server, int]], timeout: float, say: Say) -> list[str]:
-    """Poll until each pending server answers, exits, or runs out of time (then stop it)."""
+def _log_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _wait_healthy(pending: dict[str, tuple[Server, int]], timeout: float, say: Say,
+                  clock: Callable[[], float] = time.monotonic,
+                  sleep: Callable[[float], None] = time.sleep) -> list[str]:
+    """Poll until each pending server answers, exits, or stalls (then stop it).
+
+    ``timeout`` is how long a server may go without answering *and* without writing to its
+    log: a broker recovering thousands of partitions after an unclean stop logs as it goes and
+    may take longer than any fixed limit, yet it is not stuck. A hard limit of
+    ``HARD_LIMIT_FACTOR × timeout`` still ends a server that logs forever without answering.
+    """
     errors: list[str] = []
-    start = time.monotonic()
+    start = clock()
+    sizes = {name: _log_size(server.log_file) for name, (server, _) in pending.items()}
+    active = dict.fromkeys(pending, start)  # when each last wrote to its log
+    told = start
     while pending:
         for name, (server, pid) in list(pending.items()):
             if not procs.is_alive(pid):
@@ -220,23 +240,31 @@ def _wait_healthy(pending: dict[str, tuple[Server, int]], timeout: float, say: S
                 continue
             health = server.health()
             if health:
-                say(
-                    f"{server.name}: healthy at {server.address} after "
-                    f"{time.monotonic() - start:.1f}s ({health.detail})"
-                )
+                say(f"{server.name}: healthy at {server.address} after {clock() - start:.1f}s ({health.detail})")
                 del pending[name]
-        if pending and time.monotonic() - start > timeout:
-            for server, pid in pending.values():
+                continue
+            size = _log_size(server.log_file)
+            if size != sizes[name]:
+                sizes[name], active[name] = size, clock()
+        now = clock()
+        for name, (server, pid) in list(pending.items()):
+            quiet, waited = now - active[name], now - start
+            if quiet > timeout or waited > timeout * HARD_LIMIT_FACTOR:
                 procs.terminate(pid, timeout=server.stop_timeout, marker=server.marker)
                 procs.remove_pid(server.pid_file)
-                errors.append(
-                    _failure(
-                        server, f"did not answer within {timeout:.0f}s (pid {pid}, now stopped)"
-                    )
-                )
-            break
+                why = (f"did not answer within {waited:.0f}s, its log quiet for the last {quiet:.0f}s"
+                       if quiet > timeout else f"did not answer within {waited:.0f}s, the hard limit "
+                       f"({HARD_LIMIT_FACTOR}× --timeout)")
+                errors.append(_failure(server, f"{why} (pid {pid}, now stopped; "
+                                               f"`hub dev up --timeout N` waits longer)"))
+                del pending[name]
+        if pending and now - told >= PROGRESS_EVERY_S:
+            told = now
+            for server, _ in pending.values():
+                last = procs.tail(server.log_file, lines=1).strip()
+                say(f"{server.name}: still starting after {now - start:.0f}s; its log says: {last[:160]}")
         if pending:
-            time.sleep(0.5)
+            sleep(0.5)
     return errors
 
 

@@ -3,6 +3,7 @@ address parsing, and the decisions `up`/`status` take (with fake servers, no net
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import stat
@@ -336,3 +337,61 @@ def test_status_command_exit_code(monkeypatch):
     assert "127.0.0.1:9092" in result.output and "NOT HEALTHY" in result.output
     monkeypatch.setattr(stack, "status", lambda settings: rows[:1])
     assert CliRunner().invoke(cli.dev_app, ["status"]).exit_code == 0
+
+
+# --- waiting for a starting server: quiet time, not total time ---------------------------------
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _starting(tmp_path, monkeypatch, answers_at: float | None, logs_until: float, ticks: FakeTime):
+    """A server that writes a log line every tick until ``logs_until`` and answers at ``answers_at``."""
+    server = fake_server(tmp_path, "kafka", healthy=False)
+    server.log_file.parent.mkdir(parents=True, exist_ok=True)
+
+    def probe():
+        if ticks.now < logs_until:
+            with server.log_file.open("a") as log:
+                log.write(f"[{ticks.now}] INFO Completed load of log partition-{int(ticks.now)}\n")
+        return Health(answers_at is not None and ticks.now >= answers_at, "fake")
+
+    server = dataclasses.replace(server, probe=probe)
+    stopped: list[int] = []
+    monkeypatch.setattr(stack.procs, "is_alive", lambda pid: pid not in stopped)
+    monkeypatch.setattr(stack.procs, "terminate", lambda pid, **kw: stopped.append(pid) or "stopped")
+    return {"kafka": (server, 4242)}, stopped
+
+
+def test_a_server_still_writing_its_log_is_waited_for_past_the_timeout(tmp_path, monkeypatch):
+    ticks, said = FakeTime(), []
+    pending, stopped = _starting(tmp_path, monkeypatch, answers_at=300, logs_until=300, ticks=ticks)
+    errors = stack._wait_healthy(pending, 120, said.append, clock=ticks.clock, sleep=ticks.sleep)
+    assert errors == [] and stopped == []
+    assert said[-1].startswith("kafka: healthy at 127.0.0.1:1 after 300.0s")
+    assert any(m.startswith("kafka: still starting after 30s; its log says: [") for m in said)
+
+
+def test_a_server_with_a_quiet_log_is_stopped_after_the_timeout(tmp_path, monkeypatch):
+    ticks = FakeTime()
+    pending, stopped = _starting(tmp_path, monkeypatch, answers_at=None, logs_until=50, ticks=ticks)
+    (error,) = stack._wait_healthy(pending, 120, lambda _m: None, clock=ticks.clock, sleep=ticks.sleep)
+    assert stopped == [4242] and 170 <= ticks.now <= 172
+    assert "its log quiet for the last 120s" in error and "hub dev up --timeout N" in error
+    assert "Completed load of log" in error  # the tail of its log comes with it
+
+
+def test_a_server_logging_forever_meets_the_hard_limit(tmp_path, monkeypatch):
+    ticks = FakeTime()
+    pending, stopped = _starting(tmp_path, monkeypatch, answers_at=None, logs_until=10**9, ticks=ticks)
+    (error,) = stack._wait_healthy(pending, 10, lambda _m: None, clock=ticks.clock, sleep=ticks.sleep)
+    assert stopped == [4242] and "the hard limit (10× --timeout)" in error
+    assert 100 <= ticks.now <= 101.5
