@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from limits import parse as parse_rate_limit
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,21 @@ class HubSettings(BaseSettings):
         30.0, gt=0, description="How often the router's leader looks for items past their deadline."
     )
     max_body_bytes: int = Field(64 * 1024, gt=0, description="Largest HTTP ingest body accepted.")
+    unauthenticated_audit_limit: str = Field(
+        "20/minute", description="Refused shared-data queries without a valid token audited one by one "
+        "per caller address (the `limits` notation); past it: 429, counted in the next audited one."
+    )
+
+    @field_validator("unauthenticated_audit_limit")
+    @classmethod
+    def _a_rate_limit(cls, value: str) -> str:
+        try:
+            amount = parse_rate_limit(value).amount
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit such as '20/minute'") from None
+        if amount < 1:
+            raise ValueError(f"{value!r} allows nothing: at least 1 refusal per window is audited")
+        return value
 
     @property
     def resolved_tokens_file(self) -> Path:

@@ -140,8 +140,10 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
         _case_routes(app, tokens, cases)
     if facts is not None:
         from hub.api.facts_routes import install_facts_routes
+        from hub.api.refusal_throttle import RefusalThrottle
 
-        install_facts_routes(app, tokens, facts, audit_intake)
+        install_facts_routes(app, tokens, facts, audit_intake,
+                             throttle=RefusalThrottle(settings.unauthenticated_audit_limit))
     if timeline is not None:
         from hub.api.audit_routes import install_audit_routes
 

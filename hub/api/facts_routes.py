@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.app import _bearer, _problem, _unauthorised
+from hub.api.refusal_throttle import RefusalThrottle
 from hub.auth import TokenStore
 from hub.domain.audit_entries import FactQueryNote
 from hub.domain.departments import Department
@@ -66,6 +67,10 @@ RESPONSES = {
     403: {"model": Problems,
           "description": "The caller's department is granted no field by the routing rules "
                          "(rule `fact_grant`; audited)."},
+    429: {"model": Problems,
+          "description": "Too many refused queries without a valid token from this address "
+                         "(rule `unauthenticated_audit_limit`): not audited one by one, counted "
+                         "in the next audited refusal. Retry after `Retry-After` seconds."},
     503: {"model": Problems,
           "description": "Kafka, the registry or the audit intake is unavailable; nothing is "
                          "disclosed. Retry after `Retry-After` seconds."},
@@ -78,12 +83,15 @@ def _unavailable(rule: str, message: str) -> JSONResponse:
 
 def install_facts_routes(app: FastAPI, tokens: TokenStore, facts, audit_intake,
                          rules: RuleBook | None = None,
-                         clock: Callable[[], datetime] = utc_now) -> None:
+                         clock: Callable[[], datetime] = utc_now,
+                         throttle: RefusalThrottle | None = None) -> None:
     """``facts``: a :class:`~hub.projections.facts.FactsProjection` (``catch_up``, ``facts_for``);
-    ``audit_intake``: an :class:`~hub.audit.intake.AuditIntake` (``post(note)``, durable on return)."""
+    ``audit_intake``: an :class:`~hub.audit.intake.AuditIntake` (``post(note)``, durable on return);
+    ``throttle``: how many refusals without a valid token each address gets audited one by one."""
     if audit_intake is None:
         raise ValueError("the facts query needs an audit intake: no query may go unaudited")
     rules = rules or load_rules()
+    throttle = throttle or RefusalThrottle()
 
     def note(subject_id: str, department: Department | None, allowed: bool, **more) -> FactQueryNote:
         return FactQueryNote(query_id=str(uuid4()), at=clock(), subject_id=subject_id,
@@ -110,7 +118,17 @@ def install_facts_routes(app: FastAPI, tokens: TokenStore, facts, audit_intake,
         token = _bearer(request)
         department = tokens.department_for(token) if token else None
         if department is None:
-            return await refuse(_unauthorised(), subject_id, None, "missing or unknown bearer token")
+            caller = request.client.host if request.client else "unknown"
+            admission = throttle.admit(caller)
+            if not admission.audit:
+                return _problem(429, "unauthenticated_audit_limit",
+                                f"too many refused queries from {caller}; retry later",
+                                {"Retry-After": str(admission.retry_after_s)})
+            reason = "missing or unknown bearer token"
+            if admission.untold:
+                reason += (f"; {admission.untold} earlier refusal(s) from {caller} were over "
+                           f"{throttle.item} and not audited one by one")
+            return await refuse(_unauthorised(), subject_id, None, reason)
         if not grants_anything(rules, department):
             reason = f"the routing rules grant {department.value} no field of any event type"
             return await refuse(_problem(403, "fact_grant", reason), subject_id, department, reason)

@@ -4,6 +4,7 @@ unless its audit note is durable."""
 from __future__ import annotations
 
 import random
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -172,5 +173,38 @@ def test_the_query_is_documented_in_openapi(marriage):
     validate(spec)
     operation = spec["paths"]["/v1/subjects/{subject_id}/facts"]["get"]
     assert operation["summary"].startswith("Shared-data query")
-    assert {"200", "401", "403", "503"} <= set(operation["responses"])
+    assert {"200", "401", "403", "429", "503"} <= set(operation["responses"])
     assert "SubjectFacts" in spec["components"]["schemas"]
+
+
+def test_refusals_without_a_token_are_audited_one_by_one_up_to_the_limit(marriage):
+    facts, intake = FakeFacts(marriage), FakeIntake()
+    app = create_app(HubSettings(unauthenticated_audit_limit="3/second"), TokenStore([]), lambda d: None,
+                     facts=facts, audit_intake=intake)
+    client = TestClient(app)
+    statuses = [_get(client, "x" * 18, token="guess").status_code for _ in range(8)]
+    assert statuses == [401] * 3 + [429] * 5
+    assert len(intake.notes) == 3  # the flood does not reach the audit trail one by one
+    throttled = _get(client, "x" * 18)
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
+    assert throttled.json()["errors"][0]["rule"] == "unauthenticated_audit_limit"
+    time.sleep(1.05)  # the next window
+    assert _get(client, "x" * 18).status_code == 401
+    note = intake.notes[-1]
+    assert (note.allowed, note.department) == (False, None)
+    assert "6 earlier refusal(s) from testclient were over 3 per 1 second" in note.reason
+    assert _get(client, "x" * 18).status_code == 401
+    assert "earlier" not in intake.notes[-1].reason  # told once
+    # departments with a token are never throttled: every query of theirs is audited
+    provident = _client(facts, intake)
+    before = len(intake.notes)
+    assert all(_get(provident, "x" * 18, Department.HEALTH).status_code == 403 for _ in range(25))
+    assert len(intake.notes) == before + 25
+
+
+@pytest.mark.parametrize("limit, rule", [("lots", "not a rate limit"), ("0/minute", "allows nothing")])
+def test_the_refusal_limit_setting_is_checked(limit, rule):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=rule):
+        HubSettings(unauthenticated_audit_limit=limit)
