@@ -138,8 +138,10 @@ class RouterProcessor:
                 "documents": list(payload["documents"]), "topic": record.topic,
                 "partition": record.partition, "offset": record.offset,
                 "key": record.key.hex() if record.key is not None else None, "value": record.value.hex()}]}
-            log.info("supplement %s[%d]@%d came before event %s: kept until it comes",
-                     record.topic, record.partition, record.offset, event_id)
+            # A warning, not info: the race is rare (a backlog read unevenly), and a supplement
+            # naming an event that never comes stays kept; this line is how it is found.
+            log.warning("supplement %s[%d]@%d came before event %s: kept until it comes",
+                        record.topic, record.partition, record.offset, event_id)
             return []
         raise ValueError(f"no event {event_id} is waiting for documents "
                          "(unknown id, already released, or keyed by another subject)")
