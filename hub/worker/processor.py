@@ -98,7 +98,8 @@ class RouterProcessor:
         early = self._early_for(env["event_id"])
         if env.get("pending_documents"):
             return self._hold(record, event, early)
-        return self._release(event, DecisionKind.ROUTED) + self._unwanted(early, env["event_id"])
+        return self._release(event, DecisionKind.ROUTED) + self._unwanted(
+            early, f"event {env['event_id']} was not waiting for documents (it was routed at once)")
 
     def _release(self, event: dict, kind: DecisionKind) -> list[Output]:
         """Route the event now: its work items, then the decision that records them."""
@@ -121,8 +122,11 @@ class RouterProcessor:
                                        "pending": pending}
         planned = route(event, self._rules)
         outputs = [self._decision_output(decision_for(event, DecisionKind.HELD, planned, pending))]
-        for supplement in early:
-            outputs += self._apply_documents(env["event_id"], supplement["documents"])
+        for n, supplement in enumerate(early):
+            if self._held.get(env["event_id"]) is None:  # an earlier one released it
+                return outputs + self._unwanted(
+                    early[n:], f"event {env['event_id']} was already released by an earlier supplement")
+            outputs += self._apply_documents(env["event_id"], supplement["documents"], event)
         return outputs
 
     def _supplement(self, record: SourceRecord, supplement: dict) -> list[Output]:
@@ -146,10 +150,13 @@ class RouterProcessor:
         raise ValueError(f"no event {event_id} is waiting for documents "
                          "(unknown id, already released, or keyed by another subject)")
 
-    def _apply_documents(self, event_id: str, documents: list[str]) -> list[Output]:
-        """Documents arrived for a held event: still waiting (HELD again) or released."""
+    def _apply_documents(self, event_id: str, documents: list[str],
+                         original: dict | None = None) -> list[Output]:
+        """Documents arrived for a held event: still waiting (HELD again) or released.
+        ``original``: the held event, when the caller has it decoded already."""
         held = self._held[event_id]
-        original = self._decode(self._specs[held["topic"]], bytes.fromhex(held["value"]), held["topic"])
+        if original is None:
+            original = self._decode(self._specs[held["topic"]], bytes.fromhex(held["value"]), held["topic"])
         remaining = [d for d in held["pending"] if d not in documents]
         if remaining:
             self._held[event_id] = {**held, "pending": remaining}
@@ -169,13 +176,12 @@ class RouterProcessor:
         del self._held[event_id]
         return kept["early"]
 
-    def _unwanted(self, early: list[dict], event_id: str) -> list[Output]:
-        """Supplements kept for an event that turned out to wait for nothing: dead letters."""
+    def _unwanted(self, early: list[dict], reason: str) -> list[Output]:
+        """Supplements kept for an event that did not need them (after all): dead letters."""
         return [self.dead_letter(
             SourceRecord(s["topic"], s["partition"], s["offset"],
                          bytes.fromhex(s["key"]) if s["key"] is not None else None, bytes.fromhex(s["value"])),
-            ValueError(f"event {event_id} was not waiting for documents (it was routed at once)"))
-            for s in early]
+            ValueError(reason)) for s in early]
 
     def _item_output(self, item: WorkItem) -> Output:
         topic = self._names.inbox(item.department)

@@ -200,3 +200,16 @@ def test_an_unreachable_registry_is_retried_not_dead_lettered():
     topic = NAMES.events(CATALOGUE[EventType.MARRIAGE_REGISTERED])
     with pytest.raises(SerializationError):
         processor.process(SourceRecord(topic, 0, 5, b"k", b"\x00\x00\x00\x00\x01"))
+
+
+def test_early_supplements_beyond_what_releases_the_event_are_dead_lettered_not_the_event(router):
+    event = _event(EventType.SOCIAL_ORGANISATION_REGISTERED, pending_documents=["章程"])
+    router.process(_record(_supplement(event, ["章程"]), 5))
+    router.process(_record(_supplement(event, ["章程"]), 6))  # a second copy, also early
+    out = _decoded(router.process(_record(event, 3)))
+    decisions = [m.kind for _, m in out if isinstance(m, RoutingDecision)]
+    assert decisions == [DecisionKind.HELD, DecisionKind.RELEASED]  # the event itself goes on
+    assert [i.department.value for _, i in out if isinstance(i, WorkItem)] == ["TAX"]
+    (letter,) = [m for _, m in out if isinstance(m, DeadLetter)]
+    assert letter.source_offset == 6 and "already released" in letter.reason
+    assert not router._held
