@@ -56,7 +56,6 @@ class FactsProjection(SqliteProjection):
         registry = registry_client(settings)
         self._specs = {names.events(spec): spec for spec in CATALOGUE.values()}
         self._decoders = {topic: event_deserializer(registry, spec) for topic, spec in self._specs.items()}
-        self.skipped = 0  # records passed over as unreadable (``hub rebuild`` reports it)
 
     def topics(self) -> list[str]:
         return list(self._decoders)
@@ -96,14 +95,16 @@ class FactsProjection(SqliteProjection):
         conn.executemany("INSERT OR REPLACE INTO facts VALUES (?, ?, ?)",
                          [(subject, change.event_id, _FACTS.dump_json(facts).decode())
                           for subject, facts in by_subject.items()])
-        early = conn.execute("SELECT documents FROM early_documents WHERE event_id = ?",
-                             (change.event_id,)).fetchone()
-        if early:
-            conn.execute("DELETE FROM early_documents WHERE event_id = ?", (change.event_id,))
-        held_for = [d for d in change.held_for if not early or d not in json.loads(early[0])]
-        if held_for:
-            conn.execute("INSERT OR REPLACE INTO held VALUES (?, ?)",
-                         (change.event_id, json.dumps(held_for, ensure_ascii=False)))
+        if change.held_for:  # only a held event looks for documents read ahead of it
+            early = conn.execute("SELECT documents FROM early_documents WHERE event_id = ?",
+                                 (change.event_id,)).fetchone()
+            supplied = json.loads(early[0]) if early else []
+            if early:
+                conn.execute("DELETE FROM early_documents WHERE event_id = ?", (change.event_id,))
+            held_for = [d for d in change.held_for if d not in supplied]
+            if held_for:
+                conn.execute("INSERT OR REPLACE INTO held VALUES (?, ?)",
+                             (change.event_id, json.dumps(held_for, ensure_ascii=False)))
 
     @staticmethod
     def _supplement(conn, change: FactChange) -> None:

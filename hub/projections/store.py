@@ -37,6 +37,7 @@ class SqliteProjection:
     name: str = ""
     schema: str = ""  # DDL, run on every open (use IF NOT EXISTS)
     batch_size = 5_000  # records per transaction while catching up
+    skipped = 0  # records passed over as unreadable (projections that skip count them)
     stall_timeout_s = 30.0  # behind, yet nothing arrives: Kafka is gone
 
     def __init__(self, settings: HubSettings, path: Path | str | None = None):
@@ -161,35 +162,24 @@ class SqliteProjection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         shadow_path = self.path.with_name(
             f"{self.path.stem}.rebuild-{uuid.uuid4().hex[:8]}{self.path.suffix}")
-        shadow = self.fresh_instance(shadow_path)
+        shadow = type(self)(self.settings, shadow_path)
         try:
             applied = shadow._rebuild_in_place(progress)  # this instance serves on meanwhile
             with self._lock:
                 self._swap_in(shadow_path)
-                shadow.flush_into(self)
+                self.skipped = shadow.skipped
         finally:
             shadow.close()
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{shadow_path}{suffix}").unlink(missing_ok=True)
         return applied
 
-    def fresh_instance(self, path: Path) -> "SqliteProjection":
-        """Another projection of the same kind and settings, on ``path`` (the rebuild's shadow)."""
-        return type(self)(self.settings, path)
-
-    def flush_into(self, live: "SqliteProjection") -> None:
-        """Hand what the rebuild counted to the live instance (e.g. records skipped)."""
-        if hasattr(self, "skipped"):
-            live.skipped = self.skipped
-
     def _rebuild_in_place(self, progress: Progress | None) -> int:
         """Empty this file (tables dropped and recreated, new generation) and catch up from zero."""
         conn = self.connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for table in self._tables(conn, "main"):
-                conn.execute(f'DROP TABLE "{table}"')
-            self._create_schema(conn)
+            self._recreate_schema(conn)
             self._generation = uuid.uuid4().hex
             conn.execute("INSERT INTO projection_meta VALUES ('generation', ?)", (self._generation,))
             conn.execute("COMMIT")
@@ -208,9 +198,7 @@ class SqliteProjection:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for table in self._tables(conn, "main"):
-                    conn.execute(f'DROP TABLE main."{table}"')
-                self._create_schema(conn)  # the current DDL, the same the shadow was built with
+                self._recreate_schema(conn)  # the current DDL, the same the shadow was built with
                 for table in self._tables(conn, "shadow"):
                     conn.execute(f'INSERT INTO main."{table}" SELECT * FROM shadow."{table}"')
                 row = conn.execute("SELECT value FROM projection_meta WHERE key = 'generation'").fetchone()
@@ -222,6 +210,12 @@ class SqliteProjection:
             conn.execute("DETACH DATABASE shadow")
         self.forget_buffers()
         self._generation = row[0] if row else None
+
+    def _recreate_schema(self, conn: sqlite3.Connection) -> None:
+        """Drop every table of the file (indexes go with them) and create the current schema."""
+        for table in self._tables(conn, "main"):
+            conn.execute(f'DROP TABLE main."{table}"')
+        self._create_schema(conn)
 
     @staticmethod
     def _tables(conn: sqlite3.Connection, schema: str) -> list[str]:

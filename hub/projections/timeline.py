@@ -91,7 +91,6 @@ class TimelineProjection(SqliteProjection):
         self.names = TopicNames(settings.topic_prefix)
         self._rows: dict[str, list[tuple]] = {t: [] for t in ("case_subjects", "shapes", *_TABLES)}
         self._shapes: dict[tuple[str, str], str] = {}  # (grants, fields) JSON -> shape key
-        self.skipped = 0
 
     def topics(self) -> list[str]:
         return [self.names.audit]
