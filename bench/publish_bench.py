@@ -65,8 +65,8 @@ from hub.domain.catalogue import CATALOGUE, spec_for_publisher
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.domain.sealing import seal
-from hub.registry import SchemaCatalogueRegistry, registry_client, value_subject
-from hub.topics import end_offsets, ensure_topics, event_topics
+from hub.schema_registry.client import SchemaCatalogueRegistry, registry_client, value_subject
+from hub.kafka.admin import end_offsets, ensure_topics, event_topics
 from hub.wire.codec import event_to_record
 from hub.wire.schemas import event_schema
 from hub.wire.serde import event_serializer

@@ -50,9 +50,9 @@ from bench.publish_bench import RESULTS_DIR, environment, pipelined, write_json
 from bench.route_bench import capture_records, cleanup, make_registration_jobs, routed_types
 from hub.config import HubSettings
 from hub.domain.replay import ReplayRequest, ReplayWindow
-from hub.naming import TopicNames
-from hub.provisioning import provision_catalogue
-from hub.replay import run_replay
+from hub.kafka.topic_names import TopicNames
+from hub.schema_registry.provisioning import provision_catalogue
+from hub.replay.run import run_replay
 from hub.rules import load_rules
 from producers.publisher import kafka_producer
 

@@ -100,11 +100,11 @@ from hub.domain.outcomes import Outcome, OutcomeStatus
 from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision_for, route
 from hub.domain.rules import RuleBook
 from hub.domain.sealing import seal
-from hub.naming import TopicNames
-from hub.provisioning import provision_catalogue
-from hub.registry import registry_client
+from hub.kafka.topic_names import TopicNames
+from hub.schema_registry.provisioning import provision_catalogue
+from hub.schema_registry.client import registry_client
 from hub.rules import load_rules
-from hub.topics import ensure_topics
+from hub.kafka.admin import ensure_topics
 from hub.wire.codec import event_to_record
 from hub.wire.schemas import event_schema
 from hub.wire.serde import event_deserializer, model_deserializer, model_serializer
@@ -497,7 +497,7 @@ def serve_kafka_python(settings: HubSettings, sink: str, stop: threading.Event) 
 
 def serve_fleet(settings: HubSettings, base_dir: Path, stop: threading.Event) -> None:
     """The six reference agencies on their inboxes until ``stop``."""
-    from consumers.agency_runner import AgencyFleet
+    from consumers.reference_agencies.fleet import AgencyFleet
 
     with AgencyFleet(settings, base_dir):
         while not stop.wait(0.5):
@@ -1113,7 +1113,7 @@ def measure_inbox_stages(settings: HubSettings, records: Sequence[WireRecord], l
     Items come from routing ``records`` here; each agency writes to a fresh SQLite file in
     ``workdir``. The first item per department is untimed (table creation, first statements).
     """
-    from consumers.agencies import reference_agencies
+    from consumers.reference_agencies import reference_agencies
     from hub.domain.outcomes import Completed
 
     rules, names, registry = load_rules(), TopicNames(settings.topic_prefix), registry_client(settings)

@@ -83,9 +83,9 @@ from hub.domain.catalogue import CATALOGUE
 from hub.domain.outcomes import Outcome, OutcomeStatus
 from hub.domain.routing import DecisionKind, decision_for, item_id, route
 from hub.domain.sealing import seal
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from hub.rules import load_rules
-from hub.topics import ensure_topics
+from hub.kafka.admin import ensure_topics
 from hub.wire.codec import event_to_record
 from producers.demo_data import generate
 
@@ -354,7 +354,7 @@ def run(options: Options, console: Console) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
     from hub.api.app import create_app
-    from hub.auth import TokenRecord, TokenStore, token_hash
+    from hub.api.tokens import TokenRecord, TokenStore, token_hash
     from hub.domain.departments import Department
     from hub.projections.timeline import TimelineProjection
 

@@ -26,8 +26,8 @@ from bench.publish_bench import RESULTS_DIR, environment, write_json
 from bench.timeline_bench import Trail, cleanup, heavy_subjects, make_templates, produce
 from hub.audit.verify import verify_chain
 from hub.config import HubSettings
-from hub.naming import TopicNames
-from hub.topics import ensure_topics
+from hub.kafka.topic_names import TopicNames
+from hub.kafka.admin import ensure_topics
 
 
 def raw_read(settings: HubSettings, topic: str) -> tuple[int, float]:

@@ -16,7 +16,7 @@ from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, EventSpec
 from hub.domain.envelope import Event
 from hub.errors import HubError
-from hub.registry import registry_client
+from hub.schema_registry.client import registry_client
 from hub.wire.serde import event_deserializer
 
 Offsets = dict[tuple[str, int], int]

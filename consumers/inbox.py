@@ -28,8 +28,8 @@ from hub.domain.dead_letters import DeadLetter
 from hub.domain.departments import Department
 from hub.domain.outcomes import Completed, Handler, Outcome, OutcomeStatus, Rejected
 from hub.domain.routing import WorkItem
-from hub.naming import TopicNames
-from hub.registry import is_transient, registry_client
+from hub.kafka.topic_names import TopicNames
+from hub.schema_registry.client import is_transient, registry_client
 from hub.wire.serde import model_deserializer, model_serializer
 from producers.publisher import kafka_producer
 

@@ -12,7 +12,7 @@ from kafka import KafkaProducer
 
 from hub.config import HubSettings
 from hub.domain.departments import Department
-from hub.registry import registry_client
+from hub.schema_registry.client import registry_client
 from producers.publisher import Publisher, kafka_producer
 
 

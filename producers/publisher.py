@@ -31,7 +31,7 @@ from hub.domain.envelope import Event, RefersTo
 from hub.domain.identifiers import mask_id
 from hub.domain.sealing import Clock, seal, utc_now
 from hub.errors import ConfigurationError, HubError, PublishUnavailable
-from hub.registry import REGISTRY_TRANSPORT_ERRORS, registry_client, value_subject
+from hub.schema_registry.client import REGISTRY_TRANSPORT_ERRORS, registry_client, value_subject
 from hub.wire.serde import event_serializer
 
 log = logging.getLogger(__name__)

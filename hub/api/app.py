@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.openapi import install_openapi, submission_body_schema
-from hub.auth import TokenStore
+from hub.api.tokens import TokenStore
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, spec_for, spec_for_publisher
 from hub.domain.departments import Department
@@ -154,7 +154,7 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
 
 def _case_routes(app: FastAPI, tokens: TokenStore, cases) -> None:
     """The citizen's view (served to authenticated systems, e.g. the government portal)."""
-    from hub.views import case_json
+    from hub.cli.case_views import case_json
 
     async def refused_or_current(request: Request) -> JSONResponse | None:
         """401 without a known token; otherwise read the log up to now (read-your-writes)."""

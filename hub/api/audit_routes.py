@@ -14,7 +14,7 @@ from kafka.errors import KafkaError
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.app import _bearer, _problem, _unauthorised
-from hub.auth import TokenStore
+from hub.api.tokens import TokenStore
 
 RETRY_AFTER_S = 5
 

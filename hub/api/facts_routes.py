@@ -23,14 +23,14 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.app import _bearer, _problem, _unauthorised
 from hub.api.refusal_throttle import RefusalThrottle
-from hub.auth import TokenStore
+from hub.api.tokens import TokenStore
 from hub.domain.audit_entries import FactQueryNote
 from hub.domain.departments import Department
 from hub.domain.facts import VisibleFact, disclosed_fields, grants_anything, visible_to
 from hub.domain.identifiers import mask_id
 from hub.domain.rules import RuleBook
 from hub.domain.sealing import utc_now
-from hub.registry import is_transient
+from hub.schema_registry.client import is_transient
 from hub.rules import load_rules
 
 log = logging.getLogger(__name__)

@@ -40,8 +40,8 @@ from hub.domain.audit_entries import decision_entry, item_entry, iso, note_entry
 from hub.domain.dead_letters import DeadLetter
 from hub.domain.outcomes import Outcome
 from hub.domain.routing import RoutingDecision, WorkItem
-from hub.naming import TopicNames
-from hub.registry import is_transient, registry_client
+from hub.kafka.topic_names import TopicNames
+from hub.schema_registry.client import is_transient, registry_client
 from hub.wire.headers import REPLAY_ID, header
 from hub.wire.serde import model_deserializer, model_serializer
 from producers.publisher import kafka_producer

@@ -11,7 +11,7 @@ from kafka import KafkaProducer
 
 from hub.config import HubSettings
 from hub.domain.audit_entries import FactQueryNote, Note, ReplayNote
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from producers.publisher import kafka_producer
 
 

@@ -18,8 +18,8 @@ from kafka import KafkaConsumer, TopicPartition
 from hub.audit.codec import decode_record
 from hub.config import HubSettings
 from hub.domain.audit import ChainWalker, StoredAudit, Verdict
-from hub.log_reader import read_from_start
-from hub.naming import TopicNames
+from hub.kafka.log_reader import read_from_start
+from hub.kafka.topic_names import TopicNames
 
 Progress = Callable[[int, int], None]
 

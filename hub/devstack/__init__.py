@@ -1,6 +1,6 @@
 """The development stack: real Apache Kafka and Apicurio Registry, started without Docker.
 
-``hub dev up | down | status`` (see :mod:`hub.devstack.cli`) fetches Kafka's jars and Apicurio
+``hub dev up | down | status`` (see :mod:`hub.cli.dev`) fetches Kafka's jars and Apicurio
 Registry's ``all`` distribution from Maven Central with Maven, caches them under
 ``HubSettings.cache_dir``, and runs both as background JVMs bound to loopback, with their data,
 pid files and logs under ``HubSettings.state_dir``:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.config import HubSettings
-from hub.devstack import fetch, java, kafka, procs, registry
+from hub.devstack import apicurio, fetch, java, kafka, procs
 from hub.devstack.health import (
     Health,
     first_bootstrap,
@@ -70,7 +70,7 @@ def servers(settings: HubSettings) -> list[Server]:
     state, cache = Path(settings.state_dir), Path(settings.cache_dir)
     run_dir, logs_dir = state / "run", state / "logs"
     kfiles = kafka.KafkaFiles(state / "kafka", logs_dir)
-    rfiles = registry.RegistryFiles(state / "registry", logs_dir)
+    rfiles = apicurio.RegistryFiles(state / "registry", logs_dir)
     khost, kport = first_bootstrap(settings.bootstrap_servers)
     rhost, rport = registry_address(settings.schema_registry_url)
 
@@ -83,10 +83,10 @@ def servers(settings: HubSettings) -> list[Server]:
     def prepare_registry(say: Say) -> Launch:
         jdk = java.registry_jdk()
         dist = fetch.ensure_registry(cache, say)
-        registry.prepare(rfiles)
+        apicurio.prepare(rfiles)
         return Launch(
-            registry.command(jdk.java, dist),
-            registry.environment(rhost, rport, rfiles),
+            apicurio.command(jdk.java, dist),
+            apicurio.environment(rhost, rport, rfiles),
             rfiles.root,
         )
 
@@ -108,7 +108,7 @@ def servers(settings: HubSettings) -> list[Server]:
             address=settings.schema_registry_url,
             host=rhost,
             port=rport,
-            marker=registry.MARKER,
+            marker=apicurio.MARKER,
             pid_file=run_dir / "registry.pid",
             log_file=rfiles.log_file,
             stop_timeout=20.0,

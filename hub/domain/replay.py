@@ -3,7 +3,7 @@
 A replay re-routes the events recorded in a time window and sends (or writes) the resulting work
 items again. The window is half-open, ``[start, end)``, on the records' Kafka timestamps.
 Filters narrow it down: ``event_type`` and ``subject`` select events, ``department`` selects the
-items of the selected events. The edge (:mod:`hub.replay`) does the reading and writing.
+items of the selected events. The edge (:mod:`hub.replay.run`) does the reading and writing.
 """
 
 from __future__ import annotations

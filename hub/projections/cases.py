@@ -15,9 +15,9 @@ from hub.config import HubSettings
 from hub.domain.case import CaseState, CaseStatus
 from hub.domain.outcomes import OUTCOME_NAMESPACE, Outcome, OutcomeStatus
 from hub.domain.routing import RoutingDecision
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
-from hub.registry import registry_client
+from hub.schema_registry.client import registry_client
 from hub.wire.serde import model_deserializer
 
 

@@ -15,7 +15,7 @@ from kafka import KafkaProducer
 from hub.config import HubSettings
 from hub.domain.outcomes import Outcome
 from hub.projections.cases import CaseProjection
-from hub.registry import registry_client
+from hub.schema_registry.client import registry_client
 from hub.wire.serde import model_serializer
 from producers.publisher import kafka_producer
 

@@ -21,9 +21,9 @@ from pydantic import TypeAdapter
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.facts import Fact, FactChange, change_for, current
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
-from hub.registry import is_transient, registry_client
+from hub.schema_registry.client import is_transient, registry_client
 from hub.wire.codec import event_to_record
 from hub.wire.serde import event_deserializer
 

@@ -28,7 +28,7 @@ import sqlite3
 from hub.audit.codec import decode_record
 from hub.config import HubSettings
 from hub.domain.timeline import subject_timeline
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
 
 log = logging.getLogger(__name__)

@@ -23,9 +23,9 @@ from faust.types import TP
 
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from hub.projections.deadlines import DeadlineWatch
-from hub.registry import registry_client
+from hub.schema_registry.client import registry_client
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.wire.serde import event_deserializer, model_serializer

@@ -18,8 +18,8 @@ from hub.domain.envelope import EventType
 from hub.domain.identifiers import mask_id
 from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision_for, route
 from hub.domain.rules import RuleBook
-from hub.naming import TopicNames
-from hub.registry import is_transient
+from hub.kafka.topic_names import TopicNames
+from hub.schema_registry.client import is_transient
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hub.audit.auditor import Auditor
 from hub.config import HubSettings
-from hub.demo_flow import wait_for_cases
+from hub.demo.back_office import wait_for_cases
 from hub.projections.cases import CaseProjection
 from producers.publisher import Receipt
 from tests.integration.flow_helpers import Departments, back_office, unique_mix

@@ -14,8 +14,8 @@ import pytest
 
 from hub.config import HubSettings
 from hub.devstack.provision import provision_stack
-from hub.provisioning import provision_catalogue
-from hub.topics import end_offsets
+from hub.schema_registry.provisioning import provision_catalogue
+from hub.kafka.admin import end_offsets
 
 
 def pytest_collection_modifyitems(items):
@@ -57,6 +57,6 @@ def settings(make_settings) -> HubSettings:
 @pytest.fixture
 def offsets(settings):
     """``offsets()`` → end offsets of every event topic of this test's prefix."""
-    from hub.topics import event_topics
+    from hub.kafka.admin import event_topics
 
     return lambda: end_offsets(settings, event_topics(settings))

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
 
-from consumers.agencies import ReferenceAgency, reference_agencies
-from consumers.agency_runner import AgencyFleet
+from consumers.reference_agencies import ReferenceAgency, reference_agencies
+from consumers.reference_agencies.fleet import AgencyFleet
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.dead_letters import DeadLetter
@@ -28,11 +28,11 @@ from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.domain.routing import RoutingDecision, WorkItem, item_id
 from hub.domain.rules import RuleBook
-from hub.naming import TopicNames
-from hub.provisioning import provision_catalogue
-from hub.registry import registry_client
+from hub.kafka.topic_names import TopicNames
+from hub.schema_registry.provisioning import provision_catalogue
+from hub.schema_registry.client import registry_client
 from hub.rules import load_rules
-from hub.topics import end_offsets
+from hub.kafka.admin import end_offsets
 from hub.wire.serde import model_deserializer
 from hub.worker.process import WorkerProcess
 from producers.demo_data import generate

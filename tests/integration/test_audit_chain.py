@@ -22,13 +22,13 @@ from hub.audit.auditor import Auditor, AuditorConflict
 from hub.audit.codec import decode_record, encode_record
 from hub.audit.intake import AuditIntake
 from hub.audit.verify import stored_anchors, verify_chain
-from hub.cli import app as cli
+from hub.cli.app import app as cli
 from hub.config import HubSettings
 from hub.domain.audit import GENESIS, AuditRecord
 from hub.domain.audit_entries import FactQueryNote
 from hub.domain.outcomes import Outcome, OutcomeStatus
-from hub.naming import TopicNames
-from hub.registry import registry_client
+from hub.kafka.topic_names import TopicNames
+from hub.schema_registry.client import registry_client
 from hub.wire.serde import model_deserializer
 from tests.integration.flow_helpers import (
     SEED_TYPES,

@@ -8,7 +8,7 @@ import random
 import pytest
 from typer.testing import CliRunner
 
-from hub.cli import app
+from hub.cli.app import app
 from hub.domain.catalogue import CATALOGUE
 from hub.errors import InvalidEvent, NotOwner, UnknownEventType
 from producers.demo_data import generate

@@ -9,10 +9,10 @@ from hub.domain.catalogue import CATALOGUE
 from hub.domain.envelope import EventType
 from hub.domain.routing import DecisionKind, decision_for, route
 from hub.domain.sealing import seal
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from hub.projections.cases import CaseProjection
 from hub.projections.deadlines import DeadlineWatch
-from hub.registry import registry_client
+from hub.schema_registry.client import registry_client
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.wire.serde import model_serializer

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from hub.config import HubSettings
 from hub.devstack import procs, stack
-from hub.devstack.cli import dev_app
+from hub.cli.dev import dev_app
 
 pytestmark = pytest.mark.integration
 

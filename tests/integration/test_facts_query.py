@@ -15,13 +15,13 @@ from kafka import KafkaProducer
 
 from hub.api.app import create_app
 from hub.audit.intake import AuditIntake, decode_note
-from hub.auth import TokenStore, issue_token
+from hub.api.tokens import TokenStore, issue_token
 from hub.domain.audit_entries import FactQueryNote
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.domain.rules import lookup
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from hub.projections.facts import FactsProjection
 from producers.demo_data import generate
 from tests.integration.flow_helpers import RULES, Departments, enterprise, read_all

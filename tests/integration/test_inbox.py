@@ -7,15 +7,15 @@ import random
 from kafka import KafkaConsumer, TopicPartition
 
 from consumers.inbox import Inbox, RetryPolicy
-from hub.dead_letter_ops import dead_letters, redrive
+from hub.kafka.dead_letters import dead_letters, redrive
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.domain.outcomes import Completed, Outcome, Rejected
 from hub.domain.routing import route
 from hub.domain.sealing import seal
-from hub.naming import TopicNames
-from hub.registry import registry_client
+from hub.kafka.topic_names import TopicNames
+from hub.schema_registry.client import registry_client
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.wire.serde import model_deserializer, model_serializer

@@ -11,7 +11,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from hub.api.app import create_app
 from hub.api.local_server import LocalServer
-from hub.auth import TokenRecord, TokenStore, token_hash
+from hub.api.tokens import TokenRecord, TokenStore, token_hash
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.sealing import seal
 from hub.wire.codec import event_to_record

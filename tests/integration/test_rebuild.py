@@ -12,9 +12,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from hub.cli import app as cli
+from hub.cli.app import app as cli
 from hub.config import HubSettings
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from hub.projections.cases import CaseProjection
 from hub.projections.store import projection_path
 from hub.projections.timeline import TimelineProjection

@@ -23,9 +23,9 @@ from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from typer.testing import CliRunner
 
-from consumers.agencies import agency_db_path
+from consumers.reference_agencies import agency_db_path
 from hub.audit.intake import decode_note
-from hub.cli import app
+from hub.cli.app import app
 from hub.config import HubSettings
 from hub.domain.audit_entries import ReplayNote
 from hub.domain.catalogue import CATALOGUE
@@ -34,9 +34,9 @@ from hub.domain.envelope import EventType
 from hub.domain.replay import ReplayRequest, ReplayWindow
 from hub.domain.routing import WorkItem
 from hub.domain.sealing import seal
-from hub.naming import TopicNames
-from hub.registry import SchemaCatalogueRegistry, registry_client
-from hub.replay import run_replay
+from hub.kafka.topic_names import TopicNames
+from hub.schema_registry.client import SchemaCatalogueRegistry, registry_client
+from hub.replay.run import run_replay
 from hub.wire.codec import event_to_record
 from hub.wire.headers import REPLAY_ID, REPLAYED_AT, header
 from hub.wire.schemas import event_schema

@@ -20,13 +20,13 @@ import pytest
 from kafka import KafkaProducer
 
 from hub.config import HubSettings
-from hub.demo_flow import wait_for_cases
+from hub.demo.back_office import wait_for_cases
 from hub.domain.case import CaseState, CaseStatus, ItemStatus
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.domain.routing import ItemChange, item_id
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from hub.projections.cases import CaseProjection
 from hub.worker.stall_guard import StallGuard
 from producers.demo_data import generate

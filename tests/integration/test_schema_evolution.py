@@ -10,7 +10,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from typer.testing import CliRunner
 
-from hub.cli import app
+from hub.cli.app import app
 from hub.domain.catalogue import CATALOGUE
 from hub.wire.schemas import event_schema
 

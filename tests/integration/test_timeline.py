@@ -17,14 +17,14 @@ from typer.testing import CliRunner
 
 from hub.api.app import create_app
 from hub.audit.intake import AuditIntake
-from hub.auth import TokenRecord, TokenStore, token_hash
-from hub.cli import app as cli
+from hub.api.tokens import TokenRecord, TokenStore, token_hash
+from hub.cli.app import app as cli
 from hub.domain.audit_entries import FactQueryNote, QueriedField, iso
 from hub.domain.departments import Department
 from hub.domain.outcomes import Outcome
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from hub.projections.timeline import TimelineProjection
-from hub.registry import registry_client
+from hub.schema_registry.client import registry_client
 from hub.wire.serde import model_deserializer
 from tests.integration.audited_flow import audited_flow, hub_env
 from tests.integration.flow_helpers import inbox_items, open_agencies, read_all, routing_decisions

@@ -19,10 +19,10 @@ from collections import Counter
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from consumers.agency_runner import AgencyFleet
-from hub.demo_flow import wait_for_cases
+from consumers.reference_agencies.fleet import AgencyFleet
+from hub.demo.back_office import wait_for_cases
 from hub.domain.case import ItemStatus
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from hub.projections.cases import CaseProjection
 from hub.worker.process import WorkerProcess
 from tests.integration.flow_helpers import (

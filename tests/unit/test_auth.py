@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from hub.auth import TokenRecord, TokenStore, issue_token, token_hash
+from hub.api.tokens import TokenRecord, TokenStore, issue_token, token_hash
 from hub.domain.departments import Department
 from hub.errors import ConfigurationError
 

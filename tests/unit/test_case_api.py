@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from fastapi.testclient import TestClient
 
 from hub.api.app import create_app
-from hub.auth import TokenRecord, TokenStore, token_hash
+from hub.api.tokens import TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
 from hub.domain.case import CaseState
 from hub.domain.catalogue import CATALOGUE

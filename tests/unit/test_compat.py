@@ -1,4 +1,4 @@
-"""Schema evolution under FULL_TRANSITIVE, via ``hub.compat`` (Apache Avro's checker).
+"""Schema evolution under FULL_TRANSITIVE, via ``hub.schema_registry.compatibility`` (Apache Avro's checker).
 
 Each test derives new versions from a real event schema, so the rules are checked on the shapes
 the hub actually registers (nested named types, unions, logical types).
@@ -10,7 +10,7 @@ import copy
 
 import pytest
 
-from hub.compat import field_path, incompatibilities, transitive_incompatibilities
+from hub.schema_registry.compatibility import field_path, incompatibilities, transitive_incompatibilities
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.envelope import EventType
 from hub.wire.schemas import event_schema

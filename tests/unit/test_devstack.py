@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.config import HubSettings
-from hub.devstack import KAFKA_VERSION, cli, fetch, java, kafka, procs, registry, stack
+from hub.cli import dev as cli
+from hub.devstack import KAFKA_VERSION, apicurio, fetch, java, kafka, procs, stack
 from hub.devstack.health import Health, first_bootstrap, is_loopback, registry_address
 
 # --- JDK selection ------------------------------------------------------------------------------
@@ -150,8 +151,8 @@ def test_broker_command_uses_kafka_run_class_flags(tmp_path):
 
 
 def test_registry_environment_is_durable_and_loopback(tmp_path):
-    files = registry.RegistryFiles(tmp_path / "registry", tmp_path / "logs")
-    env = registry.environment("localhost", 18080, files, base={"PATH": "/bin"})
+    files = apicurio.RegistryFiles(tmp_path / "registry", tmp_path / "logs")
+    env = apicurio.environment("localhost", 18080, files, base={"PATH": "/bin"})
     assert env["PATH"] == "/bin"
     assert env["APICURIO_STORAGE_KIND"] == "sql"
     assert (
@@ -160,7 +161,7 @@ def test_registry_environment_is_durable_and_loopback(tmp_path):
     )
     assert env["QUARKUS_HTTP_HOST"] == env["QUARKUS_MANAGEMENT_HOST"] == "127.0.0.1"
     assert env["QUARKUS_HTTP_PORT"] == "18080"
-    cmd = registry.command(Path("/jdk/bin/java"), tmp_path / "dist")
+    cmd = apicurio.command(Path("/jdk/bin/java"), tmp_path / "dist")
     assert "-Xmx512m" in cmd and cmd[-2:] == ["-jar", str(tmp_path / "dist" / "quarkus-run.jar")]
 
 

@@ -13,7 +13,7 @@ from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 from openapi_spec_validator import validate
 
 from hub.api.app import create_app
-from hub.auth import TokenRecord, TokenStore, token_hash
+from hub.api.tokens import TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
 from hub.domain.audit_entries import FactQueryNote
 from hub.domain.catalogue import CATALOGUE

@@ -19,7 +19,7 @@ from openapi_spec_validator import validate
 from starlette.requests import Request
 
 from hub.api.app import _read_limited, BodyTooLarge, create_app
-from hub.auth import TokenRecord, TokenStore, token_hash
+from hub.api.tokens import TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, spec_for_publisher
 from hub.domain.common import CHINA_TZ

@@ -20,8 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.webhook import WebhookAdapter, sign
-from consumers.agencies import REFERENCE_PREFIXES, ReferenceAgency, reference_agencies
-from consumers.agencies.http import agency_webhook_app
+from consumers.reference_agencies import REFERENCE_PREFIXES, ReferenceAgency, reference_agencies
+from consumers.reference_agencies.http import agency_webhook_app
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.common import CHINA_TZ
 from hub.domain.departments import Department
@@ -290,7 +290,7 @@ def test_item_without_an_identifier_is_refused(agencies):
 
 def test_identity_numbers_are_masked_in_logs(agencies, caplog):
     raw = submission(T.RETIREMENT_APPROVED)
-    with caplog.at_level("INFO", logger="consumers.agencies"):
+    with caplog.at_level("INFO", logger="consumers.reference_agencies"):
         deliver(agencies, items_of(sealed(T.RETIREMENT_APPROVED, raw)))
     person = raw["payload"]["person"]["id_number"]
     assert mask_id(person) in caplog.text and person not in caplog.text

@@ -19,8 +19,8 @@ from hub.domain.envelope import EventType
 from hub.domain.replay import ReplayFilters, ReplayRequest, ReplaySummary, ReplayWindow, epoch_ms
 from hub.domain.routing import ItemChange, WorkItem, item_id
 from hub.domain.sealing import seal
-from hub.naming import TopicNames
-from hub.replay import TimeOrderedReader, WindowRouter
+from hub.kafka.topic_names import TopicNames
+from hub.replay.run import TimeOrderedReader, WindowRouter
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.worker.processor import RouterProcessor, SourceRecord

@@ -9,13 +9,13 @@ import pytest
 from kafka.errors import KafkaTimeoutError, KafkaConnectionError
 from typer.testing import CliRunner
 
-import hub.replay as replay_mod
-from hub.cli import app
+import hub.replay.run as replay_mod
+from hub.cli.app import app
 from hub.config import HubSettings
 from hub.domain.common import CHINA_TZ
 from hub.domain.envelope import EventType
 from hub.domain.replay import ReplayRequest, ReplayWindow
-from hub.replay import ReplayedItem, ReplayNotAudited, ReplayUnavailable, run_replay
+from hub.replay.run import ReplayedItem, ReplayNotAudited, ReplayUnavailable, run_replay
 from tests.unit.test_replay import START, WINDOW, _routed
 
 OK = ["--from", "2026-11-02", "--to", "2026-11-03"]
@@ -118,7 +118,7 @@ def test_the_cli_prints_the_summary_and_exits_non_zero_when_not_audited(fake_kaf
 
 
 def test_a_naive_time_is_china_time():
-    from hub.cli_replay import _request
+    from hub.cli.replay import _request
 
     request = _request("2026-11-02T09:30", "2026-11-03", None, None, None, True, None, False, None)
     assert request.window.start == START + timedelta(hours=9, minutes=30)

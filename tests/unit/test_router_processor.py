@@ -13,7 +13,7 @@ from hub.domain.dead_letters import DeadLetter
 from hub.domain.envelope import EventType
 from hub.domain.routing import DecisionKind, ItemChange, RoutingDecision, WorkItem, item_id
 from hub.domain.sealing import seal
-from hub.naming import TopicNames
+from hub.kafka.topic_names import TopicNames
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.worker.processor import RouterProcessor, SourceRecord
@@ -185,7 +185,7 @@ def test_a_supplement_for_nothing_held_is_a_dead_letter(processor):
 def test_an_unreachable_registry_is_retried_not_dead_lettered():
     from confluent_kafka.serialization import SerializationError
 
-    from hub.registry import REGISTRY_TRANSPORT_ERRORS
+    from hub.schema_registry.client import REGISTRY_TRANSPORT_ERRORS
 
     transport_error = REGISTRY_TRANSPORT_ERRORS[0]
 

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from hub.audit.codec import encode_record
-from hub.cli_timeline import timeline_lines
+from hub.cli.timeline import timeline_lines
 from hub.config import HubSettings
 from hub.domain.audit import GENESIS, AuditRecord
 from hub.domain.audit_entries import (

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from kafka.errors import KafkaConnectionError
 
 from hub.api.app import create_app
-from hub.auth import TokenRecord, TokenStore, token_hash
+from hub.api.tokens import TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
 from hub.domain.departments import Department
 from hub.domain.timeline import subject_timeline

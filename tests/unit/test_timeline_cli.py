@@ -9,9 +9,9 @@ import pytest
 from kafka.errors import KafkaConnectionError
 from typer.testing import CliRunner
 
-import hub.cli_timeline as cli_timeline
+import hub.cli.timeline as cli_timeline
 import hub.projections.timeline as timeline_module
-from hub.cli import app as cli
+from hub.cli.app import app as cli
 from hub.domain.timeline import subject_timeline
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from consumers.agencies.base import REFERENCE_PREFIXES, ReferenceAgency, utc_now
+from consumers.reference_agencies.base import REFERENCE_PREFIXES, ReferenceAgency, utc_now
 from hub.domain.departments import Department
 
 # The departments that receive follow-on items (routing.yaml), in the seed table's order.

@@ -15,14 +15,14 @@ from datetime import datetime, timezone
 from collections.abc import Callable
 from pathlib import Path
 
-from consumers.agency_runner import AgencyFleet
+from consumers.reference_agencies.fleet import AgencyFleet
 from hub.audit.auditor import Auditor
 from hub.config import HubSettings
 from hub.domain.case import CaseState, CaseStatus, median_completion_s, on_time_rate
 from hub.domain.departments import Department
 from hub.errors import HubError
 from hub.projections.cases import CaseProjection
-from hub.views import case_lines
+from hub.cli.case_views import case_lines
 from hub.worker.process import WorkerProcess
 from producers.publisher import Publisher
 

@@ -3,7 +3,7 @@
 Each seed event type is published twice — once through the Python SDK and once over HTTP by a
 department holding a bearer token — every event is read back from Kafka, decoded against the
 registry and matched to its receipt; then the router and the reference agencies complete every
-follow-on item in the background (see :mod:`hub.demo_flow`).
+follow-on item in the background (see :mod:`hub.demo.back_office`).
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ import httpx
 
 from hub.api.app import create_app
 from hub.api.local_server import LocalServer
-from hub.auth import TokenRecord, TokenStore, token_hash
+from hub.api.tokens import TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.envelope import EventType
 from hub.domain.identifiers import mask_id
-from hub.demo_flow import BackOffice
+from hub.demo.back_office import BackOffice
 from hub.errors import HubError
-from hub.provisioning import provision_catalogue
-from hub.topics import end_offsets, event_topics
+from hub.schema_registry.provisioning import provision_catalogue
+from hub.kafka.admin import end_offsets, event_topics
 from consumers.event_reader import read_between
 from producers.demo_data import generate
 from producers.pool import PublisherPool

@@ -54,8 +54,8 @@ from hub.domain.replay import ReplayFilters, ReplayRequest, ReplaySummary, Repla
 from hub.domain.routing import WorkItem
 from hub.domain.rules import RuleBook
 from hub.errors import HubError
-from hub.naming import TopicNames
-from hub.registry import is_transient, registry_client
+from hub.kafka.topic_names import TopicNames
+from hub.schema_registry.client import is_transient, registry_client
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.wire.headers import REPLAY_ID, REPLAYED_AT

@@ -15,10 +15,10 @@ from typing import Optional
 
 import typer
 
-from hub.cli_audit import audit_app
-from hub.cli_timeline import audit_subject, rebuild
+from hub.cli.audit import audit_app
+from hub.cli.timeline import audit_subject, rebuild
 from hub.config import HubSettings
-from hub.devstack.cli import dev_app
+from hub.cli.dev import dev_app
 from hub.domain.catalogue import CATALOGUE, spec_for
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
@@ -71,8 +71,8 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at IN
 @topics_app.command("ensure")
 def topics_ensure() -> None:
     """Create the hub's topics that do not exist yet (events, inboxes, logs, audit trail)."""
-    from hub.naming import TopicNames
-    from hub.topics import ensure_topics, event_topics
+    from hub.kafka.topic_names import TopicNames
+    from hub.kafka.admin import ensure_topics, event_topics
 
     settings = HubSettings()
     names = TopicNames(settings.topic_prefix)
@@ -81,7 +81,7 @@ def topics_ensure() -> None:
 
 
 def _registry():
-    from hub.registry import SchemaCatalogueRegistry, registry_client
+    from hub.schema_registry.client import SchemaCatalogueRegistry, registry_client
 
     settings = HubSettings()
     return SchemaCatalogueRegistry(registry_client(settings), settings.topic_prefix)
@@ -143,7 +143,7 @@ def schemas_show(event_type: str) -> None:
 @tokens_app.command("issue")
 def tokens_issue(department: str, label: str = typer.Option("", help="Who the token is for.")) -> None:
     """Issue a bearer token for DEPARTMENT; it is printed once and stored only as a hash."""
-    from hub.auth import issue_token
+    from hub.api.tokens import issue_token
 
     settings = HubSettings()
     token = issue_token(settings.resolved_tokens_file, _department(department), label)
@@ -183,7 +183,7 @@ def serve(
     import uvicorn
 
     from hub.api.app import create_app
-    from hub.auth import TokenStore
+    from hub.api.tokens import TokenStore
     from producers.pool import PublisherPool
 
     settings = HubSettings()
@@ -241,7 +241,7 @@ def worker(loglevel: str = typer.Option("warning", help="faust log level.")) -> 
 
 
 def _print_cases(cases, as_json: bool) -> None:
-    from hub.views import case_json, case_lines
+    from hub.cli.case_views import case_json, case_lines
 
     if as_json:
         typer.echo(json.dumps([case_json(c) for c in cases], ensure_ascii=False, indent=2))
@@ -277,7 +277,7 @@ def case_subject(subject_id: str, as_json: bool = typer.Option(False, "--json"))
 @dlq_app.command("list")
 def dlq_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every parked record with its stage, reason and source topic/partition/offset."""
-    from hub.dead_letter_ops import dead_letters
+    from hub.kafka.dead_letters import dead_letters
 
     letters = list(dead_letters(HubSettings()))
     if as_json:
@@ -296,7 +296,7 @@ def dlq_redrive(
     all_: bool = typer.Option(False, "--all", help="Redrive every dead letter."),
 ) -> None:
     """Send parked records back to their source topic (after fixing the cause)."""
-    from hub.dead_letter_ops import dead_letters, redrive
+    from hub.kafka.dead_letters import dead_letters, redrive
 
     settings = HubSettings()
     letters = [l for l in dead_letters(settings) if all_ or l.dead_letter_id in (ids or [])]
@@ -313,7 +313,7 @@ def agencies_run(directory: Path = typer.Option(..., "--dir", help="Where the ag
     import signal
     import threading
 
-    from consumers.agency_runner import AgencyFleet
+    from consumers.reference_agencies.fleet import AgencyFleet
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -327,7 +327,7 @@ def agencies_run(directory: Path = typer.Option(..., "--dir", help="Where the ag
 @app.command()
 def demo() -> None:
     """The main job: publish each seed event type (SDK and HTTP) and read every event back."""
-    from hub.demo import run_demo
+    from hub.demo.run import run_demo
 
     try:
         run_demo(HubSettings(), echo=typer.echo)
@@ -335,7 +335,7 @@ def demo() -> None:
         raise _fail(exc) from None
 
 
-from hub.cli_replay import replay  # noqa: E402 - hub replay, in its own module
+from hub.cli.replay import replay  # noqa: E402 - hub replay, in its own module
 
 app.command("replay")(replay)
 

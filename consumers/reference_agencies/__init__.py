@@ -2,13 +2,13 @@
 security, commerce): small but real systems of record that complete the hub's work items.
 
 Each keeps its own SQLite register and issues its own reference numbers; each is a handler
-(``agency(item) -> Completed | Rejected``) for the inbox, and :mod:`consumers.agencies.http`
+(``agency(item) -> Completed | Rejected``) for the inbox, and :mod:`consumers.reference_agencies.http`
 puts one behind a signed webhook.
 """
 
-from consumers.agencies.base import REFERENCE_PREFIXES, ReferenceAgency
-from consumers.agencies.ledger import Registration
-from consumers.agencies.registry import AGENCY_DEPARTMENTS, agency_db_path, reference_agencies
+from consumers.reference_agencies.base import REFERENCE_PREFIXES, ReferenceAgency
+from consumers.reference_agencies.ledger import Registration
+from consumers.reference_agencies.roster import AGENCY_DEPARTMENTS, agency_db_path, reference_agencies
 
 __all__ = [
     "AGENCY_DEPARTMENTS",

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 from hub.config import HubSettings
 from hub.domain.dead_letters import DeadLetter
-from hub.log_reader import read_from_start
-from hub.naming import TopicNames
-from hub.registry import registry_client
+from hub.kafka.log_reader import read_from_start
+from hub.kafka.topic_names import TopicNames
+from hub.schema_registry.client import registry_client
 from hub.wire.serde import model_deserializer
 from producers.publisher import kafka_producer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from consumers.agencies import reference_agencies
+from consumers.reference_agencies import reference_agencies
 from consumers.inbox import Inbox, InboxStats, RetryPolicy
 from hub.config import HubSettings
 

@@ -1,6 +1,6 @@
 """``hub audit subject`` (who has a subject's data and why) and ``hub rebuild`` (projections).
 
-Registered in :mod:`hub.cli`. Both read the log through a projection; Kafka unreachable exits 3,
+Registered in :mod:`hub.cli.app`. Both read the log through a projection; Kafka unreachable exits 3,
 a topic not provisioned exits 1.
 """
 
@@ -23,7 +23,7 @@ def _reading_the_log() -> Iterator[None]:
     """Translate the log being unreachable or unprovisioned into the CLI's exit codes."""
     from kafka.errors import KafkaError
 
-    from hub.registry import is_transient
+    from hub.schema_registry.client import is_transient
 
     try:
         yield
@@ -114,7 +114,7 @@ def timeline_lines(timeline: dict) -> list[str]:
 
 def _progress(description: str):
     """A progress bar on stderr when it is a terminal (a catch-up may read a long trail)."""
-    from hub.progress import progress_bar
+    from hub.cli.progress import progress_bar
 
     return progress_bar(description) if sys.stderr.isatty() else nullcontext(None)
 
@@ -168,7 +168,7 @@ def projection_factory(name: str) -> Callable[[HubSettings], object]:
 def rebuild(what: Rebuildable = typer.Argument(..., help="Which projection: cases, timeline, "
                                                          "facts, or all of them.")) -> None:
     """Discard a projection and rebuild it from its topics (records applied, time, rate)."""
-    from hub.progress import progress_bar
+    from hub.cli.progress import progress_bar
 
     settings = HubSettings()
     names = [p.value for p in Rebuildable if p is not Rebuildable.all] if what is Rebuildable.all \

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hub.config import HubSettings
-from hub.naming import TopicNames
-from hub.registry import SchemaCatalogueRegistry, SchemaStatus, registry_client
-from hub.topics import ensure_topics, event_topics
+from hub.kafka.topic_names import TopicNames
+from hub.schema_registry.client import SchemaCatalogueRegistry, SchemaStatus, registry_client
+from hub.kafka.admin import ensure_topics, event_topics
 
 
 @dataclass(frozen=True)

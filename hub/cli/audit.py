@@ -63,7 +63,7 @@ def audit_verify(
 ) -> None:
     """Walk the audit chain: OK with the count, or the first broken partition/offset and why."""
     from hub.audit.verify import parse_anchor, stored_anchors, verify_chain
-    from hub.progress import progress_bar
+    from hub.cli.progress import progress_bar
 
     settings = HubSettings()
     start, end = parse_instant(from_, "--from"), parse_instant(to, "--to")

@@ -18,7 +18,7 @@ try:  # confluent-kafka's registry client uses httpx2 when installed, else httpx
 except ImportError:  # pragma: no cover - depends on the installed client
     import httpx as _registry_http
 
-from hub import compat
+from hub.schema_registry import compatibility as compat
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, EventSpec
 from hub.errors import SchemaIncompatible

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from adapters.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
-from consumers.agencies.base import ReferenceAgency
+from consumers.reference_agencies.base import ReferenceAgency
 from hub.domain.outcomes import Completed
 from hub.domain.routing import WorkItem
 

@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from consumers.agencies import ledger
-from consumers.agencies.checks import CHECKS, first_refusal, subject_of
-from consumers.agencies.ledger import Registration
+from consumers.reference_agencies import ledger
+from consumers.reference_agencies.checks import CHECKS, first_refusal, subject_of
+from consumers.reference_agencies.ledger import Registration
 from hub.domain.common import CHINA_TZ
 from hub.domain.departments import Department
 from hub.domain.identifiers import mask_id

@@ -1,4 +1,4 @@
-"""``hub replay``: send the work items of a time window again (registered in :mod:`hub.cli`).
+"""``hub replay``: send the work items of a time window again (registered in :mod:`hub.cli.app`).
 
 Exit codes: 0 done and audited; 1 failed, or not audited; 2 invalid options (the option and the
 rule are named); 3 Kafka or the schema registry unavailable.
@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from hub.cli_audit import parse_instant
+from hub.cli.audit import parse_instant
 from hub.config import HubSettings
 
 
@@ -82,8 +82,8 @@ def replay(
     Items keep their ids, so agencies apply each once; replayed records carry replay headers; the replay is audited before the command returns.
     """
     from hub.errors import HubError
-    from hub.progress import progress_bar
-    from hub.replay import ReplayNotAudited, ReplayUnavailable, run_replay
+    from hub.cli.progress import progress_bar
+    from hub.replay.run import ReplayNotAudited, ReplayUnavailable, run_replay
 
     request = _request(from_, to, event_type, subject, department, to_inbox, to_file, dry_run,
                        context_from)

@@ -1,0 +1,1 @@
+"""The schema registry edge: the client, FULL_TRANSITIVE compatibility, provisioning the catalogue."""
