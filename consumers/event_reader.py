@@ -10,13 +10,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
-from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, EventSpec
 from hub.domain.envelope import Event
 from hub.errors import HubError
-from hub.schema_registry.client import registry_client
+from hub.kafka.clients import Clients
 from hub.wire.serde import event_deserializer
 
 Offsets = dict[tuple[str, int], int]
@@ -33,22 +32,21 @@ class StoredEvent:
     event: Event
 
 
-def _spec_by_topic(settings: HubSettings) -> dict[str, EventSpec]:
-    return {spec.topic(settings.topic_prefix): spec for spec in CATALOGUE.values()}
+def _spec_by_topic(prefix: str) -> dict[str, EventSpec]:
+    return {spec.topic(prefix): spec for spec in CATALOGUE.values()}
 
 
 def read_between(
-    settings: HubSettings, start: Offsets, end: Offsets, timeout_s: float = 30.0
+    clients: Clients, start: Offsets, end: Offsets, timeout_s: float = 30.0
 ) -> Iterator[StoredEvent]:
     """Yield every event at offsets ``start <= offset < end`` of each partition in ``end``."""
-    specs = _spec_by_topic(settings)
-    registry = registry_client(settings)
+    specs = _spec_by_topic(clients.settings.topic_prefix)
+    registry = clients.registry
     decoders = {t: event_deserializer(registry, specs[t]) for t, _ in end}
     pending = {tp: off for tp, off in end.items() if off > start.get(tp, 0)}
     if not pending:
         return
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
-    try:
+    with clients.reading() as consumer:
         consumer.assign([TopicPartition(t, p) for t, p in pending])
         for (t, p) in pending:
             consumer.seek(TopicPartition(t, p), start.get((t, p), 0))
@@ -65,5 +63,3 @@ def read_between(
                                       decoders[tp.topic](rec.value, tp.topic))
                     if rec.offset + 1 >= end[key]:
                         del pending[key]
-    finally:
-        consumer.close()

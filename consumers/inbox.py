@@ -29,9 +29,9 @@ from hub.domain.departments import Department
 from hub.domain.outcomes import Completed, Handler, Outcome, OutcomeStatus, Rejected
 from hub.domain.routing import WorkItem
 from hub.kafka.topic_names import TopicNames
-from hub.schema_registry.client import is_transient, registry_client
+from hub.kafka.clients import Clients
+from hub.schema_registry.client import is_transient
 from hub.wire.serde import model_deserializer, model_serializer
-from producers.publisher import kafka_producer
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +58,21 @@ class InboxStats:
 class Inbox:
     """Consumes one department's inbox topic in the consumer group ``<prefix>.agency.<dept>``."""
 
-    def __init__(self, department: Department, settings: HubSettings, *, group: str | None = None,
+    def __init__(self, department: Department, settings: HubSettings | None = None, *,
+                 clients: Clients | None = None, group: str | None = None,
                  retry: RetryPolicy = RetryPolicy(),
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        """``clients``: where the Kafka and registry clients come from (built from
+        ``settings`` if not given)."""
         self.department = department
-        self.settings = settings
+        self._clients = clients or Clients(settings or HubSettings())
+        self.settings = settings = self._clients.settings
         self.names = TopicNames(settings.topic_prefix)
         self.topic = self.names.inbox(department)
         self.group = group or f"{settings.topic_prefix}.agency.{department.value.lower()}"
         self.retry, self._clock = retry, clock
         self.stats = InboxStats()
-        registry = registry_client(settings)
+        registry = self._clients.registry
         self._decode = model_deserializer(registry, "WorkItem", WorkItem)
         self._encode_outcome = model_serializer(registry, "Outcome")
         self._encode_letter = model_serializer(registry, "DeadLetter")
@@ -182,16 +186,16 @@ class Inbox:
 
     def _kafka_consumer(self) -> KafkaConsumer:
         if self._consumer is None:
-            self._consumer = KafkaConsumer(
-                self.topic, bootstrap_servers=self.settings.bootstrap_servers, group_id=self.group,
-                enable_auto_commit=False, auto_offset_reset="earliest",
+            self._consumer = self._clients.consumer(
+                self.topic, group_id=self.group, auto_offset_reset="earliest",
                 client_id=f"oncehub-inbox-{self.department.value.lower()}",
             )
         return self._consumer
 
     def _kafka_producer(self) -> KafkaProducer:
         if self._producer is None:
-            self._producer = kafka_producer(self.settings)
+            self._producer = self._clients.producer(
+                client_id=f"oncehub-inbox-{self.department.value.lower()}")
         return self._producer
 
     def close(self) -> None:

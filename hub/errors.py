@@ -14,6 +14,16 @@ class HubError(Exception):
     """Root of every error the hub raises deliberately."""
 
 
+def caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """True if ``exc``, or any exception that caused it, is one of ``kinds``."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One broken rule on one field: ``spouse_a.id_number`` / ``check_character`` / message."""
@@ -57,15 +67,47 @@ class NotOwner(HubError):
         )
 
 
-class PublishUnavailable(HubError):
-    """Kafka or the schema registry could not be reached in time; the event was not written.
+class Unavailable(HubError):
+    """Kafka or the schema registry could not be reached in time; nothing was done.
 
-    ``retry_after_s`` is a hint for callers (HTTP turns it into ``Retry-After``).
+    Raised at the I/O edge (``raise Unavailable(...) from exc``) so callers never need to know
+    which client library failed. ``retry_after_s`` is a hint (HTTP turns it into
+    ``Retry-After``; the CLI exits with 3).
     """
 
     def __init__(self, message: str, retry_after_s: int = 5):
         self.retry_after_s = retry_after_s
         super().__init__(message)
+
+
+class PublishUnavailable(Unavailable):
+    """The event could not be published in time; it was not written."""
+
+
+class TopicMissing(HubError):
+    """A topic the hub needs does not exist: the cluster was not provisioned for this prefix."""
+
+    def __init__(self, topics: list[str], needed_by: str = ""):
+        self.topics = list(topics)
+        who = f"{needed_by}: " if needed_by else ""
+        super().__init__(f"{who}topic(s) not found: {', '.join(self.topics)} "
+                         "(run `hub topics ensure`, or provision the catalogue)")
+
+
+class Conflict(HubError):
+    """The action would clash with another process's (e.g. a second writer of one chain)."""
+
+
+class NotFound(HubError):
+    """The thing asked for (a case, a dead letter) does not exist."""
+
+
+class NotAudited(HubError):
+    """The audit note of an action could not be written, so the action counts as not done."""
+
+
+class InvalidOption(HubError):
+    """An operator's option breaks a rule; the message names the option and the rule."""
 
 
 class SchemaIncompatible(HubError):
@@ -78,3 +120,7 @@ class SchemaIncompatible(HubError):
 
 class ConfigurationError(HubError):
     """Configuration (tokens file, settings) is missing or malformed."""
+
+
+class DevStackError(HubError):
+    """The development stack could not be brought to the requested state; the message says why."""

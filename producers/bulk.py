@@ -6,15 +6,15 @@ from collections.abc import Sequence
 
 from rich.progress import Progress
 
-from hub.config import HubSettings
+from hub.kafka.clients import Clients
 from hub.domain.catalogue import spec_for
 from producers.pool import PublisherPool
 from producers.publisher import Receipt
 
 
-def publish_batch(settings: HubSettings, batch: Sequence[tuple[str, dict]]) -> list[Receipt]:
+def publish_batch(clients: Clients, batch: Sequence[tuple[str, dict]]) -> list[Receipt]:
     """Publish ``(event_type, submission)`` pairs in order; stops at the first error."""
-    pool = PublisherPool(settings)
+    pool = PublisherPool(clients)
     receipts = []
     try:
         with Progress(transient=True) as progress:

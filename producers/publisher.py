@@ -16,12 +16,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import SerializationError
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from pydantic import BaseModel
 
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, EventSpec, spec_for_publisher
@@ -29,45 +27,17 @@ from hub.domain.common import HubModel
 from hub.domain.departments import Department
 from hub.domain.envelope import Event, RefersTo
 from hub.domain.identifiers import mask_id
+from hub.domain.receipts import Receipt
 from hub.domain.sealing import Clock, seal, utc_now
 from hub.errors import ConfigurationError, HubError, PublishUnavailable
-from hub.schema_registry.client import REGISTRY_TRANSPORT_ERRORS, registry_client, value_subject
+from hub.kafka.clients import Clients
+from hub.schema_registry.client import REGISTRY_TRANSPORT_ERRORS, value_subject
 from hub.wire.serde import event_serializer
 
 log = logging.getLogger(__name__)
 
 # Registry error codes meaning "this subject or schema was never registered".
 NOT_REGISTERED = {40401, 40403}
-
-
-class Receipt(BaseModel):
-    """Proof that the hub has durably accepted an event."""
-
-    event_id: str
-    case_id: str
-    event_type: str
-    topic: str
-    partition: int
-    offset: int
-
-
-def kafka_producer(settings: HubSettings) -> KafkaProducer:
-    """An idempotent, acks=all producer whose every wait is bounded by the publish timeout."""
-    bound_ms = max(int(settings.publish_timeout_s * 1000), 2_500)
-    return KafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id="oncehub-publisher",
-        acks="all",
-        enable_idempotence=True,
-        allow_auto_create_topics=False,
-        linger_ms=settings.producer_linger_ms,
-        # The producer gives up on its own before publish() returns an error, so a record the
-        # caller was told failed is never written later behind its back.
-        delivery_timeout_ms=bound_ms,
-        request_timeout_ms=min(max(bound_ms - 1_000, 1_000), 30_000),
-        max_block_ms=bound_ms,
-        bootstrap_timeout_ms=bound_ms,
-    )
 
 
 class Publisher:
@@ -78,15 +48,19 @@ class Publisher:
         department: Department | str,
         settings: HubSettings | None = None,
         *,
-        producer_factory: Callable[[HubSettings], KafkaProducer] = kafka_producer,
-        registry: SchemaRegistryClient | None = None,
+        clients: Clients | None = None,
+        shared: bool = False,
         clock: Clock = utc_now,
     ):
+        """``clients``: where the producer and registry client come from (built from
+        ``settings`` if not given). ``shared``: publish through the clients' shared producer
+        (a server publishing for many departments) instead of one of its own."""
         self.department = Department.parse(department) if isinstance(department, str) else department
-        self.settings = settings or HubSettings()
-        self._producer_factory = producer_factory
+        self._clients = clients or Clients(settings or HubSettings())
+        self._owns_clients = clients is None
+        self.settings = self._clients.settings
+        self._shared = shared
         self._producer: KafkaProducer | None = None
-        self._registry = registry
         self._serializers: dict[str, Callable[[Event, str], bytes]] = {}
         self._clock = clock
 
@@ -128,7 +102,7 @@ class Publisher:
     def _serialize(self, spec: EventSpec, event: Event, topic: str) -> bytes:
         serializer = self._serializers.get(topic)
         if serializer is None:
-            serializer = event_serializer(self._registry_client(), spec)
+            serializer = event_serializer(self._clients.registry, spec)
             self._serializers[topic] = serializer
         try:
             return serializer(event, topic)
@@ -168,18 +142,17 @@ class Publisher:
 
     def _kafka(self) -> KafkaProducer:
         if self._producer is None:
-            self._producer = self._producer_factory(self.settings)
+            self._producer = (self._clients.shared_producer() if self._shared
+                              else self._clients.producer())
         return self._producer
 
-    def _registry_client(self) -> SchemaRegistryClient:
-        if self._registry is None:
-            self._registry = registry_client(self.settings)
-        return self._registry
-
     def close(self, timeout_s: float = 5.0) -> None:
-        if self._producer is not None:
+        """Close this publisher's own producer (a shared one belongs to its clients)."""
+        if self._producer is not None and not self._shared:
             self._producer.close(timeout=timeout_s)
-            self._producer = None
+        self._producer = None
+        if self._owns_clients:
+            self._clients.close(timeout_s)
 
     def __enter__(self) -> "Publisher":
         return self

@@ -34,22 +34,23 @@ from kafka.partitioner.default import murmur2
 
 from hub.audit.codec import decode_record, encode_record
 from hub.audit.intake import decode_note, note_key
-from hub.config import HubSettings
+from hub.errors import Conflict
 from hub.domain.audit import GENESIS, AuditRecord, canonical
 from hub.domain.audit_entries import decision_entry, item_entry, iso, note_entry, outcome_entry, source
 from hub.domain.dead_letters import DeadLetter
 from hub.domain.outcomes import Outcome
 from hub.domain.routing import RoutingDecision, WorkItem
+from hub.kafka.clients import Clients
+from hub.kafka.log_reader import assign_all, partitions_of
 from hub.kafka.topic_names import TopicNames
-from hub.schema_registry.client import is_transient, registry_client
+from hub.schema_registry.client import is_transient
 from hub.wire.headers import REPLAY_ID, header
 from hub.wire.serde import model_deserializer, model_serializer
-from producers.publisher import kafka_producer
 
 log = logging.getLogger(__name__)
 
 
-class AuditorConflict(RuntimeError):
+class AuditorConflict(Conflict):
     """Another process wrote to the audit topic: two writers would fork the chain."""
 
 
@@ -75,14 +76,15 @@ def partition_for(key: bytes, partitions: int) -> int:
 
 
 class Auditor:
-    def __init__(self, settings: HubSettings, *, batch_max: int = 500, anchor_every_s: float = 60.0,
+    def __init__(self, clients: Clients, *, batch_max: int = 500, anchor_every_s: float = 60.0,
                  on_anchor: Callable[[Anchor], None] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
-        self.settings = settings
+        self._clients = clients
+        self.settings = settings = clients.settings
         self.names = TopicNames(settings.topic_prefix)
         self.batch_max, self.anchor_every_s = batch_max, anchor_every_s
         self.on_anchor, self.clock = on_anchor, clock
-        registry = registry_client(settings)
+        registry = clients.registry
         self._decoders: dict[str, Callable[[bytes, str], object]] = {
             self.names.routing_log: model_deserializer(registry, "RoutingDecision", RoutingDecision),
             self.names.outcomes: model_deserializer(registry, "Outcome", Outcome),
@@ -110,15 +112,11 @@ class Auditor:
 
     def start(self) -> None:
         """Find the chain heads and where each source was audited up to; assign the sources."""
-        self._producer = kafka_producer(self.settings)
-        consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
-                                 group_id=self.group,
-                                 enable_auto_commit=False, auto_offset_reset="earliest",
-                                 max_poll_records=self.batch_max)
+        self._producer = self._clients.producer(client_id="oncehub-auditor")
+        consumer = self._clients.consumer(group_id=self.group, auto_offset_reset="earliest",
+                                          max_poll_records=self.batch_max)
         audited_up_to = self._read_tail(consumer)
-        partitions = [TopicPartition(t, p) for t in self.sources()
-                      for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(partitions)
+        partitions = assign_all(consumer, self.sources(), "the auditor")
         for tp in partitions:
             committed = consumer.committed(tp)
             audited = audited_up_to.get((tp.topic, tp.partition))
@@ -133,13 +131,9 @@ class Auditor:
     def _read_tail(self, consumer: KafkaConsumer) -> dict[tuple[str, int], int]:
         """Chain heads, and the highest source offset already audited per source partition."""
         topic = self.names.audit
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not parts:
-            raise LookupError(f"audit topic {topic} not found (provision the hub's topics first)")
-        reader = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
-                               group_id=None, enable_auto_commit=False)
+        parts = partitions_of(consumer, [topic], "the auditor")
         audited: dict[tuple[str, int], int] = {}
-        try:
+        with self._clients.reading() as reader:
             reader.assign(parts)
             end = reader.end_offsets(parts)
             for tp in parts:
@@ -161,8 +155,6 @@ class Auditor:
                         k = (src.get("topic"), src.get("partition"))
                         if isinstance(src.get("offset"), int):
                             audited[k] = max(audited.get(k, -1), src["offset"])
-        finally:
-            reader.close()
         self._anchored = {p: off - 1 for p, off in self.next_offset.items()}
         return audited
 
@@ -318,18 +310,13 @@ class Auditor:
         """Block until every source record written so far is audited (tests, demo)."""
         deadline = time.monotonic() + timeout_s
         # Reads the group's committed offsets without joining the group.
-        reader = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
-                               group_id=self.group, enable_auto_commit=False)
-        try:
-            parts = [TopicPartition(t, p) for t in self.sources()
-                     for p in sorted(reader.partitions_for_topic(t) or ())]
+        with self._clients.reading(group_id=self.group) as reader:
+            parts = partitions_of(reader, self.sources(), "the auditor")
             end = reader.end_offsets(parts)
             while time.monotonic() < deadline:
                 if all((reader.committed(tp) or 0) >= end[tp] for tp in parts if end[tp] > 0):
                     return
                 time.sleep(0.2)
-        finally:
-            reader.close()
         raise TimeoutError(f"auditor did not catch up within {timeout_s:.0f}s")
 
     def close(self) -> None:

@@ -7,12 +7,11 @@ so a replay or a query is not reported done before its audit note is durable.
 
 from __future__ import annotations
 
-from kafka import KafkaProducer
-
-from hub.config import HubSettings
 from hub.domain.audit_entries import FactQueryNote, Note, ReplayNote
+from hub.errors import NotAudited
+from hub.kafka.clients import Clients
+from hub.kafka.failures import unavailable_as_hub_error
 from hub.kafka.topic_names import TopicNames
-from producers.publisher import kafka_producer
 
 
 def note_key(note: Note) -> bytes:
@@ -30,22 +29,23 @@ def decode_note(value: bytes) -> Note:
     return TypeAdapter(ReplayNote | FactQueryNote).validate_json(value)
 
 
-class AuditIntake:
-    """``post(note)`` — durable once it returns."""
+class KafkaAuditIntake:
+    """The audit-note sink on Kafka: ``post(note)`` is durable once it returns, and raises
+    :class:`~hub.errors.NotAudited` (caused by the Kafka failure) when it is not."""
 
-    def __init__(self, settings: HubSettings, producer: KafkaProducer | None = None):
-        self.settings = settings
-        self.topic = TopicNames(settings.topic_prefix).audit_intake
-        self._producer = producer
-        self._owns_producer = producer is None
+    def __init__(self, clients: Clients):
+        self.settings = clients.settings
+        self.topic = TopicNames(self.settings.topic_prefix).audit_intake
+        self._clients = clients
 
     def post(self, note: Note) -> None:
-        producer = self._producer or kafka_producer(self.settings)
-        self._producer = producer
-        producer.send(self.topic, key=note_key(note), value=encode_note(note)).get(
-            timeout=self.settings.publish_timeout_s)
+        try:
+            with unavailable_as_hub_error("the audit note could not be written"):
+                self._clients.shared_producer().send(
+                    self.topic, key=note_key(note), value=encode_note(note)
+                ).get(timeout=self.settings.publish_timeout_s)
+        except Exception as exc:
+            raise NotAudited(f"audit note not written: {exc}") from exc
 
     def close(self) -> None:
-        if self._producer is not None and self._owns_producer:
-            self._producer.close(timeout=5)
-        self._producer = None
+        """Nothing of its own to close: the producer belongs to the clients."""

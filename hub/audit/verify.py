@@ -16,18 +16,20 @@ from datetime import datetime
 from kafka import KafkaConsumer, TopicPartition
 
 from hub.audit.codec import decode_record
-from hub.config import HubSettings
 from hub.domain.audit import ChainWalker, StoredAudit, Verdict
-from hub.kafka.log_reader import read_from_start
+from hub.kafka.clients import Clients
+from hub.kafka.failures import unavailable_as_hub_error
+from hub.kafka.log_reader import assign_all, read_from_start
 from hub.kafka.topic_names import TopicNames
 
 Progress = Callable[[int, int], None]
 
 
-def stored_anchors(settings: HubSettings) -> dict[tuple[int, int], str]:
+def stored_anchors(clients: Clients) -> dict[tuple[int, int], str]:
     """Every anchor published by the auditor: (partition, offset) → hash."""
     anchors = {}
-    for record in read_from_start(settings.bootstrap_servers, [TopicNames(settings.topic_prefix).audit_anchors]):
+    topic = TopicNames(clients.settings.topic_prefix).audit_anchors
+    for record in read_from_start(clients, [topic], "audit anchors"):
         try:
             body = json.loads(record.value)
             anchors[(int(body["partition"]), int(body["offset"]))] = str(body["hash"])
@@ -57,18 +59,16 @@ def _offsets_at(consumer: KafkaConsumer, parts: list[TopicPartition], ts: dateti
     return {tp: (found[tp].offset if found.get(tp) else default[tp]) for tp in parts}
 
 
-def verify_chain(settings: HubSettings, *, topic: str | None = None, from_ts: datetime | None = None,
+def verify_chain(clients: Clients, *, topic: str | None = None, from_ts: datetime | None = None,
                  to_ts: datetime | None = None, anchors: dict[tuple[int, int], str] | None = None,
                  progress: Progress | None = None) -> Verdict:
-    topic = topic or TopicNames(settings.topic_prefix).audit
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
-                             enable_auto_commit=False, max_partition_fetch_bytes=4 * 1024 * 1024)
-    try:
-        numbers = consumer.partitions_for_topic(topic)
-        if not numbers:
-            raise LookupError(f"topic {topic} not found")
-        parts = [TopicPartition(topic, p) for p in sorted(numbers)]
-        consumer.assign(parts)
+    """Walk ``topic`` (the audit topic by default) over ``[from_ts, to_ts)``; the verdict names
+    the first broken partition and offset. Raises :class:`~hub.errors.Unavailable` or
+    :class:`~hub.errors.TopicMissing` when the topic cannot be read."""
+    topic = topic or TopicNames(clients.settings.topic_prefix).audit
+    with unavailable_as_hub_error(f"{topic} cannot be read"), \
+            clients.reading(group_id=None, max_partition_fetch_bytes=4 * 1024 * 1024) as consumer:
+        parts = assign_all(consumer, [topic], "hub audit verify")
         end = consumer.end_offsets(parts)
         first = consumer.beginning_offsets(parts)
         start = first if from_ts is None else _offsets_at(consumer, parts, from_ts, end)
@@ -98,8 +98,6 @@ def verify_chain(settings: HubSettings, *, topic: str | None = None, from_ts: da
             if not walker.broken and (tp not in end or offset >= end[tp]):
                 walker.missing_anchor(partition, offset)
         return walker.verdict()
-    finally:
-        consumer.close()
 
 
 def _check(walker: ChainWalker, rec) -> bool:

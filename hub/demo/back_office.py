@@ -17,7 +17,7 @@ from pathlib import Path
 
 from consumers.reference_agencies.fleet import AgencyFleet
 from hub.audit.auditor import Auditor
-from hub.config import HubSettings
+from hub.kafka.clients import Clients
 from hub.domain.case import CaseState, CaseStatus, median_completion_s, on_time_rate
 from hub.domain.departments import Department
 from hub.errors import HubError
@@ -51,13 +51,14 @@ class BackOffice:
     Started before the departments publish, so the times measured are the pipeline's own.
     """
 
-    def __init__(self, settings: HubSettings, echo: Echo = print):
-        self.settings, self.echo = settings, echo
+    def __init__(self, clients: Clients, echo: Echo = print):
+        self.clients, self.echo = clients, echo
+        self.settings = settings = clients.settings
         self.agencies_dir = Path(settings.state_dir) / "demo-agencies" / uuid.uuid4().hex[:8]
         self._worker = WorkerProcess(settings)
         self._fleet = AgencyFleet(settings, self.agencies_dir)
-        self.projection = CaseProjection(settings)
-        self.auditor = Auditor(settings, anchor_every_s=3600.0)
+        self.projection = CaseProjection(clients)
+        self.auditor = Auditor(clients, anchor_every_s=3600.0)
         self._auditing = self.auditor.running()
 
     def __enter__(self) -> "BackOffice":
@@ -80,7 +81,7 @@ class BackOffice:
 
         self.auditor.wait_idle(60)
         anchors = self.auditor.anchor()
-        verdict = verify_chain(self.settings, anchors=stored_anchors(self.settings))
+        verdict = verify_chain(self.clients, anchors=stored_anchors(self.clients))
         self.echo(f"\naudit chain (`hub audit verify`): {verdict}")
         for anchor in anchors:
             self.echo(f"  {anchor}")
@@ -99,7 +100,7 @@ class BackOffice:
             time.sleep(0.3)
         self.echo(f"\n{case.case_id} accepted with documents missing (容缺受理): "
                   f"{case.status.value}, waiting for {', '.join(case.pending_documents)}")
-        with Publisher(Department(case.source_department), self.settings) as publisher:
+        with Publisher(Department(case.source_department), clients=self.clients) as publisher:
             publisher.publish_raw("documents_supplemented", {
                 "occurred_at": datetime.now(timezone.utc).isoformat(),
                 "payload": {"supplements_event_id": receipt.event_id,

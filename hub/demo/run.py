@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 import httpx
 
+from hub.kafka.clients import Clients
 from hub.api.app import create_app
 from hub.api.local_server import LocalServer
 from hub.api.tokens import TokenRecord, TokenStore, token_hash
@@ -25,7 +26,8 @@ from hub.domain.identifiers import mask_id
 from hub.demo.back_office import BackOffice
 from hub.errors import HubError
 from hub.schema_registry.provisioning import provision_catalogue
-from hub.kafka.admin import end_offsets, event_topics
+from hub.kafka.admin import end_offsets
+from hub.kafka.topic_names import TopicNames
 from consumers.event_reader import read_between
 from producers.demo_data import generate
 from producers.pool import PublisherPool
@@ -37,8 +39,8 @@ TRIGGERS = [s for s in CATALOGUE.values() if s.event_type is not EventType.DOCUM
 YOGA_MISSING = ["章程（会员大会通过稿）"]
 
 
-def _prepare(settings: HubSettings, echo: Echo) -> None:
-    done = provision_catalogue(settings)
+def _prepare(clients: Clients, echo: Echo) -> None:
+    done = provision_catalogue(clients)
     echo(f"topics: {len(done.topics)} event topics ({len(done.created_topics)} created now)")
     for status in done.schemas:
         echo(f"schema: {status.subject} -> id {status.schema_id}")
@@ -59,16 +61,22 @@ def _publish_over_http(base: str, tokens: dict, rng: random.Random) -> list[Rece
 
 
 def run_demo(settings: HubSettings, echo: Echo = print, seed: int | None = None) -> list[Receipt]:
+    with Clients(settings) as clients:
+        return _run(clients, echo, seed)
+
+
+def _run(clients: Clients, echo: Echo, seed: int | None) -> list[Receipt]:
+    settings = clients.settings
     rng = random.Random(seed)
-    _prepare(settings, echo)
-    topics = event_topics(settings)
-    before = end_offsets(settings, topics)
+    _prepare(clients, echo)
+    topics = TopicNames(settings.topic_prefix).all_events()
+    before = end_offsets(clients, topics)
     # Tokens for this run only: generated in memory, never written anywhere.
     tokens = {spec.owner: f"demo_{secrets.token_urlsafe(16)}" for spec in TRIGGERS}
     store = TokenStore([TokenRecord(department=d, sha256=token_hash(t), issued_at=datetime.now(timezone.utc))
                         for d, t in tokens.items()])
-    pool = PublisherPool(settings)
-    with BackOffice(settings, echo) as back_office:
+    pool = PublisherPool(clients)
+    with BackOffice(clients, echo) as back_office:
         try:
             sdk = [pool(s.owner).publish_raw(s.event_type.value, seed_submission(s, rng, "sdk"))
                    for s in TRIGGERS]
@@ -79,7 +87,7 @@ def run_demo(settings: HubSettings, echo: Echo = print, seed: int | None = None)
         echo("\nreceipts:")
         for via, receipt in [("sdk", r) for r in sdk] + [("http", r) for r in http]:
             echo(f"  [{via:4}] {receipt.model_dump_json()}")
-        _read_back(settings, before, end_offsets(settings, topics), sdk + http, echo)
+        _read_back(clients, before, end_offsets(clients, topics), sdk + http, echo)
         yoga = sdk[0]  # accepted with a document missing: held until the supplement
         back_office.supplement(yoga, YOGA_MISSING)
         back_office.complete([r.case_id for r in sdk + http])
@@ -101,10 +109,10 @@ def seed_submission(spec, rng: random.Random, via: str) -> dict:
     return submission
 
 
-def _read_back(settings, before, after, receipts: list[Receipt], echo: Echo) -> None:
+def _read_back(clients: Clients, before, after, receipts: list[Receipt], echo: Echo) -> None:
     echo("\nread back from Kafka (decoded with the registered schemas):")
     seen = {}
-    for stored in read_between(settings, before, after):
+    for stored in read_between(clients, before, after):
         env = stored.event.envelope
         seen[env.event_id] = stored
         echo(f"  {stored.topic}[{stored.partition}]@{stored.offset} {env.event_type.value:32} "

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from hub.errors import DevStackError
 from hub.devstack import APICURIO_VERSION, KAFKA_VERSION, SCALA_BINARY_VERSION
 
 # Pinned so the fetch does not depend on Maven's (old) default plugin version.
@@ -25,7 +26,7 @@ DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 APICURIO_ARTIFACT = f"io.apicurio:apicurio-registry-app:{APICURIO_VERSION}:tar.gz:all"
 
 
-class FetchError(RuntimeError):
+class FetchError(DevStackError):
     """Maven is missing or could not fetch an artifact."""
 
 

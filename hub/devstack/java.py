@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub.errors import DevStackError
 from hub.devstack import (
     APICURIO_MIN_JAVA,
     APICURIO_VERSION,
@@ -38,7 +39,7 @@ JDK_PARENT_DIRS = (
 _VERSION_RE = re.compile(r'(?:JAVA_VERSION=|version )"(?P<v>[^"]+)"')
 
 
-class JavaNotFound(RuntimeError):
+class JavaNotFound(DevStackError):
     """No installed JDK satisfies a server's requirement."""
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.config import HubSettings
+from hub.errors import DevStackError
 from hub.devstack import apicurio, fetch, java, kafka, procs
 from hub.devstack.health import (
     Health,
@@ -33,10 +34,6 @@ START_TIMEOUT_S = 120.0  # without an answer or a new log line
 HARD_LIMIT_FACTOR = 10  # however busy its log, a server gets at most this × the timeout
 PROGRESS_EVERY_S = 30.0
 Say = Callable[[str], None]
-
-
-class DevStackError(RuntimeError):
-    """The stack could not be brought to the requested state; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -184,3 +184,12 @@ class ReplaySummary:
         if self.error:
             lines.append(f"  error: {self.error}")
         return lines
+
+
+@dataclass(frozen=True)
+class ReplayedItem:
+    """A work item to send again: its inbox topic and the router's key for it."""
+
+    item: WorkItem
+    topic: str
+    key: bytes

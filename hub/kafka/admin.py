@@ -6,12 +6,12 @@ typo in a topic name fails loudly instead of creating a stray topic.
 
 from __future__ import annotations
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from hub.config import HubSettings
-from hub.domain.catalogue import CATALOGUE
+from hub.kafka.clients import Clients
+from hub.kafka.log_reader import partitions_of
+from hub.kafka.topic_names import TopicNames
 
 
 # The log is the system of record: replay, rebuild and audit verification need every record
@@ -20,14 +20,16 @@ from hub.domain.catalogue import CATALOGUE
 KEEP_FOREVER = {"retention.ms": "-1"}
 
 
-def event_topics(settings: HubSettings) -> list[str]:
-    return [spec.topic(settings.topic_prefix) for spec in CATALOGUE.values()]
+def hub_topics(prefix: str) -> list[str]:
+    """Every topic of a hub: event topics, inboxes and logs, the audit trail."""
+    names = TopicNames(prefix)
+    return names.all_events() + names.internal() + names.audit_topics()
 
 
-def ensure_topics(settings: HubSettings, topics: list[str]) -> list[str]:
+def ensure_topics(clients: Clients, topics: list[str]) -> list[str]:
     """Create any of ``topics`` that do not exist; return the ones created."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="oncehub-admin")
-    try:
+    settings = clients.settings
+    with clients.administering() as admin:
         existing = set(admin.list_topics())
         missing = [t for t in topics if t not in existing]
         for topic in missing:
@@ -39,17 +41,10 @@ def ensure_topics(settings: HubSettings, topics: list[str]) -> list[str]:
             except TopicAlreadyExistsError:  # created concurrently by another process
                 pass
         return missing
-    finally:
-        admin.close()
 
 
-def end_offsets(settings: HubSettings, topics: list[str]) -> dict[tuple[str, int], int]:
+def end_offsets(clients: Clients, topics: list[str]) -> dict[tuple[str, int], int]:
     """High-water mark of every partition of ``topics`` — what has been written so far."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
-    try:
-        partitions = [
-            TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())
-        ]
+    with clients.reading() as consumer:
+        partitions = partitions_of(consumer, topics)
         return {(tp.topic, tp.partition): off for tp, off in consumer.end_offsets(partitions).items()}
-    finally:
-        consumer.close()

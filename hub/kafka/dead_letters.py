@@ -7,38 +7,34 @@ agencies) makes a redrive of something that meanwhile succeeded harmless.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from hub.config import HubSettings
 from hub.domain.dead_letters import DeadLetter
+from hub.kafka.clients import Clients
+from hub.kafka.failures import unavailable_as_hub_error
 from hub.kafka.log_reader import read_from_start
 from hub.kafka.topic_names import TopicNames
-from hub.schema_registry.client import registry_client
 from hub.wire.serde import model_deserializer
-from producers.publisher import kafka_producer
 
 REDRIVEN_HEADER = "oncehub.redriven_from"
 
 
-def dead_letters(settings: HubSettings) -> Iterator[DeadLetter]:
+def dead_letters(clients: Clients) -> list[DeadLetter]:
     """Every dead letter parked so far, oldest first per partition."""
-    topic = TopicNames(settings.topic_prefix).dead_letters
-    decode = model_deserializer(registry_client(settings), "DeadLetter", DeadLetter)
-    for record in read_from_start(settings.bootstrap_servers, [topic]):
-        yield decode(record.value, topic)
+    topic = TopicNames(clients.settings.topic_prefix).dead_letters
+    decode = model_deserializer(clients.registry, "DeadLetter", DeadLetter)
+    with unavailable_as_hub_error("the dead-letter topic cannot be read"):
+        return [decode(record.value, topic)
+                for record in read_from_start(clients, [topic], "dead letters")]
 
 
-def redrive(settings: HubSettings, letters: list[DeadLetter]) -> int:
+def redrive(clients: Clients, letters: list[DeadLetter]) -> int:
     """Re-produce each letter's original record to its source topic; returns how many."""
-    producer = kafka_producer(settings)
-    try:
+    producer = clients.shared_producer()
+    with unavailable_as_hub_error("the dead letters could not be redriven"):
         futures = [
             producer.send(letter.source_topic, key=letter.key, value=letter.value,
                           headers=[(REDRIVEN_HEADER, letter.dead_letter_id.encode())])
             for letter in letters
         ]
         for future in futures:
-            future.get(timeout=settings.publish_timeout_s)
-        return len(futures)
-    finally:
-        producer.close(timeout=5)
+            future.get(timeout=clients.settings.publish_timeout_s)
+    return len(futures)

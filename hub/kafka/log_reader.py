@@ -1,10 +1,29 @@
-"""Read Kafka topics up to their current end, without joining a consumer group."""
+"""Read Kafka topics without joining a consumer group: up to their current end, from the start."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from kafka import KafkaConsumer, TopicPartition
+
+from hub.errors import TopicMissing
+from hub.kafka.clients import Clients
+
+
+def partitions_of(consumer: KafkaConsumer, topics: list[str], needed_by: str = "") -> list[TopicPartition]:
+    """Every partition of ``topics``; :class:`TopicMissing` names any topic that does not exist."""
+    found = {t: sorted(consumer.partitions_for_topic(t) or ()) for t in topics}
+    missing = [t for t, numbers in found.items() if not numbers]
+    if missing:
+        raise TopicMissing(missing, needed_by)
+    return [TopicPartition(t, p) for t, numbers in found.items() for p in numbers]
+
+
+def assign_all(consumer: KafkaConsumer, topics: list[str], needed_by: str = "") -> list[TopicPartition]:
+    """Assign every partition of ``topics`` to ``consumer`` (positions left as they are)."""
+    partitions = partitions_of(consumer, topics, needed_by)
+    consumer.assign(partitions)
+    return partitions
 
 
 def drain(consumer: KafkaConsumer, poll_ms: int = 500) -> Iterator:
@@ -15,19 +34,14 @@ def drain(consumer: KafkaConsumer, poll_ms: int = 500) -> Iterator:
             yield from records
 
 
-def assign_from_start(consumer: KafkaConsumer, topics: list[str]) -> None:
+def assign_from_start(consumer: KafkaConsumer, topics: list[str], needed_by: str = "") -> None:
     """Assign every partition of ``topics`` and rewind them to the beginning."""
-    partitions = [TopicPartition(t, p) for t in topics
-                  for p in sorted(consumer.partitions_for_topic(t) or ())]
-    consumer.assign(partitions)
+    partitions = assign_all(consumer, topics, needed_by)
     consumer.seek_to_beginning(*partitions)
 
 
-def read_from_start(bootstrap_servers: str, topics: list[str]) -> Iterator:
+def read_from_start(clients: Clients, topics: list[str], needed_by: str = "") -> Iterator:
     """Every record written so far to ``topics`` (a one-off read; nothing is committed)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    try:
-        assign_from_start(consumer, topics)
+    with clients.reading() as consumer:
+        assign_from_start(consumer, topics, needed_by)
         yield from drain(consumer)
-    finally:
-        consumer.close()

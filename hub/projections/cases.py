@@ -11,13 +11,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from hub.config import HubSettings
+from hub.kafka.clients import Clients
 from hub.domain.case import CaseState, CaseStatus
 from hub.domain.outcomes import OUTCOME_NAMESPACE, Outcome, OutcomeStatus
 from hub.domain.routing import RoutingDecision
 from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
-from hub.schema_registry.client import registry_client
 from hub.wire.serde import model_deserializer
 
 
@@ -32,10 +31,10 @@ class CaseProjection(SqliteProjection):
         subject_id TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (subject_id, case_id));
     """
 
-    def __init__(self, settings: HubSettings, path=None):
-        super().__init__(settings, path)
-        self.names = TopicNames(settings.topic_prefix)
-        registry = registry_client(settings)
+    def __init__(self, clients: Clients, path=None):
+        super().__init__(clients, path)
+        self.names = TopicNames(clients.settings.topic_prefix)
+        registry = clients.registry
         self._decoders = {
             self.names.routing_log: model_deserializer(registry, "RoutingDecision", RoutingDecision),
             self.names.outcomes: model_deserializer(registry, "Outcome", Outcome),

@@ -10,14 +10,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from kafka import KafkaProducer
-
-from hub.config import HubSettings
 from hub.domain.outcomes import Outcome
+from hub.kafka.clients import Clients
 from hub.projections.cases import CaseProjection
-from hub.schema_registry.client import registry_client
 from hub.wire.serde import model_serializer
-from producers.publisher import kafka_producer
 
 log = logging.getLogger(__name__)
 
@@ -25,21 +21,20 @@ log = logging.getLogger(__name__)
 class DeadlineWatch:
     """``tick()`` catches the case projection up and emits OVERDUE for newly late items."""
 
-    def __init__(self, settings: HubSettings,
+    def __init__(self, clients: Clients, projection: CaseProjection | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
-        self.settings = settings
-        self.projection = CaseProjection(settings)
-        self._encode = model_serializer(registry_client(settings), "Outcome")
+        self.settings = clients.settings
+        self._clients = clients
+        self.projection = projection or CaseProjection(clients)
+        self._encode = model_serializer(clients.registry, "Outcome")
         self._clock = clock
-        self._producer: KafkaProducer | None = None
 
     def tick(self) -> list[Outcome]:
         self.projection.catch_up()
         late = self.projection.overdue_outcomes(self._clock())
         if not late:
             return []
-        producer = self._producer or kafka_producer(self.settings)
-        self._producer = producer
+        producer = self._clients.shared_producer()
         topic = self.projection.names.outcomes
         futures = [producer.send(topic, key=o.case_id.encode(), value=self._encode(o, topic))
                    for o in late]
@@ -50,5 +45,3 @@ class DeadlineWatch:
 
     def close(self) -> None:
         self.projection.close()
-        if self._producer is not None:
-            self._producer.close(timeout=5)

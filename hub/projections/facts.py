@@ -18,12 +18,12 @@ import sqlite3
 
 from pydantic import TypeAdapter
 
-from hub.config import HubSettings
+from hub.kafka.clients import Clients
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.facts import Fact, FactChange, change_for, current
 from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
-from hub.schema_registry.client import is_transient, registry_client
+from hub.schema_registry.client import is_transient
 from hub.wire.codec import event_to_record
 from hub.wire.serde import event_deserializer
 
@@ -50,10 +50,10 @@ class FactsProjection(SqliteProjection):
     CREATE TABLE IF NOT EXISTS early_documents (event_id TEXT PRIMARY KEY, documents TEXT NOT NULL);
     """
 
-    def __init__(self, settings: HubSettings, path=None):
-        super().__init__(settings, path)
-        names = TopicNames(settings.topic_prefix)
-        registry = registry_client(settings)
+    def __init__(self, clients: Clients, path=None):
+        super().__init__(clients, path)
+        names = TopicNames(clients.settings.topic_prefix)
+        registry = clients.registry
         self._specs = {names.events(spec): spec for spec in CATALOGUE.values()}
         self._decoders = {topic: event_deserializer(registry, spec) for topic, spec in self._specs.items()}
 

@@ -18,9 +18,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 
 from hub.config import HubSettings
+from hub.kafka.clients import Clients
+from hub.kafka.failures import unavailable_as_hub_error
+from hub.kafka.log_reader import assign_all
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +43,10 @@ class SqliteProjection:
     skipped = 0  # records passed over as unreadable (projections that skip count them)
     stall_timeout_s = 30.0  # behind, yet nothing arrives: Kafka is gone
 
-    def __init__(self, settings: HubSettings, path: Path | str | None = None):
-        self.settings = settings
-        self.path = Path(path) if path is not None else projection_path(settings, self.name)
+    def __init__(self, clients: Clients, path: Path | str | None = None):
+        self.clients = clients
+        self.settings = clients.settings
+        self.path = Path(path) if path is not None else projection_path(self.settings, self.name)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._consumer: KafkaConsumer | None = None
@@ -67,7 +71,14 @@ class SqliteProjection:
     # -- catching up --------------------------------------------------------------------------
 
     def catch_up(self, progress: Progress | None = None, poll_ms: int = 200) -> int:
-        """Apply every record written so far; returns how many were applied."""
+        """Apply every record written so far; returns how many were applied.
+
+        Raises :class:`~hub.errors.Unavailable` if Kafka, the registry or the file cannot be
+        reached, :class:`~hub.errors.TopicMissing` if a topic was never created."""
+        with unavailable_as_hub_error(f"projection {self.name!r} cannot catch up"):
+            return self._catch_up(progress, poll_ms)
+
+    def _catch_up(self, progress: Progress | None, poll_ms: int) -> int:
         with self._lock:
             conn, consumer = self.connection(), self._kafka()
             partitions = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
@@ -162,7 +173,7 @@ class SqliteProjection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         shadow_path = self.path.with_name(
             f"{self.path.stem}.rebuild-{uuid.uuid4().hex[:8]}{self.path.suffix}")
-        shadow = type(self)(self.settings, shadow_path)
+        shadow = type(self)(self.clients, shadow_path)
         try:
             applied = shadow._rebuild_in_place(progress)  # this instance serves on meanwhile
             with self._lock:
@@ -264,17 +275,13 @@ class SqliteProjection:
 
     def _kafka(self) -> KafkaConsumer:
         if self._consumer is None:
-            consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
-                                     enable_auto_commit=False, group_id=None,
-                                     max_partition_fetch_bytes=4 * 1024 * 1024)
-            partitions = [TopicPartition(t, p) for t in self.topics()
-                          for p in sorted(consumer.partitions_for_topic(t) or ())]
-            missing = [t for t in self.topics() if not consumer.partitions_for_topic(t)]
-            if missing:
+            consumer = self.clients.consumer(group_id=None,
+                                             max_partition_fetch_bytes=4 * 1024 * 1024)
+            try:
+                assign_all(consumer, self.topics(), f"projection {self.name!r}")
+            except BaseException:
                 consumer.close()
-                raise LookupError(f"projection {self.name!r}: topic(s) not found: {', '.join(missing)}"
-                                  " (run `hub topics ensure` / provision the catalogue)")
-            consumer.assign(partitions)
+                raise
             self._consumer = consumer
         return self._consumer
 

@@ -26,7 +26,7 @@ import logging
 import sqlite3
 
 from hub.audit.codec import decode_record
-from hub.config import HubSettings
+from hub.kafka.clients import Clients
 from hub.domain.timeline import subject_timeline
 from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
@@ -86,9 +86,9 @@ class TimelineProjection(SqliteProjection):
     ])
     batch_size = 20_000
 
-    def __init__(self, settings: HubSettings, path=None):
-        super().__init__(settings, path)
-        self.names = TopicNames(settings.topic_prefix)
+    def __init__(self, clients: Clients, path=None):
+        super().__init__(clients, path)
+        self.names = TopicNames(clients.settings.topic_prefix)
         self._rows: dict[str, list[tuple]] = {t: [] for t in ("case_subjects", "shapes", *_TABLES)}
         self._shapes: dict[tuple[str, str], str] = {}  # (grants, fields) JSON -> shape key
 

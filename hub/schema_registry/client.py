@@ -1,30 +1,19 @@
-"""The schema registry edge: register the catalogue's schemas, check evolution first.
+"""What the hub needs to know about the registry client: subject names, which errors are transient.
 
-Talks to any Confluent-compatible registry (Apicurio's ccompat API in development) through
-confluent-kafka's ``SchemaRegistryClient``; the hub writes no registry HTTP calls itself.
-Subjects follow the TopicNameStrategy: ``<topic>-value``.
+The client itself is confluent-kafka's ``SchemaRegistryClient``, built by
+:class:`hub.kafka.clients.Clients` with every other client; the hub writes no registry HTTP
+calls itself. Subjects follow the TopicNameStrategy: ``<topic>-value``.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
+from hub.errors import caused_by
 
 try:  # confluent-kafka's registry client uses httpx2 when installed, else httpx
     import httpx2 as _registry_http
 except ImportError:  # pragma: no cover - depends on the installed client
     import httpx as _registry_http
 
-from hub.schema_registry import compatibility as compat
-from hub.config import HubSettings
-from hub.domain.catalogue import CATALOGUE, EventSpec
-from hub.errors import SchemaIncompatible
-from hub.wire.schemas import event_schema, event_schema_json, named_schema, named_schema_json
-
-SUBJECT_NOT_FOUND = 40401
 # What the registry client raises when the registry cannot be reached or answers garbage.
 REGISTRY_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (_registry_http.HTTPError, OSError)
 
@@ -32,103 +21,8 @@ REGISTRY_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (_registry_http.HTTPErr
 def is_transient(exc: BaseException) -> bool:
     """True if ``exc`` (or what caused it) is the registry being unreachable or slow to answer:
     worth retrying, never a reason to dead-letter a record."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, REGISTRY_TRANSPORT_ERRORS):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return caused_by(exc, REGISTRY_TRANSPORT_ERRORS)
 
 
 def value_subject(topic: str) -> str:
     return f"{topic}-value"
-
-
-def registry_client(settings: HubSettings) -> SchemaRegistryClient:
-    # A timeout on every request: a registry that accepts a request and never answers (seen with
-    # Apicurio under load) must become an error the caller can retry, not a hang.
-    return SchemaRegistryClient(
-        {"url": settings.schema_registry_url, "timeout": max(1, int(settings.publish_timeout_s))}
-    )
-
-
-@dataclass(frozen=True)
-class SchemaStatus:
-    """The outcome of checking or registering one event type's schema."""
-
-    event_type: str
-    subject: str
-    registered_versions: list[int]
-    problems: list[str]
-    schema_id: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-class SchemaCatalogueRegistry:
-    """Checks and registers the event catalogue's schemas in a Confluent-compatible registry."""
-
-    def __init__(self, client: SchemaRegistryClient, topic_prefix: str):
-        self._client = client
-        self._prefix = topic_prefix
-
-    def subject(self, spec: EventSpec) -> str:
-        return value_subject(spec.topic(self._prefix))
-
-    def registered(self, subject: str) -> list[tuple[int, dict]]:
-        """Every registered version of ``subject`` (empty if the subject is new)."""
-        try:
-            versions = self._client.get_versions(subject)
-        except SchemaRegistryError as exc:
-            if exc.error_code == SUBJECT_NOT_FOUND or exc.http_status_code == 404:
-                return []
-            raise
-        return [
-            (v, json.loads(self._client.get_version(subject, v).schema.schema_str))
-            for v in versions
-        ]
-
-    def check(self, spec: EventSpec, candidate: dict | None = None) -> SchemaStatus:
-        """Compare the local (or ``candidate``) schema with every registered version."""
-        subject = self.subject(spec)
-        versions = self.registered(subject)
-        new = candidate if candidate is not None else event_schema(spec)
-        problems = compat.transitive_incompatibilities(new, versions)
-        return SchemaStatus(spec.event_type.value, subject, [v for v, _ in versions], problems)
-
-    def register(self, spec: EventSpec, candidate: dict | None = None) -> SchemaStatus:
-        """Check, then register; refuses with :class:`SchemaIncompatible` naming the fields."""
-        status = self.check(spec, candidate)
-        if not status.ok:
-            raise SchemaIncompatible(status.subject, status.problems)
-        text = json.dumps(candidate, ensure_ascii=False) if candidate else event_schema_json(spec)
-        schema_id = self._client.register_schema(status.subject, Schema(text, "AVRO"))
-        self._set_level(status.subject)
-        return SchemaStatus(
-            status.event_type, status.subject, status.registered_versions, [], schema_id
-        )
-
-    def _set_level(self, subject: str) -> None:
-        # The registry enforces the same level too, so a client that bypasses `hub schemas`
-        # still cannot register an incompatible version.
-        self._client.set_compatibility(subject_name=subject, level=compat.LEVEL)
-
-    def register_named(self, topic: str, schema_name: str) -> SchemaStatus:
-        """Check and register one of the hub's own record schemas for ``topic``'s values."""
-        subject = value_subject(topic)
-        new = named_schema(schema_name)
-        versions = self.registered(subject)
-        problems = compat.transitive_incompatibilities(new, versions)
-        if problems:
-            raise SchemaIncompatible(subject, problems)
-        schema_id = self._client.register_schema(subject, Schema(named_schema_json(schema_name), "AVRO"))
-        self._set_level(subject)
-        return SchemaStatus(schema_name, subject, [v for v, _ in versions], [], schema_id)
-
-    def check_all(self) -> list[SchemaStatus]:
-        return [self.check(spec) for spec in CATALOGUE.values()]
-
-    def register_all(self) -> list[SchemaStatus]:
-        return [self.register(spec) for spec in CATALOGUE.values()]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.config import HubSettings
+from hub.kafka.admin import ensure_topics, hub_topics
+from hub.kafka.clients import Clients
 from hub.kafka.topic_names import TopicNames
-from hub.schema_registry.client import SchemaCatalogueRegistry, SchemaStatus, registry_client
-from hub.kafka.admin import ensure_topics, event_topics
+from hub.schema_registry.catalogue import SchemaCatalogueRegistry, SchemaStatus
 
 
 @dataclass(frozen=True)
@@ -21,12 +21,13 @@ class Provisioned:
     schemas: list[SchemaStatus]
 
 
-def provision_catalogue(settings: HubSettings) -> Provisioned:
+def provision_catalogue(clients: Clients) -> Provisioned:
     """Create every topic and register every schema (after the evolution check)."""
-    names = TopicNames(settings.topic_prefix)
-    topics = event_topics(settings) + names.internal() + names.audit_topics()
-    created = ensure_topics(settings, topics)
-    registry = SchemaCatalogueRegistry(registry_client(settings), settings.topic_prefix)
+    prefix = clients.settings.topic_prefix
+    names = TopicNames(prefix)
+    topics = hub_topics(prefix)
+    created = ensure_topics(clients, topics)
+    registry = SchemaCatalogueRegistry(clients.registry, prefix)
     statuses = registry.register_all()
     statuses += [registry.register_named(t, names.schema_of(t)) for t in names.internal()]
     return Provisioned(topics, created, statuses)

@@ -22,10 +22,10 @@ import faust
 from faust.types import TP
 
 from hub.config import HubSettings
+from hub.kafka.clients import Clients
 from hub.domain.catalogue import CATALOGUE
 from hub.kafka.topic_names import TopicNames
 from hub.projections.deadlines import DeadlineWatch
-from hub.schema_registry.client import registry_client
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.wire.serde import event_deserializer, model_serializer
@@ -54,15 +54,16 @@ async def _process_retrying(processor: RouterProcessor, record: SourceRecord) ->
             delay = min(delay * 2, 30.0)
 
 
-def create_app(settings: HubSettings) -> faust.App:
-    """The router app for ``settings``; rules are validated here, before anything starts."""
+def create_app(clients: Clients) -> faust.App:
+    """The router app on ``clients``; rules are validated here, before anything starts."""
+    settings = clients.settings
     rules = load_rules()  # RuleError stops the worker with the rule and the reason
     names = TopicNames(settings.topic_prefix)
     datadir = Path(settings.state_dir) / "faust" / settings.topic_prefix
     datadir.parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = faust.App(
         f"{settings.topic_prefix}-router",
-        broker=[f"kafka://{s.strip()}" for s in settings.bootstrap_servers.split(",")],
+        **clients.faust_broker(),
         store="memory://",
         web_enabled=False,
         topic_partitions=settings.topic_partitions,
@@ -78,7 +79,7 @@ def create_app(settings: HubSettings) -> faust.App:
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
     )
-    registry = registry_client(settings)
+    registry = clients.registry
     specs = {names.events(spec): spec for spec in CATALOGUE.values()}
     decoders = {spec.event_type: event_deserializer(registry, spec) for spec in CATALOGUE.values()}
     routed = app.Table("routed-events", default=None, partitions=settings.topic_partitions)
@@ -96,7 +97,7 @@ def create_app(settings: HubSettings) -> faust.App:
     )
     sinks = {t: _raw_topic(app, t) for t in names.internal()}
 
-    guard = StallGuard(settings.bootstrap_servers, app.conf.id, grace_s=30.0)
+    guard = StallGuard(clients, app.conf.id, grace_s=30.0)
     event_topics = set(names.all_events())
 
     async def handle(record: SourceRecord) -> None:
@@ -139,7 +140,7 @@ def create_app(settings: HubSettings) -> faust.App:
             guard.progressed(topic, partition)  # give the re-read its grace period
             await app.consumer.seek(TP(topic, partition), offset)
 
-    watch = DeadlineWatch(settings)
+    watch = DeadlineWatch(clients)
 
     @app.timer(interval=settings.deadline_check_s, on_leader=True)
     async def check_deadlines():
@@ -151,6 +152,9 @@ def create_app(settings: HubSettings) -> faust.App:
 
 def run_worker(settings: HubSettings, loglevel: str = "warning") -> None:
     """Run the router until interrupted (SIGINT/SIGTERM stop it cleanly)."""
-    app = create_app(settings)
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
-    worker.execute_from_commandline()
+    clients = Clients(settings)
+    try:
+        worker = faust.Worker(create_app(clients), loglevel=loglevel, quiet=True)
+        worker.execute_from_commandline()
+    finally:
+        clients.close()

@@ -20,14 +20,16 @@ import time
 
 from kafka import KafkaConsumer, TopicPartition
 
+from hub.kafka.clients import Clients
+
 log = logging.getLogger(__name__)
 
 
 class StallGuard:
     """Finds assigned partitions with unprocessed records and no recent progress."""
 
-    def __init__(self, bootstrap_servers: str, group: str, grace_s: float = 10.0):
-        self._bootstrap, self._group, self.grace_s = bootstrap_servers, group, grace_s
+    def __init__(self, clients: Clients, group: str, grace_s: float = 10.0):
+        self._clients, self._group, self.grace_s = clients, group, grace_s
         self._consumer: KafkaConsumer | None = None
         self.last_progress: dict[tuple[str, int], float] = {}
         self._started = time.monotonic()
@@ -60,8 +62,7 @@ class StallGuard:
 
     def read_range(self, topic: str, partition: int, start: int, end: int) -> list:
         """Records ``start <= offset < end`` of one partition, read directly (blocking)."""
-        reader = KafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
-        try:
+        with self._clients.reading() as reader:
             tp = TopicPartition(topic, partition)
             reader.assign([tp])
             reader.seek(tp, start)
@@ -72,14 +73,11 @@ class StallGuard:
                     if record.offset < end:
                         out.append(record)
             return out
-        finally:
-            reader.close()
 
     def _kafka(self) -> KafkaConsumer:
         # A group member would trigger a rebalance; this one only reads the group's offsets.
         if self._consumer is None:
-            self._consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._group,
-                                           enable_auto_commit=False)
+            self._consumer = self._clients.consumer(group_id=self._group)
         return self._consumer
 
     def close(self) -> None:

@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+from hub.kafka.clients import Clients
 from hub.audit.auditor import Auditor
 from hub.config import HubSettings
 from hub.demo.back_office import wait_for_cases
@@ -27,8 +28,8 @@ def audited_flow(settings: HubSettings, base_dir: Path, count: int, seed: int, w
     ``during`` runs after each publish and on every poll while waiting; ``before_idle`` runs once
     every case is completed, before the last wait for the auditor.
     """
-    cases = CaseProjection(settings, base_dir / "flow-cases.sqlite")
-    auditor = Auditor(settings, anchor_every_s=3600)
+    cases = CaseProjection(Clients(settings), base_dir / "flow-cases.sqlite")
+    auditor = Auditor(Clients(settings), anchor_every_s=3600)
     try:
         with auditor.running():
             with back_office(settings, base_dir), Departments(settings) as departments:

@@ -12,10 +12,12 @@ import uuid
 
 import pytest
 
+from hub.kafka.clients import Clients
 from hub.config import HubSettings
 from hub.devstack.provision import provision_stack
 from hub.schema_registry.provisioning import provision_catalogue
 from hub.kafka.admin import end_offsets
+from hub.kafka.topic_names import TopicNames
 
 
 def pytest_collection_modifyitems(items):
@@ -50,13 +52,11 @@ def make_settings(endpoints):
 def settings(make_settings) -> HubSettings:
     """Fresh prefix with its event topics created and schemas registered."""
     fresh = make_settings()
-    provision_catalogue(fresh)
+    provision_catalogue(Clients(fresh))
     return fresh
 
 
 @pytest.fixture
 def offsets(settings):
     """``offsets()`` → end offsets of every event topic of this test's prefix."""
-    from hub.kafka.admin import event_topics
-
-    return lambda: end_offsets(settings, event_topics(settings))
+    return lambda: end_offsets(Clients(settings), TopicNames(settings.topic_prefix).all_events())

@@ -21,6 +21,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from consumers.reference_agencies import ReferenceAgency, reference_agencies
 from consumers.reference_agencies.fleet import AgencyFleet
+from hub.kafka.clients import Clients
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.dead_letters import DeadLetter
@@ -30,7 +31,6 @@ from hub.domain.routing import RoutingDecision, WorkItem, item_id
 from hub.domain.rules import RuleBook
 from hub.kafka.topic_names import TopicNames
 from hub.schema_registry.provisioning import provision_catalogue
-from hub.schema_registry.client import registry_client
 from hub.rules import load_rules
 from hub.kafka.admin import end_offsets
 from hub.wire.serde import model_deserializer
@@ -57,7 +57,7 @@ def fresh_settings(endpoints) -> HubSettings:
     settings = HubSettings(bootstrap_servers=endpoints.bootstrap_servers,
                            schema_registry_url=endpoints.schema_registry_url,
                            topic_prefix=f"t{uuid.uuid4().hex[:10]}")
-    provision_catalogue(settings)
+    provision_catalogue(Clients(settings))
     return settings
 
 
@@ -196,7 +196,7 @@ class Decoders:
     """Decoders of the hub's own topics (the registered schemas, resolved to the local ones)."""
 
     def __init__(self, settings: HubSettings):
-        registry = registry_client(settings)
+        registry = Clients(settings).registry
         self.item = model_deserializer(registry, "WorkItem", WorkItem)
         self.decision = model_deserializer(registry, "RoutingDecision", RoutingDecision)
         self.dead_letter = model_deserializer(registry, "DeadLetter", DeadLetter)
@@ -221,7 +221,7 @@ def dead_letters(settings: HubSettings) -> list[DeadLetter]:
 
 def inbox_record_count(settings: HubSettings) -> int:
     """Records written to all inbox topics so far (their end offsets; duplicates included)."""
-    return sum(end_offsets(settings, TopicNames(settings.topic_prefix).all_inboxes()).values())
+    return sum(end_offsets(Clients(settings), TopicNames(settings.topic_prefix).all_inboxes()).values())
 
 
 # -- the back office ----------------------------------------------------------------------------

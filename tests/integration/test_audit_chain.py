@@ -18,9 +18,10 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from typer.testing import CliRunner
 
+from hub.kafka.clients import Clients
 from hub.audit.auditor import Auditor, AuditorConflict
 from hub.audit.codec import decode_record, encode_record
-from hub.audit.intake import AuditIntake
+from hub.audit.intake import KafkaAuditIntake
 from hub.audit.verify import stored_anchors, verify_chain
 from hub.cli.app import app as cli
 from hub.config import HubSettings
@@ -28,7 +29,6 @@ from hub.domain.audit import GENESIS, AuditRecord
 from hub.domain.audit_entries import FactQueryNote
 from hub.domain.outcomes import Outcome, OutcomeStatus
 from hub.kafka.topic_names import TopicNames
-from hub.schema_registry.client import registry_client
 from hub.wire.serde import model_deserializer
 from tests.integration.flow_helpers import (
     SEED_TYPES,
@@ -41,7 +41,7 @@ from producers.demo_data import generate
 
 
 def _queries(settings: HubSettings, n: int) -> None:
-    intake = AuditIntake(settings)
+    intake = KafkaAuditIntake(Clients(settings))
     try:
         for i in range(n):
             intake.post(FactQueryNote(query_id=str(uuid.uuid4()), at=datetime.now(timezone.utc),
@@ -54,7 +54,7 @@ def _queries(settings: HubSettings, n: int) -> None:
 def _audited(settings: HubSettings, n: int) -> Auditor:
     """Post ``n`` notes and let an auditor chain them; returns the (stopped) auditor."""
     _queries(settings, n)
-    auditor = Auditor(settings, anchor_every_s=3600)
+    auditor = Auditor(Clients(settings), anchor_every_s=3600)
     with auditor.running():
         auditor.wait_idle()
         auditor.anchor()
@@ -100,7 +100,7 @@ def _busiest(settings: HubSettings) -> tuple[int, list]:
 
 def test_an_intact_chain_verifies_with_its_count_and_heads(settings):
     _audited(settings, 30)
-    verdict = verify_chain(settings, anchors=stored_anchors(settings))
+    verdict = verify_chain(Clients(settings), anchors=stored_anchors(Clients(settings)))
     assert verdict.ok and verdict.count == 30
     result = _verify_cli(settings)
     assert result.exit_code == 0, result.output
@@ -150,7 +150,7 @@ def test_a_removed_record_breaks_the_next_link(settings):
     partition, records = _busiest(settings)
     removed = records[1]
     copy = _copy(settings, lambda p, o, v: None if (p, o) == (partition, removed.offset) else v)
-    verdict = verify_chain(settings, topic=copy)
+    verdict = verify_chain(Clients(settings), topic=copy)
     assert not verdict.ok
     # the copy's offsets shift by one after the gap: the record now at the removed offset breaks
     assert (verdict.partition, verdict.offset) == (partition, removed.offset)
@@ -161,7 +161,7 @@ def test_a_consistently_rehashed_copy_is_caught_by_the_anchors(settings):
     """Rewriting a record and re-hashing everything after it fools the links, not the anchors."""
     _audited(settings, 20)
     partition, records = _busiest(settings)
-    anchors = stored_anchors(settings)
+    anchors = stored_anchors(Clients(settings))
     assert anchors, "the auditor published no anchors"
     prev = {}
 
@@ -175,8 +175,8 @@ def test_a_consistently_rehashed_copy_is_caught_by_the_anchors(settings):
         return encode_record(rewritten)
 
     copy = _copy(settings, rewrite)
-    assert verify_chain(settings, topic=copy).ok  # the links alone cannot tell
-    verdict = verify_chain(settings, topic=copy, anchors=anchors)
+    assert verify_chain(Clients(settings), topic=copy).ok  # the links alone cannot tell
+    verdict = verify_chain(Clients(settings), topic=copy, anchors=anchors)
     anchored = max(o for (p, o) in anchors if p == partition)
     assert (verdict.ok, verdict.partition, verdict.offset) == (False, partition, anchored)
     assert "anchored hash" in verdict.reason
@@ -188,13 +188,13 @@ def test_a_consistently_rehashed_copy_is_caught_by_the_anchors(settings):
 
 def test_a_time_window_is_verified_linked_to_the_record_before_it(settings):
     _queries(settings, 10)
-    auditor = Auditor(settings, anchor_every_s=3600)
+    auditor = Auditor(Clients(settings), anchor_every_s=3600)
     with auditor.running():
         auditor.wait_idle()
         middle = datetime.now(timezone.utc)
         _queries(settings, 6)
         auditor.wait_idle()
-    window = verify_chain(settings, from_ts=middle)
+    window = verify_chain(Clients(settings), from_ts=middle)
     assert window.ok and window.count == 6
     result = _verify_cli(settings, "--from", (middle - timedelta(days=1)).isoformat(),
                          "--to", (middle + timedelta(days=1)).isoformat())
@@ -204,7 +204,7 @@ def test_a_time_window_is_verified_linked_to_the_record_before_it(settings):
 
 def test_a_crash_between_writing_and_committing_audits_nothing_twice(settings, monkeypatch):
     _queries(settings, 15)
-    crashing = Auditor(settings, batch_max=50)
+    crashing = Auditor(Clients(settings), batch_max=50)
     crashing.start()
 
     def crash():
@@ -218,15 +218,15 @@ def test_a_crash_between_writing_and_committing_audits_nothing_twice(settings, m
     written = len(read_all(settings, TopicNames(settings.topic_prefix).audit))
     assert written == 15  # the batch reached the audit topic; its source offsets were not committed
     _queries(settings, 5)
-    survivor = Auditor(settings)
+    survivor = Auditor(Clients(settings))
     with survivor.running():
         survivor.wait_idle()
-    verdict = verify_chain(settings)
+    verdict = verify_chain(Clients(settings))
     assert verdict.ok and verdict.count == 20  # the 15 not re-audited, the 5 new ones audited
 
 
 def test_a_second_auditor_is_refused_before_it_forks_the_chain(settings):
-    first, second = Auditor(settings), Auditor(settings)
+    first, second = Auditor(Clients(settings)), Auditor(Clients(settings))
     first.start()
     second.start()
     try:
@@ -240,7 +240,7 @@ def test_a_second_auditor_is_refused_before_it_forks_the_chain(settings):
     finally:
         first.close()
         second.close()
-    assert verify_chain(settings).ok
+    assert verify_chain(Clients(settings)).ok
 
 
 def test_every_decision_item_and_outcome_of_a_flow_is_audited_once(settings, tmp_path: Path):
@@ -248,11 +248,11 @@ def test_every_decision_item_and_outcome_of_a_flow_is_audited_once(settings, tmp
     with Departments(settings) as departments:
         receipts = [departments.publish(t, generate(t, rng)) for t in SEED_TYPES]
     names = TopicNames(settings.topic_prefix)
-    auditor = Auditor(settings)
+    auditor = Auditor(Clients(settings))
     with auditor.running(), back_office(settings, tmp_path):
         sources = [names.routing_log, names.outcomes, *names.all_inboxes()]
         # every item completed: one COMPLETED (and one DELIVERED) outcome per inbox record
-        decode = model_deserializer(registry_client(settings), "Outcome", Outcome)
+        decode = model_deserializer(Clients(settings).registry, "Outcome", Outcome)
 
         def completed() -> int:
             return sum(1 for r in read_all(settings, names.outcomes)
@@ -264,7 +264,7 @@ def test_every_decision_item_and_outcome_of_a_flow_is_audited_once(settings, tmp
                    120, "every item completed")
         auditor.wait_idle(60)
     expected = sum(len(read_all(settings, t)) for t in sources)
-    verdict = verify_chain(settings)
+    verdict = verify_chain(Clients(settings))
     assert verdict.ok and verdict.count == expected
     kinds = [decode_record(r.value).content["kind"] for r in read_all(settings, names.audit)]
     assert set(kinds) == {"routing_decision", "item_sent", "outcome"}

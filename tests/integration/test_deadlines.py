@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from hub.kafka.clients import Clients
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.envelope import EventType
 from hub.domain.routing import DecisionKind, decision_for, route
@@ -12,12 +13,10 @@ from hub.domain.sealing import seal
 from hub.kafka.topic_names import TopicNames
 from hub.projections.cases import CaseProjection
 from hub.projections.deadlines import DeadlineWatch
-from hub.schema_registry.client import registry_client
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.wire.serde import model_serializer
 from producers.demo_data import generate
-from producers.publisher import kafka_producer
 
 
 def test_overdue_items_are_flagged_once_and_shown(settings):
@@ -25,13 +24,13 @@ def test_overdue_items_are_flagged_once_and_shown(settings):
     event = event_to_record(seal(spec, spec.owner, generate(spec.event_type, random.Random(2))))
     decision = decision_for(event, DecisionKind.ROUTED, route(event, load_rules()))
     topic = TopicNames(settings.topic_prefix).routing_log
-    producer = kafka_producer(settings)
+    producer = Clients(settings).producer()
     producer.send(topic, key=decision.case_id.encode(),
-                  value=model_serializer(registry_client(settings), "RoutingDecision")(decision, topic)).get(10)
+                  value=model_serializer(Clients(settings).registry, "RoutingDecision")(decision, topic)).get(10)
     producer.close()
 
     two_days_later = decision.decided_at + timedelta(days=2)
-    watch = DeadlineWatch(settings, clock=lambda: two_days_later)
+    watch = DeadlineWatch(Clients(settings), clock=lambda: two_days_later)
     try:
         late = watch.tick()
         assert [(o.department.value, o.status.value) for o in late] == [("PROVIDENT_FUND", "OVERDUE")]
@@ -39,7 +38,7 @@ def test_overdue_items_are_flagged_once_and_shown(settings):
     finally:
         watch.close()
 
-    projection = CaseProjection(settings)
+    projection = CaseProjection(Clients(settings))
     projection.catch_up()
     items = {i.department: i for i in projection.case(decision.case_id).items.values()}
     projection.close()

@@ -13,8 +13,9 @@ from datetime import date, timedelta
 from fastapi.testclient import TestClient
 from kafka import KafkaProducer
 
+from hub.kafka.clients import Clients
 from hub.api.app import create_app
-from hub.audit.intake import AuditIntake, decode_note
+from hub.audit.intake import KafkaAuditIntake, decode_note
 from hub.api.tokens import TokenStore, issue_token
 from hub.domain.audit_entries import FactQueryNote
 from hub.domain.catalogue import CATALOGUE
@@ -55,8 +56,8 @@ def test_a_department_gets_only_its_granted_fields_another_is_refused_and_both_a
     tokens_file = tmp_path / "tokens.json"
     tokens = {d: issue_token(tokens_file, d, label="facts test")
               for d in (Department.PROVIDENT_FUND, Department.HEALTH)}
-    facts = FactsProjection(settings, path=tmp_path / "facts.sqlite")
-    intake = AuditIntake(settings)
+    facts = FactsProjection(Clients(settings), path=tmp_path / "facts.sqlite")
+    intake = KafkaAuditIntake(Clients(settings))
     client = TestClient(create_app(settings, TokenStore.load(tokens_file), lambda d: None,
                                    facts=facts, audit_intake=intake))
 

@@ -7,6 +7,7 @@ import random
 from kafka import KafkaConsumer, TopicPartition
 
 from consumers.inbox import Inbox, RetryPolicy
+from hub.kafka.clients import Clients
 from hub.kafka.dead_letters import dead_letters, redrive
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.departments import Department
@@ -15,12 +16,10 @@ from hub.domain.outcomes import Completed, Outcome, Rejected
 from hub.domain.routing import route
 from hub.domain.sealing import seal
 from hub.kafka.topic_names import TopicNames
-from hub.schema_registry.client import registry_client
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.wire.serde import model_deserializer, model_serializer
 from producers.demo_data import generate
-from producers.publisher import kafka_producer
 
 FAST = RetryPolicy(attempts=3, initial_s=0.01, max_s=0.05)
 TAX = Department.TAX
@@ -37,8 +36,8 @@ def _tax_items(count: int):
 
 def _send(settings, items, garbage_first: bool = False):
     topic = TopicNames(settings.topic_prefix).inbox(TAX)
-    encode = model_serializer(registry_client(settings), "WorkItem")
-    producer = kafka_producer(settings)
+    encode = model_serializer(Clients(settings).registry, "WorkItem")
+    producer = Clients(settings).producer()
     if garbage_first:
         producer.send(topic, key=b"poison", value=b"\x00\x00\x00\x00\x63not avro", partition=0).get(10)
     for item in items:
@@ -48,7 +47,7 @@ def _send(settings, items, garbage_first: bool = False):
 
 def _outcomes(settings) -> list[Outcome]:
     topic = TopicNames(settings.topic_prefix).outcomes
-    decode = model_deserializer(registry_client(settings), "Outcome", Outcome)
+    decode = model_deserializer(Clients(settings).registry, "Outcome", Outcome)
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
     tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
     consumer.assign(tps)
@@ -102,7 +101,7 @@ def test_results_retries_parking_and_commit(settings):
     assert statuses[items[3].item_id] == ["DELIVERED", "FAILED"]
     assert "corrupt" in by_item[items[3].item_id][-1].reason
 
-    letters = list(dead_letters(settings))
+    letters = dead_letters(Clients(settings))
     assert {l.stage for l in letters} == {"inbox:TAX"}
     poison = next(l for l in letters if l.key == b"poison")
     assert (poison.source_partition, poison.source_offset) == (0, 0)
@@ -121,8 +120,8 @@ def test_a_parked_item_redriven_after_the_fix_completes(settings):
     broken = Inbox(TAX, settings, retry=FAST)
     _drain(broken, lambda i: (_ for _ in ()).throw(RuntimeError("down for maintenance")), 1)
     broken.close()
-    (letter,) = list(dead_letters(settings))
-    assert redrive(settings, [letter]) == 1
+    (letter,) = dead_letters(Clients(settings))
+    assert redrive(Clients(settings), [letter]) == 1
     fixed = Inbox(TAX, settings, retry=FAST)
     _drain(fixed, lambda i: Completed(reference="税登-AFTER-FIX"), 1)
     fixed.close()

@@ -7,21 +7,22 @@ from datetime import datetime, timezone
 
 import pytest
 
+from hub.kafka.clients import Clients
 from hub.audit.auditor import Auditor
-from hub.audit.intake import AuditIntake
+from hub.audit.intake import KafkaAuditIntake
 from hub.domain.audit_entries import FactQueryNote
 from hub.projections.timeline import TimelineProjection
 
 
 def _audit_queries(settings, subjects: list[str]) -> None:
-    intake = AuditIntake(settings)
+    intake = KafkaAuditIntake(Clients(settings))
     try:
         for subject in subjects:
             intake.post(FactQueryNote(query_id=str(uuid.uuid4()), at=datetime.now(timezone.utc),
                                       department="TAX", subject_id=subject, allowed=True))
     finally:
         intake.close()
-    auditor = Auditor(settings)
+    auditor = Auditor(Clients(settings))
     with auditor.running():
         auditor.wait_idle()
 
@@ -30,7 +31,7 @@ def _audit_queries(settings, subjects: list[str]) -> None:
 def two_processes(settings, tmp_path):
     """Two instances on one file: one serving (``hub serve``), one rebuilding (``hub rebuild``)."""
     path = tmp_path / "timeline.sqlite"
-    serving, operator = TimelineProjection(settings, path), TimelineProjection(settings, path)
+    serving, operator = TimelineProjection(Clients(settings), path), TimelineProjection(Clients(settings), path)
     yield serving, operator
     serving.close()
     operator.close()
@@ -43,7 +44,7 @@ def test_a_rebuild_under_a_running_reader_keeps_both_consistent(settings, tmp_pa
     assert operator.rebuild() == 3  # e.g. `hub rebuild timeline` while `hub serve` runs
     _audit_queries(settings, ["S2", "S3"])
     assert serving.catch_up() == 2  # continues from the rebuilt positions, nothing twice
-    fresh = TimelineProjection(settings, tmp_path / "fresh.sqlite")
+    fresh = TimelineProjection(Clients(settings), tmp_path / "fresh.sqlite")
     assert fresh.catch_up() == 5
     assert serving.dump() == fresh.dump()
     assert len(serving.subject_timeline("S1")["fact_queries"]) == 2

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from hub.kafka.clients import Clients
 from hub.api.app import create_app
 from hub.api.local_server import LocalServer
 from hub.api.tokens import TokenRecord, TokenStore, token_hash
@@ -78,7 +79,7 @@ def ingest(settings):
 
     store = TokenStore([TokenRecord(department=d, sha256=token_hash(t),
                                     issued_at=datetime.now(timezone.utc)) for d, t in tokens.items()])
-    pool = PublisherPool(settings)
+    pool = PublisherPool(Clients(settings))
     with LocalServer(create_app(settings, store, pool)) as base:
         with httpx.Client(base_url=base, timeout=30) as client:
             yield client, tokens

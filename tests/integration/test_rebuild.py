@@ -12,6 +12,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from hub.kafka.clients import Clients
 from hub.cli.app import app as cli
 from hub.config import HubSettings
 from hub.kafka.topic_names import TopicNames
@@ -36,8 +37,8 @@ def _applied(output: str, name: str) -> int:
 
 
 def test_rebuilt_projections_equal_the_live_ones(settings, tmp_path: Path):
-    live_cases = CaseProjection(settings, tmp_path / "live-cases.sqlite")
-    live_timeline = TimelineProjection(settings, tmp_path / "live-timeline.sqlite")
+    live_cases = CaseProjection(Clients(settings), tmp_path / "live-cases.sqlite")
+    live_timeline = TimelineProjection(Clients(settings), tmp_path / "live-timeline.sqlite")
     live_cases.batch_size = live_timeline.batch_size = 7  # transactions end mid-case, mid-poll
     catch_ups = []
 
@@ -52,7 +53,7 @@ def test_rebuilt_projections_equal_the_live_ones(settings, tmp_path: Path):
     assert all(c.status.value == "COMPLETED" for c in live)
 
     # a rebuild in a file of its own, through the API
-    rebuilt = CaseProjection(settings, tmp_path / "rebuilt-cases.sqlite")
+    rebuilt = CaseProjection(Clients(settings), tmp_path / "rebuilt-cases.sqlite")
     names = TopicNames(settings.topic_prefix)
     source_records = len(read_all(settings, names.routing_log)) + len(read_all(settings, names.outcomes))
     assert rebuilt.rebuild() == source_records
@@ -62,7 +63,7 @@ def test_rebuilt_projections_equal_the_live_ones(settings, tmp_path: Path):
     # `hub rebuild cases` discards what the projection file held (here: a case that never was)
     state_dir = tmp_path / "state"
     cli_settings = settings.model_copy(update={"state_dir": state_dir})
-    stale = CaseProjection(cli_settings)
+    stale = CaseProjection(Clients(cli_settings))
     stale.catch_up()
     stale.connection().execute("INSERT INTO cases VALUES ('case-never', NULL, 1, ?)",
                                (live[0].model_copy(update={"case_id": "case-never"}).model_dump_json(),))
@@ -70,18 +71,18 @@ def test_rebuilt_projections_equal_the_live_ones(settings, tmp_path: Path):
     result = _rebuild_cli(settings, state_dir, "cases")
     assert _applied(result.output, "cases") == source_records
     assert str(projection_path(cli_settings, "cases")) in result.output
-    from_cli = CaseProjection(cli_settings)
+    from_cli = CaseProjection(Clients(cli_settings))
     assert from_cli.all_cases() == live
     from_cli.close()
 
     # the timeline: the same rows, rebuilt directly and by `hub rebuild timeline`
     audit_records = len(read_all(settings, names.audit))
-    rebuilt_timeline = TimelineProjection(settings, tmp_path / "rebuilt-timeline.sqlite")
+    rebuilt_timeline = TimelineProjection(Clients(settings), tmp_path / "rebuilt-timeline.sqlite")
     assert rebuilt_timeline.rebuild() == audit_records
     assert rebuilt_timeline.dump() == live_timeline.dump()
     assert rebuilt_timeline.skipped == 0
     assert _applied(_rebuild_cli(settings, state_dir, "timeline").output, "timeline") == audit_records
-    from_cli_timeline = TimelineProjection(cli_settings)
+    from_cli_timeline = TimelineProjection(Clients(cli_settings))
     assert from_cli_timeline.dump() == live_timeline.dump()
     for subject in {s for c in live for s in c.subject_ids}:
         assert from_cli_timeline.subject_timeline(subject) == live_timeline.subject_timeline(subject)

@@ -24,6 +24,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from typer.testing import CliRunner
 
 from consumers.reference_agencies import agency_db_path
+from hub.kafka.clients import Clients
 from hub.audit.intake import decode_note
 from hub.cli.app import app
 from hub.config import HubSettings
@@ -35,13 +36,12 @@ from hub.domain.replay import ReplayRequest, ReplayWindow
 from hub.domain.routing import WorkItem
 from hub.domain.sealing import seal
 from hub.kafka.topic_names import TopicNames
-from hub.schema_registry.client import SchemaCatalogueRegistry, registry_client
+from hub.schema_registry.catalogue import SchemaCatalogueRegistry
 from hub.replay.run import run_replay
 from hub.wire.codec import event_to_record
 from hub.wire.headers import REPLAY_ID, REPLAYED_AT, header
 from hub.wire.schemas import event_schema
 from producers.demo_data import generate
-from producers.publisher import kafka_producer
 from tests.integration.flow_helpers import (
     Departments,
     back_office,
@@ -178,7 +178,7 @@ def _register_v2(settings: HubSettings) -> str:
     schema = event_schema(MARRIAGE)
     schema["fields"][1]["type"]["fields"].append(
         {"name": "witness_name", "type": ["null", "string"], "default": None})
-    registry = SchemaCatalogueRegistry(registry_client(settings), settings.topic_prefix)
+    registry = SchemaCatalogueRegistry(Clients(settings).registry, settings.topic_prefix)
     registry.register(MARRIAGE, schema)
     return json.dumps(schema, ensure_ascii=False)
 
@@ -188,12 +188,12 @@ def _publish_v2(settings: HubSettings, schema_text: str, submission: dict) -> st
     event = seal(MARRIAGE, MARRIAGE.owner, submission)
     record = event_to_record(event)
     record["payload"]["witness_name"] = "王五"
-    serializer = AvroSerializer(registry_client(settings), schema_text, conf={
+    serializer = AvroSerializer(Clients(settings).registry, schema_text, conf={
         "auto.register.schemas": False, "normalize.schemas": False,
         "subject.name.strategy": topic_subject_name_strategy})
     topic = MARRIAGE.topic(settings.topic_prefix)
     value = serializer(record, SerializationContext(topic, MessageField.VALUE))
-    producer = kafka_producer(settings)
+    producer = Clients(settings).producer()
     try:
         producer.send(topic, key=event.key.encode(), value=value).get(timeout=10)
     finally:
@@ -231,12 +231,12 @@ def test_v1_events_replay_after_v2_is_registered(settings, tmp_path):
         _await_decisions(settings, dict.fromkeys(event_ids, "ROUTED"))
         wait_until(lambda: len(_router_items(settings, event_ids)) == 2 * len(event_ids), TIMEOUT_S,
                    "the router's items for every v1 and v2 event")
-    client = registry_client(settings)
+    client = Clients(settings).registry
     assert client.get_versions(f"{MARRIAGE.topic(settings.topic_prefix)}-value") == [1, 2]
     router = _router_items(settings, event_ids)
 
     out = tmp_path / "replay.jsonl"
-    summary = run_replay(settings, ReplayRequest(ReplayWindow(start, end), to_file=out))
+    summary = run_replay(Clients(settings), ReplayRequest(ReplayWindow(start, end), to_file=out))
     assert (summary.read, summary.matched, summary.emitted) == (3, 3, 6)
     assert not summary.skipped and summary.audited
     assert _file_items(out) == router
@@ -273,12 +273,12 @@ def test_changes_inside_the_window_reach_where_the_router_sent_their_older_origi
     assert "COMMERCE" in {i.department.value for i in router.values() if i.event_id == correction.event_id}
 
     out = tmp_path / "replay.jsonl"
-    summary = run_replay(settings, ReplayRequest(ReplayWindow(start, end), to_file=out))
+    summary = run_replay(Clients(settings), ReplayRequest(ReplayWindow(start, end), to_file=out))
     assert _file_items(out) == router
     assert (summary.context, summary.read, summary.matched) == (2, 2, 2) and not summary.skipped
 
     # Without the context the replay cannot know: it says so rather than guessing.
-    blind = run_replay(settings, ReplayRequest(ReplayWindow(start, end), to_file=out, context_from=start))
+    blind = run_replay(Clients(settings), ReplayRequest(ReplayWindow(start, end), to_file=out, context_from=start))
     assert blind.context == 0 and blind.matched == 1 and blind.skipped_total == 1
     assert "is waiting for documents" in " ".join(blind.skip_examples["ValueError"])
     assert "COMMERCE" not in {i.department.value for i in _file_items(out).values()}

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
+from hub.kafka.clients import Clients
 from hub.config import HubSettings
 from hub.demo.back_office import wait_for_cases
 from hub.domain.case import CaseState, CaseStatus, ItemStatus
@@ -96,7 +97,7 @@ def seed_run(endpoints, tmp_path_factory) -> SeedRun:
     settings = fresh_settings(endpoints)
     base_dir = tmp_path_factory.mktemp("seed-run")
     published: dict[str, Published] = {}
-    projection = CaseProjection(settings)
+    projection = CaseProjection(Clients(settings))
     try:
         with back_office(settings, base_dir), Departments(settings) as departments:
             for label, (event_type, submission) in _seed_submissions(random.Random(2017)).items():
@@ -239,7 +240,7 @@ def _change(original: Receipt, submission: dict, kind: str) -> dict:
 def test_correction_and_annulment_reach_every_department_that_got_the_original(settings, tmp_path):
     rng = random.Random(41)
     foreign_sub, domestic_sub = enterprise(rng, foreign=True), enterprise(rng, foreign=False)
-    projection = CaseProjection(settings)
+    projection = CaseProjection(Clients(settings))
     try:
         with back_office(settings, tmp_path) as fleet, Departments(settings) as departments:
             agencies = fleet.agencies
@@ -324,7 +325,7 @@ def test_a_supplement_read_before_its_event_releases_the_event_when_it_comes(set
     rng = random.Random(23)
     association = generate(EventType.SOCIAL_ORGANISATION_REGISTERED, rng)
     association.update(event_id=str(uuid.uuid4()), pending_documents=["章程"])
-    projection = CaseProjection(settings)
+    projection = CaseProjection(Clients(settings))
     try:
         with back_office(settings, tmp_path) as fleet, Departments(settings) as departments:
             supplement = departments.publish(EventType.DOCUMENTS_SUPPLEMENTED, {
@@ -332,7 +333,7 @@ def test_a_supplement_read_before_its_event_releases_the_event_when_it_comes(set
                 "payload": {"supplements_event_id": association["event_id"],
                             "subject_id": association["payload"]["uscc"], "documents": ["章程"]}})
             supplement_topic = CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED].topic(settings.topic_prefix)
-            router_group = StallGuard(settings.bootstrap_servers, f"{settings.topic_prefix}-router")
+            router_group = StallGuard(Clients(settings), f"{settings.topic_prefix}-router")
             try:
                 wait_until(lambda: router_group.committed(supplement_topic, supplement.partition)
                            > supplement.offset, 60, "the router to read the supplement first")
@@ -366,7 +367,7 @@ def test_poison_records_go_to_the_dead_letter_topic_and_later_events_still_flow(
         producer.close(timeout=5)
     assert poison[0].partition == poison[1].partition
 
-    projection = CaseProjection(settings)
+    projection = CaseProjection(Clients(settings))
     try:
         with Departments(settings) as departments:
             # Valid events after the poison, on the same partition (same key): an enterprise and

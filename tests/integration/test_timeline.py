@@ -15,8 +15,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from hub.kafka.clients import Clients
 from hub.api.app import create_app
-from hub.audit.intake import AuditIntake
+from hub.audit.intake import KafkaAuditIntake
 from hub.api.tokens import TokenRecord, TokenStore, token_hash
 from hub.cli.app import app as cli
 from hub.domain.audit_entries import FactQueryNote, QueriedField, iso
@@ -24,7 +25,6 @@ from hub.domain.departments import Department
 from hub.domain.outcomes import Outcome
 from hub.kafka.topic_names import TopicNames
 from hub.projections.timeline import TimelineProjection
-from hub.schema_registry.client import registry_client
 from hub.wire.serde import model_deserializer
 from tests.integration.audited_flow import audited_flow, hub_env
 from tests.integration.flow_helpers import inbox_items, open_agencies, read_all, routing_decisions
@@ -45,7 +45,7 @@ def test_the_timeline_shows_what_each_department_actually_received(settings, tmp
             subject_id=subject, allowed=True,
             fields=[QueriedField(event_type="marriage_registered", field="payload.registered_on",
                                  basis="《住房公积金管理条例》第二十四条")]))
-        intake = AuditIntake(settings)
+        intake = KafkaAuditIntake(Clients(settings))
         intake.post(queried["note"])
         intake.close()
 
@@ -60,10 +60,10 @@ def test_the_timeline_shows_what_each_department_actually_received(settings, tmp
             cases_of.setdefault(subject, set()).add(d.case_id)
     inboxes = inbox_items(settings)
     names = TopicNames(settings.topic_prefix)
-    decode = model_deserializer(registry_client(settings), "Outcome", Outcome)
+    decode = model_deserializer(Clients(settings).registry, "Outcome", Outcome)
     outcomes = [decode(r.value, r.topic) for r in read_all(settings, names.outcomes)]
 
-    timeline = TimelineProjection(settings, tmp_path / "timeline.sqlite")
+    timeline = TimelineProjection(Clients(settings), tmp_path / "timeline.sqlite")
     timeline.catch_up()
     assert timeline.skipped == 0
     assert len(cases_of) >= 12  # several subjects: every one of them is checked

@@ -20,6 +20,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from consumers.reference_agencies.fleet import AgencyFleet
+from hub.kafka.clients import Clients
 from hub.demo.back_office import wait_for_cases
 from hub.domain.case import ItemStatus
 from hub.kafka.topic_names import TopicNames
@@ -89,7 +90,7 @@ def test_kill_minus_nine_mid_stream_loses_and_duplicates_nothing(settings, tmp_p
     progress = Progress(settings)
     first = WorkerProcess(settings, log_file=tmp_path / "worker-1.log")
     second = WorkerProcess(settings, log_file=tmp_path / "worker-2.log")
-    projection = CaseProjection(settings)
+    projection = CaseProjection(Clients(settings))
     receipts: list = []
     errors: list = []
     publisher = threading.Thread(target=lambda: None)

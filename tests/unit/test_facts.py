@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from hub.kafka.clients import Clients
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.departments import Department
@@ -213,7 +214,7 @@ def test_the_audit_names_each_disclosed_field_once_with_its_basis():
 
 @pytest.fixture
 def projection(tmp_path):
-    facts = FactsProjection(HubSettings(topic_prefix="unit"), path=tmp_path / "facts.sqlite")
+    facts = FactsProjection(Clients(HubSettings(topic_prefix="unit")), path=tmp_path / "facts.sqlite")
     yield facts
     facts.close()
 

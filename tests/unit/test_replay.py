@@ -20,7 +20,8 @@ from hub.domain.replay import ReplayFilters, ReplayRequest, ReplaySummary, Repla
 from hub.domain.routing import ItemChange, WorkItem, item_id
 from hub.domain.sealing import seal
 from hub.kafka.topic_names import TopicNames
-from hub.replay.run import TimeOrderedReader, WindowRouter
+from hub.replay.reader import TimeOrderedReader
+from hub.replay.window_router import WindowRouter
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.worker.processor import RouterProcessor, SourceRecord

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from kafka.errors import KafkaTimeoutError, KafkaConnectionError
+from kafka.errors import KafkaTimeoutError
 from typer.testing import CliRunner
 
 import hub.replay.run as replay_mod
@@ -15,7 +15,11 @@ from hub.config import HubSettings
 from hub.domain.common import CHINA_TZ
 from hub.domain.envelope import EventType
 from hub.domain.replay import ReplayRequest, ReplayWindow
-from hub.replay.run import ReplayedItem, ReplayNotAudited, ReplayUnavailable, run_replay
+from hub.errors import Unavailable
+from hub.domain.replay import ReplayedItem
+from hub.kafka.clients import Clients
+from hub.memory import InMemoryAuditNotes
+from hub.replay.run import ReplayNotAudited, ReplayUnavailable, run_replay
 from tests.unit.test_replay import START, WINDOW, _routed
 
 OK = ["--from", "2026-11-02", "--to", "2026-11-03"]
@@ -63,30 +67,34 @@ def fake_kafka(monkeypatch):
         summary.emitted = len(items)
         sink.finish()
 
-    def fake_post(settings, summary, who, producer=None, now=None):
+    real_post = replay_mod.post_note
+
+    def post(audit, summary, who, now=None):
+        audit = InMemoryAuditNotes()  # as the Kafka intake behaves, without a broker
         if "note" in failing:
-            raise failing["note"]
+            audit.refuse(failing["note"])
+        real_post(audit, summary, who, now)
         notes.append((summary.status, summary.error, summary.emitted, who))
 
     monkeypatch.setattr(replay_mod, "_replay", fake_replay)
-    monkeypatch.setattr(replay_mod, "post_note", fake_post)
+    monkeypatch.setattr(replay_mod, "post_note", post)
     return notes, failing, items
 
 
 def test_a_file_is_put_in_place_only_once_the_replay_is_audited(fake_kafka, tmp_path):
     notes, failing, items = fake_kafka
     target = tmp_path / "out.jsonl"
-    summary = run_replay(HubSettings(), ReplayRequest(WINDOW, to_file=target), requested_by="ops")
+    summary = run_replay(Clients(HubSettings()), ReplayRequest(WINDOW, to_file=target), requested_by="ops")
     lines = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert [line["item_id"] for line in lines] == [i.item_id for i in items]
     assert {line["replay_id"] for line in lines} == {summary.replay_id}
     assert lines[0]["data"] == items[0].model_dump(mode="json")["data"]
     assert notes == [("completed", None, len(items), "ops")] and summary.audited
 
-    failing["note"] = KafkaConnectionError()
+    failing["note"] = Unavailable("audit intake: KafkaConnectionError")
     again = tmp_path / "again.jsonl"
     with pytest.raises(ReplayNotAudited, match="NOT audited.*no file was written"):
-        run_replay(HubSettings(), ReplayRequest(WINDOW, to_file=again))
+        run_replay(Clients(HubSettings()), ReplayRequest(WINDOW, to_file=again))
     assert list(tmp_path.iterdir()) == [target]  # no file, no temporary left behind
 
 
@@ -94,7 +102,7 @@ def test_a_failed_replay_is_audited_as_failed_and_writes_no_file(fake_kafka, tmp
     notes, failing, _ = fake_kafka
     failing["replay"] = KafkaTimeoutError("broker gone")
     with pytest.raises(ReplayUnavailable, match="broker gone"):
-        run_replay(HubSettings(), ReplayRequest(WINDOW, to_file=tmp_path / "out.jsonl"))
+        run_replay(Clients(HubSettings()), ReplayRequest(WINDOW, to_file=tmp_path / "out.jsonl"))
     assert [n[:2] for n in notes] == [("failed", "ReplayUnavailable: Kafka at 127.0.0.1:9092 "
                                                  "unavailable: KafkaTimeoutError: broker gone")]
     assert list(tmp_path.iterdir()) == []
@@ -109,7 +117,7 @@ def test_the_cli_prints_the_summary_and_exits_non_zero_when_not_audited(fake_kaf
     assert (body["read"], body["matched"], body["emitted"], body["audited"]) == (1, 1, len(items), True)
     assert body["window"]["from"] == START.isoformat()
 
-    failing["note"] = KafkaConnectionError()
+    failing["note"] = Unavailable("audit intake: KafkaConnectionError")
     result = _run(*OK, "--to-file", str(tmp_path / "b.jsonl"))
     assert result.exit_code == 3 and "NOT audited" in result.output
     failing["note"] = PermissionError("intake refused")
@@ -118,9 +126,9 @@ def test_the_cli_prints_the_summary_and_exits_non_zero_when_not_audited(fake_kaf
 
 
 def test_a_naive_time_is_china_time():
-    from hub.cli.replay import _request
+    from hub.cli.replay import replay_request
 
-    request = _request("2026-11-02T09:30", "2026-11-03", None, None, None, True, None, False, None)
+    request = replay_request("2026-11-02T09:30", "2026-11-03", None, None, None, True, None, False, None)
     assert request.window.start == START + timedelta(hours=9, minutes=30)
     assert request.window.start.utcoffset() == CHINA_TZ.utcoffset(None)
     assert request.window == ReplayWindow(START + timedelta(hours=9, minutes=30),

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from hub.kafka.clients import Clients
 from hub.audit.codec import encode_record
 from hub.cli.timeline import timeline_lines
 from hub.config import HubSettings
@@ -75,7 +76,7 @@ def src(n: int) -> dict:
 
 @pytest.fixture
 def projection(tmp_path):
-    proj = TimelineProjection(HubSettings(state_dir=tmp_path, topic_prefix="p"), tmp_path / "t.sqlite")
+    proj = TimelineProjection(Clients(HubSettings(state_dir=tmp_path, topic_prefix="p")), tmp_path / "t.sqlite")
     yield proj
     proj.close()
 

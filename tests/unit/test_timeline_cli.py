@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from kafka.errors import KafkaConnectionError
 from typer.testing import CliRunner
 
-import hub.cli.timeline as cli_timeline
+import hub.cli.rebuild as cli_rebuild
 import hub.projections.timeline as timeline_module
 from hub.cli.app import app as cli
 from hub.domain.timeline import subject_timeline
+from hub.errors import TopicMissing, Unavailable
 
 
 class FakeProjection:
@@ -52,7 +52,7 @@ def factories(monkeypatch):
             raise ValueError(name)
         return known[name]
 
-    monkeypatch.setattr(cli_timeline, "projection_factory", factory)
+    monkeypatch.setattr(cli_rebuild, "projection_factory", factory)
     return known
 
 
@@ -75,9 +75,9 @@ def test_rebuild_of_an_unknown_projection_is_refused(factories):
     assert result.exit_code == 2 and FakeProjection.rebuilt == []
 
 
-@pytest.mark.parametrize("error, code", [(KafkaConnectionError("down"), 3),
-                                         (TimeoutError("no records from Kafka"), 3),
-                                         (LookupError("topic(s) not found: p.audit"), 1)])
+@pytest.mark.parametrize("error, code", [(Unavailable("Kafka: KafkaConnectionError: down"), 3),
+                                         (Unavailable("no records from Kafka"), 3),
+                                         (TopicMissing(["p.audit"]), 1)])
 def test_rebuild_exit_codes(factories, error, code):
     FakeProjection.fail = error
     result = CliRunner().invoke(cli, ["rebuild", "timeline"])
@@ -89,10 +89,10 @@ def test_every_projection_name_has_its_class():
     from hub.projections.facts import FactsProjection
     from hub.projections.timeline import TimelineProjection
 
-    assert [cli_timeline.projection_factory(n) for n in ("cases", "timeline", "facts")] == \
+    assert [cli_rebuild.projection_factory(n) for n in ("cases", "timeline", "facts")] == \
         [CaseProjection, TimelineProjection, FactsProjection]
     with pytest.raises(ValueError, match="unknown projection 'views'"):
-        cli_timeline.projection_factory("views")
+        cli_rebuild.projection_factory("views")
 
 
 class FakeTimeline:

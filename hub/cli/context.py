@@ -1,0 +1,72 @@
+"""The command's settings and clients: read from the environment once per command, here.
+
+The root command opens one :class:`CommandContext` per invocation (:func:`open_for`);
+commands call :func:`settings` and :func:`clients` instead of building Kafka or registry
+clients, and the clients are closed when the command ends (also when the same process runs
+several commands, as tests do, each sees its own environment).
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+import typer
+
+from hub.config import HubSettings
+from hub.kafka.clients import Clients
+
+
+class CommandContext:
+    """Lazily built settings and clients of one command invocation."""
+
+    def __init__(self) -> None:
+        self._settings: HubSettings | None = None
+        self._clients: Clients | None = None
+
+    @property
+    def settings(self) -> HubSettings:
+        if self._settings is None:
+            self._settings = HubSettings()
+        return self._settings
+
+    @property
+    def clients(self) -> Clients:
+        if self._clients is None:
+            self._clients = Clients(self.settings)
+        return self._clients
+
+    def close(self) -> None:
+        if self._clients is not None:
+            self._clients.close()
+            self._clients = None
+
+
+_running: ContextVar[CommandContext | None] = ContextVar("hub_command", default=None)
+
+
+def open_for(ctx: typer.Context) -> None:
+    """Give the command ``ctx`` runs a fresh :class:`CommandContext`, closed when it ends."""
+    command = CommandContext()
+    _running.set(command)
+
+    def close() -> None:
+        if _running.get() is command:
+            _running.set(None)
+        command.close()
+
+    ctx.call_on_close(close)
+
+
+def _current() -> CommandContext:
+    command = _running.get()
+    if command is None:
+        raise RuntimeError("settings() and clients() are for commands run through the hub app")
+    return command
+
+
+def settings() -> HubSettings:
+    return _current().settings
+
+
+def clients() -> Clients:
+    return _current().clients

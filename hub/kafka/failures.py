@@ -1,0 +1,41 @@
+"""Where a client library's failure becomes a :class:`~hub.errors.HubError`.
+
+Kafka, the registry and the projection files fail in many library-specific ways; components
+translate them here, once, at the edge (``raise Unavailable(...) from exc``), so the CLI and the
+HTTP API deal only with the hub's own errors and map them through one table each.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from kafka.errors import KafkaError
+
+from hub.errors import HubError, Unavailable, caused_by
+from hub.schema_registry.client import REGISTRY_TRANSPORT_ERRORS
+
+# Failures that mean "a server or file is unreachable or busy now; the same call may work later".
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    KafkaError, TimeoutError, OSError, sqlite3.OperationalError, *REGISTRY_TRANSPORT_ERRORS,
+)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True if ``exc`` or anything that caused it is an :data:`UNREACHABLE` failure."""
+    return caused_by(exc, UNREACHABLE)
+
+
+@contextmanager
+def unavailable_as_hub_error(what: str) -> Iterator[None]:
+    """Run a block of I/O; an unreachable server or busy file becomes :class:`Unavailable`
+    naming ``what`` could not be done (the hub's own errors pass through untouched)."""
+    try:
+        yield
+    except HubError:
+        raise
+    except Exception as exc:
+        if not is_unreachable(exc):
+            raise
+        raise Unavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
