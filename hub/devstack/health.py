@@ -12,9 +12,13 @@ import ipaddress
 import logging
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
+
+if TYPE_CHECKING:  # the clients' libraries load only when Kafka is probed
+    from hub.kafka.clients import Clients
 
 
 @dataclass(frozen=True)
@@ -75,23 +79,16 @@ def _quiet(logger_name: str):
         logger.setLevel(old)
 
 
-def kafka_health(bootstrap_servers: str, timeout: float = 5.0) -> Health:
-    """Ask the cluster for its metadata."""
-    from kafka import KafkaAdminClient  # imported lazily: the CLI's other commands don't need it
-
-    host, port = first_bootstrap(bootstrap_servers)
+def kafka_health(clients: Clients, timeout: float = 5.0) -> Health:
+    """Ask the cluster for its metadata (with the hub's own client configuration)."""
+    host, port = first_bootstrap(clients.settings.bootstrap_servers)
     if not port_open(host, port, timeout=min(timeout, 2.0)):
         return Health(False, f"nothing listens on {host}:{port}")
     ms = int(timeout * 1000)
     admin = None
     with _quiet("kafka"):
         try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=bootstrap_servers,
-                client_id="hub-dev-health",
-                request_timeout_ms=ms,
-                bootstrap_timeout_ms=ms,
-            )
+            admin = clients.admin("hub-dev-health", request_timeout_ms=ms, bootstrap_timeout_ms=ms)
             cluster = admin.describe_cluster()
         except Exception as exc:  # any client failure means "not healthy", with the reason
             return Health(False, f"metadata request failed: {type(exc).__name__}: {exc}")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from hub.config import HubSettings
 from hub.errors import DevStackError
+from hub.kafka.clients import Clients
 from hub.devstack import apicurio, fetch, java, kafka, procs
 from hub.devstack.health import (
     Health,
@@ -97,7 +98,7 @@ def servers(settings: HubSettings) -> list[Server]:
             pid_file=run_dir / "kafka.pid",
             log_file=kfiles.log_file,
             stop_timeout=30.0,  # a controlled shutdown flushes and closes every log segment
-            probe=lambda: kafka_health(settings.bootstrap_servers),
+            probe=lambda: kafka_health(Clients(settings)),
             prepare=prepare_kafka,
         ),
         Server(

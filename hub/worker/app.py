@@ -35,7 +35,8 @@ from hub.worker.stall_guard import StallGuard
 log = logging.getLogger(__name__)
 
 
-def _raw_topic(app: faust.App, *names: str):
+def raw_topic(app: faust.App, *names: str):
+    """Topics read and written as bytes: the router decodes and encodes with the registry itself."""
     return app.topic(*names, key_type=bytes, value_type=bytes,
                      key_serializer="raw", value_serializer="raw")
 
@@ -95,7 +96,7 @@ def create_app(clients: Clients) -> faust.App:
         held=held,
         early_supplements=True,  # the topics are read side by side: see RouterProcessor
     )
-    sinks = {t: _raw_topic(app, t) for t in names.internal()}
+    sinks = {t: raw_topic(app, t) for t in names.internal()}
 
     guard = StallGuard(clients, app.conf.id, grace_s=30.0)
     event_topics = set(names.all_events())
@@ -108,7 +109,7 @@ def create_app(clients: Clients) -> faust.App:
 
     next_offset: dict[tuple[str, int], int] = {}
 
-    @app.agent(_raw_topic(app, *names.all_events()), concurrency=1)
+    @app.agent(raw_topic(app, *names.all_events()), concurrency=1)
     async def route_events(stream):
         loop = asyncio.get_running_loop()
         async for event in stream.events():
