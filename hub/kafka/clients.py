@@ -32,7 +32,7 @@ class Clients:
 
     def __init__(self, settings: HubSettings):
         self.settings = settings
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # shared_producer() builds through producer() under it
         self._registry: SchemaRegistryClient | None = None
         self._shared_producer: KafkaProducer | None = None
         self._built: weakref.WeakSet = weakref.WeakSet()
