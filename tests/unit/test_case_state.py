@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import itertools
-import random
 from datetime import timedelta
 
 from hub.domain.case import CaseState, CaseStatus, ItemStatus, median_completion_s, on_time_rate
-from hub.domain.catalogue import CATALOGUE
 from hub.domain.envelope import EventType
 from hub.domain.outcomes import Outcome, OutcomeStatus
 from hub.domain.routing import DecisionKind, decision_for, route
-from hub.domain.sealing import seal
 from hub.rules import load_rules
-from hub.wire.codec import event_to_record
-from producers.demo_data import generate
+from tests.factories import sealed_record
 
 
 def _routed(event_type=EventType.DEATH_CERTIFIED, seed=1):
-    spec = CATALOGUE[event_type]
-    event = event_to_record(seal(spec, spec.owner, generate(event_type, random.Random(seed))))
+    event = sealed_record(event_type, seed=seed)
     items = route(event, load_rules())
     return event, items, decision_for(event, DecisionKind.ROUTED, items)
 

@@ -4,7 +4,6 @@ several partitions in timestamp order."""
 from __future__ import annotations
 
 import pickle
-import random
 from collections import namedtuple
 from datetime import datetime, timedelta, timezone
 
@@ -18,14 +17,12 @@ from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.domain.replay import ReplayFilters, ReplayRequest, ReplaySummary, ReplayWindow, epoch_ms
 from hub.domain.routing import ItemChange, WorkItem, item_id
-from hub.domain.sealing import seal
 from hub.kafka.topic_names import TopicNames
 from hub.replay.reader import TimeOrderedReader
 from hub.replay.window_router import WindowRouter
 from hub.rules import load_rules
-from hub.wire.codec import event_to_record
+from tests.factories import change_record, sealed_record, supplement_record
 from hub.worker.processor import RouterProcessor, SourceRecord
-from producers.demo_data import generate
 
 NAMES = TopicNames("unit")
 SPECS = {NAMES.events(s): s for s in CATALOGUE.values()}
@@ -106,8 +103,7 @@ def test_the_summary_reports_counts_rates_and_skips():
 
 # -- routing a window -----------------------------------------------------------------------------
 def _event(event_type: EventType, seed: int = 1, **hints) -> dict:
-    spec = CATALOGUE[event_type]
-    return event_to_record(seal(spec, spec.owner, {**generate(event_type, random.Random(seed)), **hints}))
+    return sealed_record(event_type, seed=seed, **hints)
 
 
 def _routed(event_type: EventType) -> list[WorkItem]:
@@ -159,11 +155,7 @@ def test_the_window_yields_the_live_routers_items_and_context_yields_none():
 def test_a_correction_in_the_window_reaches_the_departments_of_its_original_before_it():
     original = _event(EventType.ENTERPRISE_REGISTERED, 4)
     original["payload"]["foreign_invested"] = True  # so COMMERCE receives the original
-    raw = generate(EventType.ENTERPRISE_REGISTERED, random.Random(4))
-    raw["payload"]["foreign_invested"], raw["payload"]["investor_countries"] = False, []
-    raw["refers_to"] = {"event_id": original["envelope"]["event_id"], "change_kind": "CORRECTION"}
-    spec = CATALOGUE[EventType.ENTERPRISE_REGISTERED]
-    correction = event_to_record(seal(spec, spec.owner, raw))
+    correction = change_record(original, 4, foreign_invested=False, investor_countries=[])
     live = route_live([original, correction])[1]
     got = _feed(_router(), [(original, BEFORE, False), (correction, INSIDE, True)])[1]
     assert got == live
@@ -175,11 +167,7 @@ def test_a_correction_in_the_window_reaches_the_departments_of_its_original_befo
 
 
 def _supplement(held: dict, documents: list[str]) -> dict:
-    spec = CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED]
-    raw = {"occurred_at": held["envelope"]["recorded_at"].isoformat(), "payload": {
-        "supplements_event_id": held["envelope"]["event_id"],
-        "subject_id": held["envelope"]["subject_ids"][0], "documents": documents}}
-    return event_to_record(seal(spec, spec.owner, raw))
+    return supplement_record(held, documents, held["envelope"]["recorded_at"])
 
 
 def test_a_supplement_in_the_window_releases_an_event_held_before_it():
@@ -206,8 +194,7 @@ def test_filters_select_events_and_departments():
 
 
 def test_unroutable_records_are_skipped_with_the_reason_never_raised():
-    spec = CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED]
-    stray = event_to_record(seal(spec, spec.owner, generate(spec.event_type, random.Random(3))))
+    stray = sealed_record(EventType.DOCUMENTS_SUPPLEMENTED, seed=3)
     router = _router()
     got = _feed(router, [(b"garbage", BEFORE, False), (b"garbage", INSIDE, True), (stray, INSIDE, True)])
     assert got == [[], [], []]

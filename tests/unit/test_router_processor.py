@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import random
 from datetime import datetime, timezone
 
 import pytest
@@ -12,12 +11,10 @@ from hub.domain.catalogue import CATALOGUE
 from hub.domain.dead_letters import DeadLetter
 from hub.domain.envelope import EventType
 from hub.domain.routing import DecisionKind, ItemChange, RoutingDecision, WorkItem, item_id
-from hub.domain.sealing import seal
 from hub.kafka.topic_names import TopicNames
 from hub.rules import load_rules
-from hub.wire.codec import event_to_record
+from tests.factories import change_record, sealed_record, supplement_record
 from hub.worker.processor import RouterProcessor, SourceRecord
-from producers.demo_data import generate
 
 NAMES = TopicNames("unit")
 NOW = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
@@ -36,9 +33,7 @@ def processor():
 
 
 def _event(event_type: EventType, seed: int = 1, **hints) -> dict:
-    spec = CATALOGUE[event_type]
-    raw = {**generate(event_type, random.Random(seed)), **hints}
-    return event_to_record(seal(spec, spec.owner, raw))
+    return sealed_record(event_type, seed=seed, **hints)
 
 
 def _record(event: dict, offset: int = 0) -> SourceRecord:
@@ -49,11 +44,7 @@ def _record(event: dict, offset: int = 0) -> SourceRecord:
 
 def _supplement(event: dict, documents: list[str]) -> dict:
     """A 补齐材料 event bringing ``documents`` for ``event``."""
-    spec = CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED]
-    raw = {"occurred_at": NOW.isoformat(), "payload": {
-        "supplements_event_id": event["envelope"]["event_id"],
-        "subject_id": event["envelope"]["subject_ids"][0], "documents": documents}}
-    return event_to_record(seal(spec, spec.owner, raw))
+    return supplement_record(event, documents, NOW)
 
 
 def _decoded(outputs):
@@ -81,11 +72,7 @@ def test_a_correction_reaches_every_department_of_the_original(processor):
     original = _event(EventType.ENTERPRISE_REGISTERED, seed=4)
     original["payload"]["foreign_invested"] = True  # COMMERCE gets the original
     first = [m for _, m in _decoded(processor.process(_record(original))) if isinstance(m, WorkItem)]
-    raw = generate(EventType.ENTERPRISE_REGISTERED, random.Random(4))
-    raw["payload"]["foreign_invested"], raw["payload"]["investor_countries"] = False, []
-    raw["refers_to"] = {"event_id": original["envelope"]["event_id"], "change_kind": "CORRECTION"}
-    spec = CATALOGUE[EventType.ENTERPRISE_REGISTERED]
-    correction = event_to_record(seal(spec, spec.owner, raw))
+    correction = change_record(original, 4, foreign_invested=False, investor_countries=[])
     second = [m for _, m in _decoded(processor.process(_record(correction, 1))) if isinstance(m, WorkItem)]
     assert {(i.department, i.item) for i in second} == {(i.department, i.item) for i in first}
     assert "COMMERCE" in {i.department.value for i in second}  # although no longer foreign-invested
@@ -175,8 +162,7 @@ def test_an_undecodable_record_becomes_a_dead_letter_naming_its_source(value):
 
 
 def test_a_supplement_for_nothing_held_is_a_dead_letter(processor):
-    spec = CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED]
-    stray = event_to_record(seal(spec, spec.owner, generate(spec.event_type, random.Random(3))))
+    stray = sealed_record(EventType.DOCUMENTS_SUPPLEMENTED, seed=3)
     (out,) = processor.process(_record(stray, 9))
     letter = pickle.loads(out.value)
     assert "is waiting for documents" in letter.reason and letter.source_offset == 9

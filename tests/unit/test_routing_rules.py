@@ -12,9 +12,8 @@ from hub.domain.catalogue import CATALOGUE
 from hub.domain.envelope import EventType
 from hub.domain.routing import route
 from hub.domain.rules import RuleError, build_rulebook
-from hub.domain.sealing import seal
 from hub.rules import RULES_FILE, load_rules
-from hub.wire.codec import event_to_record
+from tests.factories import sealed_record
 from producers.demo_data import generate
 
 RAW = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
@@ -55,9 +54,9 @@ def test_bad_rules_are_refused_naming_the_rule_and_why(change, expected):
 
 @pytest.mark.parametrize("event_type", TRIGGERS, ids=lambda t: t.value)
 def test_items_carry_only_granted_fields(event_type):
-    spec, book = CATALOGUE[event_type], load_rules()
+    book = load_rules()
     for seed in range(20):
-        event = event_to_record(seal(spec, spec.owner, generate(event_type, random.Random(seed))))
+        event = sealed_record(event_type, seed=seed)
         for item in route(event, book):
             granted = [g.field for g in item.grants]
             assert item.data and all(any(k == g or k.startswith(g + ".") for g in granted) for k in item.data)
@@ -69,6 +68,6 @@ def test_commerce_filing_only_for_foreign_invested_enterprises():
     for foreign in (True, False):
         raw = generate(spec.event_type, random.Random(5))
         raw["payload"]["foreign_invested"], raw["payload"]["investor_countries"] = foreign, ["US"] if foreign else []
-        departments = {i.department.value for i in route(event_to_record(seal(spec, spec.owner, raw)), book)}
+        departments = {i.department.value for i in route(sealed_record(spec, raw), book)}
         assert ("COMMERCE" in departments) is foreign
         assert {"TAX", "HUMAN_RESOURCES_SOCIAL_SECURITY", "PROVIDENT_FUND"} <= departments
