@@ -118,3 +118,14 @@ def test_no_module_is_longer_than_the_limit(package):
     long = [f"{module_name(p)}: {n} lines" for p in (ROOT / package).rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
     assert long == []
+
+
+def test_only_the_entry_points_of_the_hub_use_the_sdks():
+    """The hub's core never depends on the SDKs built on it (producers, consumers, adapters):
+    only the composition roots — the ``hub`` command and the demo — wire them in."""
+    sdks = ("producers", "consumers", "adapters")
+    offenders = [f"{name} imports {imported}"
+                 for name, (path, tree) in modules().items()
+                 if name.startswith("hub.") and not name.startswith(("hub.cli", "hub.demo"))
+                 for imported, _ in imports(tree, name, path) if imported.split(".")[0] in sdks]
+    assert offenders == []
