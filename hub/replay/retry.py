@@ -1,13 +1,15 @@
-"""Retrying a replay step while the schema registry is briefly unreachable."""
+"""Retrying a replay step while the schema registry is briefly unreachable (tenacity)."""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from hub.errors import HubError, Unavailable
+from tenacity import RetryError, Retrying, before_sleep_log, retry_if_exception, stop_after_attempt
+from tenacity import wait_exponential
+
+from hub.errors import Unavailable
 from hub.schema_registry.client import is_transient
 
 log = logging.getLogger(__name__)
@@ -20,19 +22,16 @@ class ReplayUnavailable(Unavailable):
 
 
 def retrying(action: Callable[[], T], attempts: int = 6, first_delay_s: float = 0.5) -> T:
-    """``action()``, retried with backoff while the registry is unreachable (≈ 15 s in all)."""
-    delay = first_delay_s
-    for attempt in range(1, attempts + 1):
-        try:
-            return action()
-        except HubError:
-            raise
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            if attempt == attempts:
-                raise ReplayUnavailable(f"schema registry unavailable: {exc}") from exc
-            log.warning("registry unavailable (%s); retrying in %.1fs", exc, delay)
-            time.sleep(delay)
-            delay *= 2
+    """``action()``, retried with doubling waits while the registry is unreachable (≈ 15 s in
+    all); then :class:`ReplayUnavailable`. Any other failure is raised at once."""
+    try:
+        for attempt in Retrying(stop=stop_after_attempt(attempts),
+                                wait=wait_exponential(multiplier=first_delay_s, max=60),
+                                retry=retry_if_exception(is_transient),
+                                before_sleep=before_sleep_log(log, logging.WARNING)):
+            with attempt:
+                return action()
+    except RetryError as exc:
+        cause = exc.last_attempt.exception()
+        raise ReplayUnavailable(f"schema registry unavailable: {cause}") from cause
     raise AssertionError("unreachable")  # pragma: no cover

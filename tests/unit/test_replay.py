@@ -284,3 +284,30 @@ def test_empty_ranges_read_nothing_and_a_silent_broker_is_an_error():
 
     with pytest.raises(KafkaTimeoutError, match="still due"):
         list(TimeOrderedReader(Silent({tp: log}), {tp: (0, 2)}, stall_s=0.0))
+
+
+def test_registry_outages_are_retried_then_reported_unavailable():
+    import httpx
+
+    from hub.replay.retry import ReplayUnavailable, retrying
+
+    calls = []
+
+    def flaky(failures: int, error: Exception):
+        def action():
+            calls.append(1)
+            if len(calls) <= failures:
+                raise error
+            return "decoded"
+        return action
+
+    assert retrying(flaky(2, httpx.ConnectError("refused")), first_delay_s=0.001) == "decoded"
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(ReplayUnavailable, match="schema registry unavailable: refused"):
+        retrying(flaky(99, httpx.ConnectError("refused")), attempts=3, first_delay_s=0.001)
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(ValueError):  # not an outage: no retry
+        retrying(flaky(99, ValueError("bad bytes")), first_delay_s=0.001)
+    assert len(calls) == 1
