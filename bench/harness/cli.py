@@ -1,0 +1,74 @@
+"""The command line every benchmark shares: its parser, and ``run_main`` around its run.
+
+A benchmark's ``main`` is its own options on :func:`parser`, then :func:`run_main` with its
+``run(options, console) -> results`` and ``render(results) -> str``: the report goes to stdout
+(Markdown, to paste into BENCHMARKS.md), progress and notices to stderr, the results to a JSON
+file under ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rich.console import Console
+
+from bench.harness.results import default_json_path, write_json
+
+O = TypeVar("O")
+Results = dict[str, Any]
+
+
+def parser(name: str, doc: str) -> argparse.ArgumentParser:
+    """``python -m bench.<name>_bench``, described by the first paragraph of ``doc``."""
+    return argparse.ArgumentParser(prog=f"python -m bench.{name}_bench",
+                                   description=doc.split("\n\n")[0])
+
+
+def option(parser: argparse.ArgumentParser, flag: str, default: int | float, help: str) -> None:
+    """A number option whose help ends with its default; its type is the default's."""
+    shown = f"{default:,}" if isinstance(default, int) else f"{default:g}"
+    parser.add_argument(flag, type=type(default), default=default, help=f"{help} (default {shown})")
+
+
+def add_seed(parser: argparse.ArgumentParser, default: int) -> None:
+    parser.add_argument("--seed", type=int, default=default,
+                        help=f"seed of the synthetic inputs (default {default})")
+
+
+def add_keep(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--keep", action="store_true", help=f"keep this run's {what}")
+
+
+def add_json(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("--json", dest="json_path", type=Path, default=None,
+                        help=f"where to write JSON results (default bench/results/{name}-<time>.json)")
+    parser.add_argument("--no-json", action="store_true", help="write no JSON results")
+
+
+def json_path(args: argparse.Namespace, name: str) -> Path | None:
+    """Where ``--json``/``--no-json`` say the results go (``None``: nowhere)."""
+    return None if args.no_json else (args.json_path or default_json_path(name))
+
+
+def has_problems(results: Mapping[str, Any]) -> bool:
+    return bool(results.get("problems"))
+
+
+def run_main(options: O, run: Callable[[O, Console], Results], render: Callable[[Results], str],
+             json_to: Path | None, *, quiet_kafka: bool = True,
+             failed: Callable[[Results], bool] = has_problems) -> int:
+    """Run, print the report, write the JSON file; exit code 1 if ``failed(results)``."""
+    logging.basicConfig(level=logging.WARNING)
+    if quiet_kafka:  # kafka-python logs every metadata retry; the benchmarks check outcomes
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    console = Console(stderr=True)
+    results = run(options, console)
+    print(render(results))
+    if json_to:
+        write_json(results, json_to)
+        console.print(f"results: {json_to}")
+    return 1 if failed(results) else 0
