@@ -7,42 +7,21 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bench.route_bench import (
-    INBOX_STAGES,
-    LAST,
-    LATENCY_ROWS,
-    MODES,
-    ROUTER_CONF,
-    STAGES,
-    Arrival,
-    CpuSample,
-    ModeRun,
-    Rate,
-    SentEvent,
-    analyse_latency,
-    cpu_shares,
-    fanout_copies,
-    items_per_job,
-    latency_summary,
-    latency_table,
-    make_registration_jobs,
-    median_summary,
-    mode_order,
-    open_loop_schedule,
-    paired_ratio,
-    parse_args,
-    passthrough_app,
-    rate_of,
-    routed_types,
-    run_names,
-    stage_table,
-    throughput_table,
-    wall_ns,
-)
-from bench.publish_bench import new_histogram
+from bench.harness.histograms import new_histogram
+from bench.harness.stack import run_names
+from bench.route.children import LAST, ROUTER_CONF, fanout_copies, passthrough_app
+from bench.route.cli import parse_args
+from bench.route.latency import Arrival, SentEvent, analyse_latency, latency_summary, wall_ns
+from bench.route.measures import CpuSample, Rate, cpu_shares, rate_of
+from bench.route.modes import MODES, ModeRun, median_summary, mode_order, paired_ratio
+from bench.route.report import LATENCY_ROWS, latency_table, stage_table, throughput_table
+from bench.route.stages import INBOX_STAGES, STAGES
+from bench.route.workload import items_per_job, open_loop_schedule
+from bench.workload import make_jobs_of, routed_types
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.envelope import EventType
+from hub.kafka.clients import Clients
 from hub.rules import load_rules
 
 MS = 1_000_000  # ns
@@ -57,16 +36,16 @@ def test_the_mix_is_the_registration_types_only(rules):
     types = routed_types(rules)
     assert EventType.DOCUMENTS_SUPPLEMENTED not in types
     assert len(types) == 6
-    jobs = make_registration_jobs(60, random.Random(3), types)
+    jobs = make_jobs_of(60, random.Random(3), types)
     assert {j.event_type for j in jobs} <= {t.value for t in types}
     for job in jobs:
         assert CATALOGUE[EventType(job.event_type)].owner is job.department
-    again = make_registration_jobs(60, random.Random(3), types)
+    again = make_jobs_of(60, random.Random(3), types)
     assert [j.submission["payload"] for j in jobs] == [j.submission["payload"] for j in again]
 
 
 def test_items_per_job_follow_the_rules(rules):
-    jobs = make_registration_jobs(40, random.Random(8), routed_types(rules))
+    jobs = make_jobs_of(40, random.Random(8), routed_types(rules))
     counts = items_per_job(jobs, rules)
     assert len(counts) == len(jobs)
     for job, n in zip(jobs, counts):
@@ -229,9 +208,10 @@ def test_passthrough_uses_the_routers_faust_settings():
 
     settings = HubSettings(topic_prefix="bench-unit-r1", bootstrap_servers="127.0.0.1:1",
                            schema_registry_url="http://127.0.0.1:1/none")
-    router = create_app(settings)  # nothing connects until a worker starts
-    app = passthrough_app(settings, "bench-unit-r1.passthrough-faust")
-    fan = passthrough_app(settings, "bench-unit-r1.passthrough-fanout", {"e": 2})
+    clients = Clients(settings)
+    router = create_app(clients)  # nothing connects until a worker starts
+    app = passthrough_app(clients, "bench-unit-r1.passthrough-faust")
+    fan = passthrough_app(clients, "bench-unit-r1.passthrough-fanout", {"e": 2})
     for name in (*ROUTER_CONF, "producer_linger", "broker_commit_every", "broker_commit_interval",
                  "stream_buffer_maxsize", "stream_publish_on_commit"):
         assert getattr(app.conf, name) == getattr(router.conf, name), name
