@@ -6,10 +6,13 @@ from __future__ import annotations
 import random
 from types import SimpleNamespace
 
-from bench.timeline_bench import Trail, check_answer, heavy_subjects, make_templates, parse_args, render
+from bench.timeline.cli import parse_args
+from bench.timeline.report import render
+from bench.timeline.trail import Trail, check_answer, heavy_subjects, make_templates
 from hub.audit.codec import decode_record
 from hub.config import HubSettings
 from hub.domain.audit import StoredAudit, verify
+from hub.kafka.clients import Clients
 from hub.projections.timeline import TimelineProjection
 from tests.unit.test_timeline import apply
 
@@ -38,7 +41,8 @@ def test_the_synthetic_trail_is_a_valid_chain_with_every_kind():
 
 def test_every_subject_timeline_holds_what_was_written_about_it(tmp_path):
     trail, records = _trail()
-    projection = TimelineProjection(HubSettings(state_dir=tmp_path, topic_prefix="b"), tmp_path / "t.sqlite")
+    clients = Clients(HubSettings(state_dir=tmp_path, topic_prefix="b"))  # never connects here
+    projection = TimelineProjection(clients, tmp_path / "t.sqlite")
     apply(projection, records)
     assert projection.skipped == 0
     for subject, expected in trail.expected.items():
