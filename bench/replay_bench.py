@@ -30,31 +30,31 @@ files afterwards unless ``--keep``. Needs the dev stack (``hub dev up``). Not a 
 from __future__ import annotations
 
 import argparse
-import logging
 import random
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
 from rich.console import Console
 
-from bench.publish_bench import RESULTS_DIR, environment, pipelined, write_json
-from bench.route_bench import capture_records, cleanup, make_registration_jobs, routed_types
+from bench.harness import cli
+from bench.harness.results import environment
+from bench.harness.stack import cleanup, fresh_prefix, raw_read
+from bench.harness.tables import markdown_table
+from bench.workload import capture_records, make_jobs_of, routed_types, send_pipelined
 from hub.config import HubSettings
 from hub.domain.replay import ReplayRequest, ReplayWindow
+from hub.kafka.clients import Clients
 from hub.kafka.topic_names import TopicNames
-from hub.schema_registry.provisioning import provision_catalogue
 from hub.replay.run import run_replay
 from hub.rules import load_rules
-from producers.publisher import kafka_producer
+from hub.schema_registry.provisioning import provision_catalogue
 
 MODES = ("raw", "file", "inbox", "dry", "context")
 LABELS = {
@@ -95,28 +95,15 @@ def timed(mode: str, action: Callable[[], tuple[int, int]]) -> Run:
     return Run(mode, time.perf_counter() - wall, time.process_time() - cpu, records, items)
 
 
-def raw_read(settings: HubSettings) -> tuple[int, int]:
+def raw_reader(clients: Clients) -> Callable[[], tuple[int, int]]:
     """Every record of the event topics, start to end, with no group: nothing decoded."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
-                             enable_auto_commit=False, max_partition_fetch_bytes=4 * 1024 * 1024)
-    try:
-        parts = [TopicPartition(t, p) for t in TopicNames(settings.topic_prefix).all_events()
-                 for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        count = 0
-        while any(consumer.position(tp) < off for tp, off in end.items()):
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                count += sum(1 for r in records if r.offset < end[tp])
-        return count, 0
-    finally:
-        consumer.close()
+    topics = TopicNames(clients.settings.topic_prefix).all_events()
+    return lambda: (raw_read(clients, topics)[0], 0)
 
 
-def replayer(settings: HubSettings, request: ReplayRequest) -> Callable[[], tuple[int, int]]:
+def replayer(clients: Clients, request: ReplayRequest) -> Callable[[], tuple[int, int]]:
     def action() -> tuple[int, int]:
-        summary = run_replay(settings, request, requested_by="replay-bench")
+        summary = run_replay(clients, request, requested_by="replay-bench")
         if summary.skipped_total or not summary.audited:
             raise RuntimeError(f"replay {summary.replay_id}: {summary.lines()}")
         return summary.read + summary.context, summary.emitted
@@ -124,21 +111,23 @@ def replayer(settings: HubSettings, request: ReplayRequest) -> Callable[[], tupl
     return action
 
 
-def publish_halves(settings: HubSettings, events: int, seed: int, console: Console
+def publish_halves(clients: Clients, events: int, seed: int, console: Console
                    ) -> tuple[datetime, datetime, datetime, int]:
     """Publish the events pipelined in two halves; (start, boundary, end) around them."""
+    settings = clients.settings
     rules = load_rules()
-    jobs = make_registration_jobs(events, random.Random(seed), routed_types(rules))
+    jobs = make_jobs_of(events, random.Random(seed), routed_types(rules))
     records = capture_records(settings, jobs)
-    producer = kafka_producer(settings)
+    producer = clients.producer()
+    timeout_s, ignore = settings.publish_timeout_s * 6, lambda _n: None
     try:
         start = datetime.now(timezone.utc) - timedelta(seconds=1)
         half = len(records) // 2
-        pipelined(producer, records[:half], settings.publish_timeout_s * 6, lambda _n: None)
+        send_pipelined(producer, records[:half], timeout_s, ignore)
         time.sleep(0.1)
         boundary = datetime.now(timezone.utc)
         time.sleep(0.1)
-        pipelined(producer, records[half:], settings.publish_timeout_s * 6, lambda _n: None)
+        send_pipelined(producer, records[half:], timeout_s, ignore)
         end = datetime.now(timezone.utc) + timedelta(seconds=1)
     finally:
         producer.close(timeout=5)
@@ -147,19 +136,20 @@ def publish_halves(settings: HubSettings, events: int, seed: int, console: Conso
 
 
 def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
-    run_prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    run_prefix = fresh_prefix()
     settings = HubSettings(topic_prefix=f"{run_prefix}-replay")
     workdir = Path(tempfile.mkdtemp(prefix=f"{run_prefix}-"))
+    clients = Clients(settings)
     try:
-        provision_catalogue(settings)
-        start, boundary, end, half = publish_halves(settings, options.events, options.seed, console)
+        provision_catalogue(clients)
+        start, boundary, end, half = publish_halves(clients, options.events, options.seed, console)
         everything = ReplayWindow(start, end)
         actions = {
-            "raw": lambda: raw_read(settings),
-            "file": replayer(settings, ReplayRequest(everything, to_file=workdir / "replay.jsonl")),
-            "inbox": replayer(settings, ReplayRequest(everything)),
-            "dry": replayer(settings, ReplayRequest(everything, dry_run=True)),
-            "context": replayer(settings, ReplayRequest(ReplayWindow(boundary, end), dry_run=True)),
+            "raw": raw_reader(clients),
+            "file": replayer(clients, ReplayRequest(everything, to_file=workdir / "replay.jsonl")),
+            "inbox": replayer(clients, ReplayRequest(everything)),
+            "dry": replayer(clients, ReplayRequest(everything, dry_run=True)),
+            "context": replayer(clients, ReplayRequest(ReplayWindow(boundary, end), dry_run=True)),
         }
         rounds: list[dict[str, Run]] = []
         for n in range(options.rounds):
@@ -177,7 +167,8 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
                 "summary": summarise(rounds)}
     finally:
         if not options.keep:
-            cleanup(run_prefix, console, [workdir])
+            cleanup(clients, [f"{run_prefix}-"], console, [workdir])
+        clients.close()
 
 
 def summarise(rounds: list[dict[str, Run]]) -> dict[str, dict[str, float]]:
@@ -195,26 +186,22 @@ def summarise(rounds: list[dict[str, Run]]) -> dict[str, dict[str, float]]:
 
 
 def render(results: dict[str, Any]) -> str:
-    lines = [f"Replay of {results['events']:,} events (median of {results['rounds']} rounds):", "",
-             "| mode | events/s | items/s | × raw read | CPU ms/event | wall s |",
-             "|---|---:|---:|---:|---:|---:|"]
-    for mode, s in results["summary"].items():
-        items = f"{s['items_per_s']:,.0f}" if s["items_per_s"] else "–"
-        lines.append(f"| {LABELS[mode]} | {s['events_per_s']:,.0f} | {items} | {s['vs_raw']:.3f} | "
-                     f"{s['cpu_ms_per_record']:.3f} | {s['seconds']:.2f} |")
-    return "\n".join(lines)
+    rows = [[LABELS[mode], f"{s['events_per_s']:,.0f}",
+             f"{s['items_per_s']:,.0f}" if s["items_per_s"] else "–", f"{s['vs_raw']:.3f}",
+             f"{s['cpu_ms_per_record']:.3f}", f"{s['seconds']:.2f}"]
+            for mode, s in results["summary"].items()]
+    return "\n".join([
+        f"Replay of {results['events']:,} events (median of {results['rounds']} rounds):", "",
+        markdown_table(["mode", "events/s", "items/s", "× raw read", "CPU ms/event", "wall s"], rows)])
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.replay_bench",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=5000, help="Events to publish (default 5000).")
-    parser.add_argument("--rounds", type=int, default=3, help="Rounds of every mode (default 3).")
-    parser.add_argument("--seed", type=int, default=20261122)
-    parser.add_argument("--keep", action="store_true", help="Keep the topics, subjects and files.")
-    parser.add_argument("--json", dest="json_path", type=Path, default=None,
-                        help="Where to write the results (default bench/results/replay-<time>.json).")
-    parser.add_argument("--no-json", action="store_true")
+    parser = cli.parser("replay", __doc__)
+    cli.option(parser, "--events", 5000, "events to publish")
+    cli.option(parser, "--rounds", 3, "rounds of every mode")
+    cli.add_seed(parser, 20261122)
+    cli.add_keep(parser, "topics, subjects and files")
+    cli.add_json(parser, "replay")
     args = parser.parse_args(argv)
     if args.events < 2 or args.rounds < 1:
         parser.error("--events must be at least 2 and --rounds at least 1")
@@ -223,16 +210,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("kafka").setLevel(logging.CRITICAL)
-    console = Console(stderr=True)
-    results = run(options, console)
-    print(render(results))
-    if not options.no_json:
-        path = options.json_path or RESULTS_DIR / f"replay-{datetime.now():%Y%m%d-%H%M%S}.json"
-        write_json(results, path)
-        console.print(f"results: {path}")
-    return 0
+    return cli.run_main(options, run, render, cli.json_path(options, "replay"))
 
 
 if __name__ == "__main__":
