@@ -2,26 +2,14 @@
 
     summary = run_replay(clients, ReplayRequest(ReplayWindow(start, end), to_file=None))
 
-How it reads: every event topic, with no consumer group and nothing committed, each partition
-from the start of the context (the log's beginning unless ``context_from``) to the first record
-at or after the window's end (``offsets_for_times``; capped at today's end offsets), merged in
-timestamp order so a supplement comes after the event it completes even though they live on
-different topics.
-
-How it routes: with the router's own :class:`RouterProcessor` over in-memory tables, and the
-registry's writer schemas resolved to the local ones (as the router decodes), so events written
-with an older schema version replay like new ones. Events before the window are routed too,
-but nothing of theirs is sent: they rebuild the router's memory (which departments an event went
-to, which events wait for documents), so corrections, annulments and 容缺受理 releases inside the
-window go where the live router sent them. Items keep their deterministic ids: an agency that
-already has one recognises it and changes nothing.
-
-What it writes: the window's items that pass the filters — to the departments' inbox topics
-(the router's exact bytes and key, plus the replay headers; idempotent producer, every ack
-awaited), or to a JSON-lines file (written to a temporary name and renamed), or nowhere on a dry
-run. Records the router would have parked are counted as skipped, with the reason. Either way a
-:class:`ReplayNote` goes to the audit intake before ``run_replay`` returns; if that fails, a file
-is not put in place and :class:`ReplayNotAudited` is raised.
+The steps, one module each: :mod:`hub.replay.reader` plans the offsets and reads every event
+topic in timestamp order; :mod:`hub.replay.window_router` routes them with the router's own
+code (the context before the window rebuilds its memory, nothing of it is sent);
+:mod:`hub.replay.sinks` sends the window's items to the inboxes, a file, or nowhere. This module
+runs them and audits the replay: a :class:`ReplayNote` goes to the audit-note sink before
+``run_replay`` returns; if that fails, a file is not put in place and :class:`ReplayNotAudited`
+is raised. Events are decoded with the registry's writer schemas resolved to the local ones (as
+the router decodes), so events written with an older schema version replay like new ones.
 """
 
 from __future__ import annotations
