@@ -10,34 +10,29 @@ if the note cannot be posted the answer is 503 and nothing is disclosed.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from uuid import uuid4
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from kafka.errors import KafkaError
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from hub.api.app import _bearer, _problem, _unauthorised
 from hub.api.refusal_throttle import RefusalThrottle
+from hub.api.responses import Problems, caller_department, problem, unauthorised
 from hub.api.tokens import TokenStore
 from hub.domain.audit_entries import FactQueryNote
 from hub.domain.departments import Department
-from hub.domain.facts import VisibleFact, disclosed_fields, grants_anything, visible_to
+from hub.domain.facts import Fact, VisibleFact, disclosed_fields, grants_anything, visible_to
 from hub.domain.identifiers import mask_id
+from hub.domain.ports import AuditNoteSink, FactsReader
 from hub.domain.rules import RuleBook
 from hub.domain.sealing import utc_now
-from hub.schema_registry.client import is_transient
+from hub.errors import HubError, NotAudited
 from hub.rules import load_rules
 
 log = logging.getLogger(__name__)
-
-RETRY_AFTER_S = 5
-# What reading the log up to now raises when Kafka, the registry or the projection file is away.
-_UNAVAILABLE = (KafkaError, OSError, LookupError, sqlite3.OperationalError)
 
 
 class SubjectFacts(BaseModel):
@@ -47,16 +42,6 @@ class SubjectFacts(BaseModel):
     department: Department
     query_id: str  # the audit note's id: cite it when asked why the data was used
     facts: list[VisibleFact]
-
-
-class _Error(BaseModel):
-    field: str
-    rule: str
-    message: str
-
-
-class Problems(BaseModel):
-    errors: list[_Error]
 
 
 RESPONSES = {
@@ -77,81 +62,102 @@ RESPONSES = {
 }
 
 
-def _unavailable(rule: str, message: str) -> JSONResponse:
-    return _problem(503, rule, message, {"Retry-After": str(RETRY_AFTER_S)})
+def _who(department: Department | None) -> str:
+    return department.value if department else "an unknown caller"
 
 
-def install_facts_routes(app: FastAPI, tokens: TokenStore, facts, audit_intake,
-                         rules: RuleBook | None = None,
-                         clock: Callable[[], datetime] = utc_now,
-                         throttle: RefusalThrottle | None = None) -> None:
-    """``facts``: a :class:`~hub.projections.facts.FactsProjection` (``catch_up``, ``facts_for``);
-    ``audit_intake``: an :class:`~hub.audit.intake.AuditIntake` (``post(note)``, durable on return);
-    ``throttle``: how many refusals without a valid token each address gets audited one by one."""
-    if audit_intake is None:
-        raise ValueError("the facts query needs an audit intake: no query may go unaudited")
-    rules = rules or load_rules()
-    throttle = throttle or RefusalThrottle()
+class _FactQuery:
+    """The query's steps: refuse (audited), read the log up to now, audit, then answer."""
 
-    def note(subject_id: str, department: Department | None, allowed: bool, **more) -> FactQueryNote:
-        return FactQueryNote(query_id=str(uuid4()), at=clock(), subject_id=subject_id,
-                             department=department.value if department else None,
-                             allowed=allowed, **more)
+    def __init__(self, tokens: TokenStore, facts: FactsReader, audit_intake: AuditNoteSink,
+                 rules: RuleBook, clock: Callable[[], datetime], throttle: RefusalThrottle):
+        self.tokens, self.facts, self.audit_intake = tokens, facts, audit_intake
+        self.rules, self.clock, self.throttle = rules, clock, throttle
 
-    async def refuse(refusal: JSONResponse, subject_id: str, department: Department | None,
-                     reason: str) -> JSONResponse:
-        """Audit a refused query, then refuse it (a refusal discloses nothing, so it is given
-        even when the note cannot be posted; that failure is logged)."""
-        try:
-            await run_in_threadpool(audit_intake.post, note(subject_id, department, False, reason=reason))
-        except Exception:  # noqa: BLE001 - any failure: the refusal stands, the gap is logged
-            log.exception("could not audit a refused fact query for %s by %s", mask_id(subject_id),
-                          department.value if department else "an unknown caller")
-        log.info("fact query for %s by %s refused: %s", mask_id(subject_id),
-                 department.value if department else "an unknown caller", reason)
-        return refusal
-
-    @app.get("/v1/subjects/{subject_id}/facts", summary="Shared-data query: what the "
-             "registrations say about this person or organisation (granted fields only)",
-             response_model=SubjectFacts, responses=RESPONSES)
-    async def subject_facts(subject_id: str, request: Request):
-        token = _bearer(request)
-        department = tokens.department_for(token) if token else None
+    async def subject_facts(self, subject_id: str, request: Request):
+        department = caller_department(self.tokens, request)
         if department is None:
-            caller = request.client.host if request.client else "unknown"
-            admission = throttle.admit(caller)
-            if not admission.audit:
-                return _problem(429, "unauthenticated_audit_limit",
-                                f"too many refused queries from {caller}; retry later",
-                                {"Retry-After": str(admission.retry_after_s)})
-            reason = "missing or unknown bearer token"
-            if admission.untold:
-                reason += (f"; {admission.untold} earlier refusal(s) from {caller} were over "
-                           f"{throttle.item} and not audited one by one")
-            return await refuse(_unauthorised(), subject_id, None, reason)
-        if not grants_anything(rules, department):
+            return await self.refuse_unknown_caller(subject_id, request)
+        if not grants_anything(self.rules, department):
             reason = f"the routing rules grant {department.value} no field of any event type"
-            return await refuse(_problem(403, "fact_grant", reason), subject_id, department, reason)
-        try:
-            await run_in_threadpool(facts.catch_up)
-            found = await run_in_threadpool(facts.facts_for, subject_id)
-        except Exception as exc:
-            if not (isinstance(exc, _UNAVAILABLE) or is_transient(exc)):
-                raise
-            log.warning("fact query for %s by %s: cannot read the log: %s", mask_id(subject_id),
-                        department.value, exc)
-            return _unavailable("unavailable", f"cannot read the registrations now: {exc}")
-        shown = visible_to(department, found, rules)
-        allowed = note(subject_id, department, True, fields=disclosed_fields(shown))
-        try:
-            await run_in_threadpool(audit_intake.post, allowed)
-        except Exception as exc:  # noqa: BLE001 - any failure: an unaudited disclosure must not happen
-            log.warning("fact query for %s by %s not answered: audit intake unavailable: %s",
-                        mask_id(subject_id), department.value, exc)
-            return _unavailable("audit_unavailable", "the query cannot be audited now; nothing "
-                                                     "was disclosed")
+            return await self.refuse(problem(403, "fact_grant", reason), subject_id, department, reason)
+        shown = visible_to(department, await self.read(subject_id, department), self.rules)
+        allowed = self.note(subject_id, department, True, fields=disclosed_fields(shown))
+        await self.audit(allowed, department)
         log.info("fact query %s for %s by %s: %d fact(s), %d field(s)", allowed.query_id,
                  mask_id(subject_id), department.value, len(shown), len(allowed.fields))
         answer = SubjectFacts(subject_id=subject_id, department=department,
                               query_id=allowed.query_id, facts=shown)
         return JSONResponse(answer.model_dump(mode="json"))
+
+    def note(self, subject_id: str, department: Department | None, allowed: bool,
+             **more) -> FactQueryNote:
+        return FactQueryNote(query_id=str(uuid4()), at=self.clock(), subject_id=subject_id,
+                             department=department.value if department else None,
+                             allowed=allowed, **more)
+
+    async def refuse_unknown_caller(self, subject_id: str, request: Request) -> JSONResponse:
+        """401, audited — or 429, not audited, once this address has had its share."""
+        caller = request.client.host if request.client else "unknown"
+        admission = self.throttle.admit(caller)
+        if not admission.audit:
+            return problem(429, "unauthenticated_audit_limit",
+                           f"too many refused queries from {caller}; retry later",
+                           {"Retry-After": str(admission.retry_after_s)})
+        reason = "missing or unknown bearer token"
+        if admission.untold:
+            reason += (f"; {admission.untold} earlier refusal(s) from {caller} were over "
+                       f"{self.throttle.item} and not audited one by one")
+        return await self.refuse(unauthorised(), subject_id, None, reason)
+
+    async def refuse(self, refusal: JSONResponse, subject_id: str, department: Department | None,
+                     reason: str) -> JSONResponse:
+        """Audit a refused query, then refuse it (a refusal discloses nothing, so it is given
+        even when the note cannot be posted; that failure is logged)."""
+        try:
+            await run_in_threadpool(self.audit_intake.post,
+                                    self.note(subject_id, department, False, reason=reason))
+        except Exception:  # noqa: BLE001 - any failure: the refusal stands, the gap is logged
+            log.exception("could not audit a refused fact query for %s by %s",
+                          mask_id(subject_id), _who(department))
+        log.info("fact query for %s by %s refused: %s", mask_id(subject_id), _who(department), reason)
+        return refusal
+
+    async def read(self, subject_id: str, department: Department) -> list[Fact]:
+        """The subject's facts once the log is read up to now. A reader that cannot read raises
+        ``Unavailable`` / ``TopicMissing`` (503 by the status table); it is logged here, where
+        the subject and the caller are known, and nothing is posted."""
+        try:
+            await run_in_threadpool(self.facts.catch_up)
+            return await run_in_threadpool(self.facts.facts_for, subject_id)
+        except HubError as exc:
+            log.warning("fact query for %s by %s: cannot read the log: %s", mask_id(subject_id),
+                        department.value, exc)
+            raise
+
+    async def audit(self, allowed: FactQueryNote, department: Department) -> None:
+        """Post the note of an answer; :class:`NotAudited` (503, nothing disclosed) if it is
+        not durable, whatever the reason."""
+        try:
+            await run_in_threadpool(self.audit_intake.post, allowed)
+        except Exception as exc:  # noqa: BLE001 - any failure: an unaudited disclosure must not happen
+            log.warning("fact query for %s by %s not answered: audit intake unavailable: %s",
+                        mask_id(allowed.subject_id), department.value, exc)
+            raise NotAudited("the query cannot be audited now; nothing was disclosed") from exc
+
+
+def install_facts_routes(app: FastAPI, tokens: TokenStore, facts: FactsReader,
+                         audit_intake: AuditNoteSink | None, rules: RuleBook | None = None,
+                         clock: Callable[[], datetime] = utc_now,
+                         throttle: RefusalThrottle | None = None) -> None:
+    """``facts``: a :class:`~hub.projections.facts.FactsProjection` (``catch_up``, ``facts_for``);
+    ``audit_intake``: a :class:`~hub.audit.intake.KafkaAuditIntake` (``post(note)``, durable on
+    return); ``throttle``: how many refusals without a valid token each address gets audited one
+    by one."""
+    if audit_intake is None:
+        raise ValueError("the facts query needs an audit intake: no query may go unaudited")
+    query = _FactQuery(tokens, facts, audit_intake, rules or load_rules(), clock,
+                       throttle or RefusalThrottle())
+    app.get("/v1/subjects/{subject_id}/facts", summary="Shared-data query: what the "
+            "registrations say about this person or organisation (granted fields only)",
+            response_model=SubjectFacts, responses=RESPONSES)(query.subject_facts)

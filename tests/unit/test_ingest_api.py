@@ -18,17 +18,18 @@ from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 from starlette.requests import Request
 
-from hub.api.app import _read_limited, BodyTooLarge, create_app
+from hub.api.app import create_app
+from hub.api.ingest_routes import BodyTooLarge, read_limited
 from hub.api.tokens import TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, spec_for_publisher
 from hub.domain.common import CHINA_TZ
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
+from hub.domain.receipts import Receipt
 from hub.domain.sealing import seal
 from hub.errors import PublishUnavailable
 from producers.demo_data import generate
-from producers.publisher import Receipt
 
 NOW = datetime.now(timezone.utc)  # generate() stamps instants from the real clock
 TODAY = NOW.astimezone(CHINA_TZ).date()
@@ -251,7 +252,7 @@ def test_body_reader_stops_at_the_limit():
 
     scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
     with pytest.raises(BodyTooLarge):
-        asyncio.run(_read_limited(Request(scope, receive), 250))
+        asyncio.run(read_limited(Request(scope, receive), 250))
     assert len(sent) == 3
 
 
@@ -262,7 +263,7 @@ def test_declared_content_length_over_the_limit_is_refused_before_reading():
     scope = {"type": "http", "method": "POST", "path": "/", "query_string": b"",
              "headers": [(b"content-length", b"251")]}
     with pytest.raises(BodyTooLarge):
-        asyncio.run(_read_limited(Request(scope, receive), 250))
+        asyncio.run(read_limited(Request(scope, receive), 250))
 
 
 @pytest.mark.parametrize("body", [b"[" * 5000, b'{"a":' * 5000], ids=["arrays", "objects"])

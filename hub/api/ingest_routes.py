@@ -1,0 +1,91 @@
+"""``POST /v1/events/{event_type}``: department systems in any language publish events here.
+
+Status codes: 202 + receipt; 401 missing/unknown token; 404 unknown event type; 403 event type
+owned by another department; 413 body over the limit; 422 ``{"errors": [{field, rule,
+message}]}`` for malformed JSON or broken rules; 503 + ``Retry-After`` when Kafka or the
+registry cannot be reached. Nothing is written unless the answer is 202. The 404, 403, 422 and
+503 come from the errors the catalogue and the publisher raise, through the status table of
+:mod:`hub.api.responses`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from hub.api.openapi import submission_body_schema
+from hub.api.ports import PublisherFor
+from hub.api.responses import caller_department, problem, unauthorised
+from hub.api.tokens import TokenStore
+from hub.config import HubSettings
+from hub.domain.catalogue import CATALOGUE, spec_for_publisher
+from hub.errors import FieldError, InvalidEvent
+
+
+class BodyTooLarge(Exception):
+    """The request body exceeded ``max_body_bytes``."""
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """Read the body, refusing as soon as it passes ``limit`` (never buffers more)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def submission_of(event_type: str, raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object; :class:`InvalidEvent` (422, field ``(body)``) if it is not."""
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidEvent(event_type, [FieldError("(body)", "json_invalid",
+                                                   f"malformed JSON: {exc}")]) from exc
+    if not isinstance(body, dict):
+        raise InvalidEvent(event_type, [FieldError("(body)", "object_type",
+                                                   "body must be a JSON object")])
+    return body
+
+
+def install_ingest_routes(app: FastAPI, settings: HubSettings, tokens: TokenStore,
+                          publisher_for: PublisherFor) -> None:
+    """The catalogue listing and the publish route."""
+
+    @app.get("/v1/event-types", summary="The event catalogue: types, owners, topics")
+    def event_types() -> list[dict]:
+        return [
+            {"event_type": s.event_type.value, "title": s.title_zh, "owner": s.owner.value,
+             "topic": s.topic(settings.topic_prefix), "schema_version": s.schema_version}
+            for s in CATALOGUE.values()
+        ]
+
+    @app.post(
+        "/v1/events/{event_type}",
+        status_code=202,
+        summary="Publish a registration event",
+        openapi_extra=submission_body_schema(),
+        responses={401: {}, 403: {}, 404: {}, 413: {}, 422: {}, 503: {}},
+    )
+    async def publish(event_type: str, request: Request):
+        department = caller_department(tokens, request)
+        if department is None:
+            return unauthorised()
+        # UnknownEventType (404) or NotOwner (403) before the body is read, however large it is.
+        spec_for_publisher(event_type, department)
+        try:
+            raw = await read_limited(request, settings.max_body_bytes)
+        except BodyTooLarge:
+            return problem(413, "max_body_bytes", f"body exceeds {settings.max_body_bytes} bytes")
+        body = submission_of(event_type, raw)
+        receipt = await run_in_threadpool(publisher_for(department).publish_raw, event_type, body)
+        return JSONResponse(receipt.model_dump(), 202)
