@@ -30,7 +30,7 @@ from hub.domain.outcomes import Completed, Handler, Outcome, OutcomeStatus, Reje
 from hub.domain.routing import WorkItem
 from hub.kafka.topic_names import TopicNames
 from hub.kafka.clients import Clients
-from hub.schema_registry.client import is_transient
+from hub.kafka.failures import is_transient
 from hub.wire.serde import model_deserializer, model_serializer
 
 log = logging.getLogger(__name__)

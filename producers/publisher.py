@@ -31,7 +31,8 @@ from hub.domain.receipts import Receipt
 from hub.domain.sealing import Clock, seal, utc_now
 from hub.errors import ConfigurationError, HubError, PublishUnavailable
 from hub.kafka.clients import Clients
-from hub.schema_registry.client import REGISTRY_TRANSPORT_ERRORS, value_subject
+from hub.kafka.failures import REGISTRY_TRANSPORT_ERRORS
+from hub.schema_registry.subjects import value_subject
 from hub.wire.serde import event_serializer
 
 log = logging.getLogger(__name__)

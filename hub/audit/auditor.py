@@ -43,7 +43,7 @@ from hub.domain.routing import RoutingDecision, WorkItem
 from hub.kafka.clients import Clients
 from hub.kafka.log_reader import assign_all, partitions_of
 from hub.kafka.topic_names import TopicNames
-from hub.schema_registry.client import is_transient
+from hub.kafka.failures import is_transient
 from hub.wire.headers import REPLAY_ID, header
 from hub.wire.serde import model_deserializer, model_serializer
 

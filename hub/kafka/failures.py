@@ -14,12 +14,25 @@ from contextlib import contextmanager
 from kafka.errors import KafkaError
 
 from hub.errors import HubError, Unavailable, caused_by
-from hub.schema_registry.client import REGISTRY_TRANSPORT_ERRORS
+
+try:  # confluent-kafka's registry client uses httpx2 when installed, else httpx
+    import httpx2 as _registry_http
+except ImportError:  # pragma: no cover - depends on the installed client
+    import httpx as _registry_http
+
+# What the registry client raises when the registry cannot be reached or answers garbage.
+REGISTRY_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (_registry_http.HTTPError, OSError)
 
 # Failures that mean "a server or file is unreachable or busy now; the same call may work later".
 UNREACHABLE: tuple[type[BaseException], ...] = (
     KafkaError, TimeoutError, OSError, sqlite3.OperationalError, *REGISTRY_TRANSPORT_ERRORS,
 )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True if ``exc`` (or what caused it) is the registry being unreachable or slow to answer:
+    worth retrying, never a reason to dead-letter a record."""
+    return caused_by(exc, REGISTRY_TRANSPORT_ERRORS)
 
 
 def is_unreachable(exc: BaseException) -> bool:

@@ -23,7 +23,7 @@ from hub.domain.catalogue import CATALOGUE
 from hub.domain.facts import Fact, FactChange, change_for, current
 from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
-from hub.schema_registry.client import is_transient
+from hub.kafka.failures import is_transient
 from hub.wire.codec import event_to_record
 from hub.wire.serde import event_deserializer
 

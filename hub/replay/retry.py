@@ -10,7 +10,7 @@ from tenacity import RetryError, Retrying, before_sleep_log, retry_if_exception,
 from tenacity import wait_exponential
 
 from hub.errors import Unavailable
-from hub.schema_registry.client import is_transient
+from hub.kafka.failures import is_transient
 
 log = logging.getLogger(__name__)
 

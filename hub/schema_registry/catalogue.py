@@ -11,7 +11,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from hub.domain.catalogue import CATALOGUE, EventSpec
 from hub.errors import SchemaIncompatible
 from hub.schema_registry import compatibility as compat
-from hub.schema_registry.client import value_subject
+from hub.schema_registry.subjects import value_subject
 from hub.wire.schemas import event_schema, event_schema_json, named_schema, named_schema_json
 
 SUBJECT_NOT_FOUND = 40401

@@ -19,7 +19,7 @@ from hub.domain.identifiers import mask_id
 from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision_for, route
 from hub.domain.rules import RuleBook
 from hub.kafka.topic_names import TopicNames
-from hub.schema_registry.client import is_transient
+from hub.kafka.failures import is_transient
 
 log = logging.getLogger(__name__)
 

@@ -171,7 +171,7 @@ def test_a_supplement_for_nothing_held_is_a_dead_letter(processor):
 def test_an_unreachable_registry_is_retried_not_dead_lettered():
     from confluent_kafka.serialization import SerializationError
 
-    from hub.schema_registry.client import REGISTRY_TRANSPORT_ERRORS
+    from hub.kafka.failures import REGISTRY_TRANSPORT_ERRORS
 
     transport_error = REGISTRY_TRANSPORT_ERRORS[0]
 
