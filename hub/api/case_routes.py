@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.responses import caller_department, problem, unauthorised
 from hub.api.tokens import TokenStore
-from hub.cli.case_views import case_json
 from hub.domain.ports import CaseReader
 
 
@@ -34,11 +33,11 @@ def install_case_routes(app: FastAPI, tokens: TokenStore, cases: CaseReader) -> 
         case = cases.case(case_id)
         if case is None:
             return problem(404, "unknown_case", f"no case {case_id!r}")
-        return JSONResponse(case_json(case))
+        return JSONResponse(case.as_json())
 
     @app.get("/v1/subjects/{subject_id}/cases", summary="What was done for this person or organisation")
     async def subject_cases(subject_id: str, request: Request):
         if refused := await refused_or_current(request):
             return refused
         return JSONResponse({"subject_id": subject_id,
-                             "cases": [case_json(c) for c in cases.for_subject(subject_id)]})
+                             "cases": [c.as_json() for c in cases.for_subject(subject_id)]})

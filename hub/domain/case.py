@@ -91,6 +91,10 @@ class CaseState(BaseModel):
             return CaseStatus.COMPLETED
         return CaseStatus.IN_PROGRESS
 
+    def as_json(self) -> dict:
+        """The case as JSON-ready data, its derived ``status`` included (HTTP and ``--json``)."""
+        return {**self.model_dump(mode="json"), "status": self.status.value}
+
     def apply_decision(self, decision: RoutingDecision) -> None:
         if decision.event_id not in self.event_ids:
             self.event_ids.append(decision.event_id)
