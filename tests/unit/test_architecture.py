@@ -129,3 +129,29 @@ def test_only_the_entry_points_of_the_hub_use_the_sdks():
                  if name.startswith("hub.") and not name.startswith(("hub.cli", "hub.demo"))
                  for imported, _ in imports(tree, name, path) if imported.split(".")[0] in sdks]
     assert offenders == []
+
+
+# The layers of ARCHITECTURE.md, top (entry points) to bottom (the pure core). A module may
+# import from its own layer and the layers below it, never from a layer above.
+LAYERS = (
+    ("hub.cli", "hub.demo"),
+    ("producers", "consumers", "adapters"),
+    ("hub.worker", "hub.projections", "hub.audit", "hub.replay", "hub.api", "hub.memory"),
+    ("hub.schema_registry", "hub.devstack"),
+    ("hub.wire", "hub.rules", "hub.kafka"),
+    ("hub.domain", "hub.config", "hub.errors", "schemas"),
+)
+
+
+def layer_of(module: str) -> int | None:
+    return next((depth for depth, prefixes in enumerate(LAYERS)
+                 if any(module == p or module.startswith(p + ".") for p in prefixes)), None)
+
+
+def test_imports_point_down_the_layers():
+    upward = [f"{name} -> {target}"
+              for name, (path, tree) in modules().items() if (mine := layer_of(name)) is not None
+              for imported, taken in imports(tree, name, path)
+              for target in project_target(imported, taken)
+              if (theirs := layer_of(target)) is not None and theirs < mine]
+    assert upward == []
