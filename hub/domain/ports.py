@@ -2,7 +2,13 @@
 
 Each port has a real adapter (Kafka, SQLite, HTTP) and an in-memory one in :mod:`hub.memory`
 used by unit tests and examples; one contract test suite per port (``tests/contract/``) runs
-against both, so a fake can never drift from the real thing.
+against both, so a fake can never drift from the real thing. The real Kafka adapters run there
+without a server too, on :class:`hub.memory.InMemoryClients` (a broker and a registry in memory),
+and once more on the running stack as integration tests.
+
+The readers answer from what they have applied: ``catch_up()`` first applies what the log holds
+now (and returns how many records that was), raising ``Unavailable`` / ``TopicMissing`` if it
+cannot read it.
 
 | port | real adapter | in-memory adapter |
 |---|---|---|

@@ -7,10 +7,12 @@ from hub.errors import NotAudited, Unavailable
 
 
 class InMemoryAuditNotes:
-    """:class:`~hub.domain.ports.AuditNoteSink` in a list.
+    """:class:`~hub.domain.ports.AuditNoteSink` in a list, standing in for
+    :class:`~hub.audit.intake.KafkaAuditIntake`.
 
     ``fail_with``: while set, ``post`` refuses as the Kafka intake does when the broker is
-    away — :class:`NotAudited`, caused by the given error (by default :class:`Unavailable`)."""
+    away — :class:`NotAudited`, caused by the given error (by default :class:`Unavailable`) —
+    and keeps nothing."""
 
     def __init__(self) -> None:
         self.notes: list[Note] = []
@@ -24,6 +26,10 @@ class InMemoryAuditNotes:
     def refuse(self, cause: BaseException | None = None) -> None:
         """Make every later ``post`` fail (``cause``: why; the broker being unreachable by default)."""
         self.fail_with = cause or Unavailable("the audit intake is unreachable")
+
+    def restore(self) -> None:
+        """Accept notes again."""
+        self.fail_with = None
 
     def close(self) -> None:
         """Nothing to close (the real sink's producer belongs to its clients)."""

@@ -1,4 +1,7 @@
-"""SQL table adapter: idempotent upserts into SQLite (a file in tmp_path) and PostgreSQL.
+"""SQL table adapter: upserts into SQLite (a file in tmp_path) and PostgreSQL.
+
+That a redelivered item is one row and a correction a row of its own, answered the same every
+time, is the agency-handler contract (``tests/contract/test_agency_handler.py``, on SQLite).
 
 PostgreSQL runs only where its server binaries are installed (``/usr/lib/postgresql/*/bin``):
 a throwaway cluster is initialised in a temporary directory and started on a free loopback
@@ -96,14 +99,12 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
-def test_same_item_twice_is_one_row(db_url, clock):
+def test_redelivery_refreshes_the_row_but_keeps_the_first_receipt_time(db_url, clock):
     adapter = SqlTableAdapter.from_url(db_url, "tax_inbox", clock=clock)
     item = items(1)[0]
-    first = adapter(item)
+    assert adapter(item) == Completed(reference=f"sql:tax_inbox:{item.item_id}")
     clock.now += timedelta(minutes=5)
-    # A restarted worker (new adapter, existing table) redelivers the same item.
-    again = SqlTableAdapter.from_url(db_url, "tax_inbox", clock=clock)(item)
-    assert first == again == Completed(reference=f"sql:tax_inbox:{item.item_id}")
+    SqlTableAdapter.from_url(db_url, "tax_inbox", clock=clock)(item)  # a restarted worker redelivers it
     [row] = _rows(adapter)
     assert _utc(row["received_at"]) == T0 and _utc(row["updated_at"]) == T0 + timedelta(minutes=5)
 

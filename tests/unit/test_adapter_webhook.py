@@ -3,6 +3,8 @@
 The fake agency behaves like a well-built one: it checks every signature, applies an item once
 per Idempotency-Key and answers repeats with its first reference. A script of canned answers
 (503s, 400, 429 with Retry-After, a slow answer) is played before it starts answering normally.
+That a redelivered item gets the agency's first answer is the agency-handler contract
+(``tests/contract/test_agency_handler.py``, against a reference agency's webhook app).
 """
 
 from __future__ import annotations
@@ -118,9 +120,7 @@ def test_three_503s_then_success_is_applied_once(agency):
         assert {s.key for s in agency.seen} == {ITEM.item_id}
         assert all(s.valid for s in agency.seen)
         assert WorkItem.model_validate_json(agency.seen[-1].body) == ITEM
-        # A redelivery (say after a rebalance) is recognised by the agency: still one application.
-        assert deliver(ITEM) == result
-    assert agency.applications == 1 and len(agency.seen) == 5
+    assert agency.applications == 1
 
 
 def test_permanent_400_is_rejected_without_retry(agency):

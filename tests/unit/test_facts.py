@@ -1,17 +1,17 @@
-"""Facts: derivation per event type, current values, corrections/annulments/held events, and what
-each department may see of them (the routing rules' grants, nothing more)."""
+"""Facts: derivation per event type, current values, and what each department may see of them
+(the routing rules' grants, nothing more); the facts projection skipping what it cannot decode.
+
+Corrections, annulments and held events as the facts readers store them are the contract of
+every facts reader: ``tests/contract/test_facts_reader.py``."""
 
 from __future__ import annotations
 
 import logging
-import random
 from types import SimpleNamespace
 
 import pytest
 
-from hub.kafka.clients import Clients
 from hub.config import HubSettings
-from hub.domain.catalogue import CATALOGUE
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.domain.facts import (
@@ -22,36 +22,12 @@ from hub.domain.facts import (
     grants_anything,
     visible_to,
 )
-from hub.domain.sealing import seal
+from hub.memory import InMemoryClients
 from hub.projections.facts import FactsProjection
-from hub.rules import load_rules
-from hub.wire.codec import event_to_record
-from producers.demo_data import generate
+from tests.unit.adapter_items import RULES, event_of
 
-RULES = load_rules()
 SEED_TYPES = [t for t in EventType if t is not EventType.DOCUMENTS_SUPPLEMENTED]
 HPF_WITHDRAW = "《住房公积金管理条例》第二十四条"
-
-
-def sealed(event_type: EventType, submission: dict, department: Department | None = None) -> dict:
-    spec = CATALOGUE[event_type]
-    return event_to_record(seal(spec, department or spec.owner, submission))
-
-
-def event_of(event_type: EventType, seed: int = 1, **payload_changes) -> dict:
-    submission = generate(event_type, random.Random(seed))
-    submission["payload"].update(payload_changes)
-    return sealed(event_type, submission)
-
-
-def change_of(original: dict, kind: str, **payload_changes) -> dict:
-    """A correction or annulment of ``original`` (full payload, changes applied)."""
-    event_type = EventType(original["envelope"]["event_type"])
-    payload = CATALOGUE[event_type].payload_model.model_validate(original["payload"])
-    submission = {"payload": {**payload.model_dump(mode="json"), **payload_changes},
-                  "occurred_at": original["envelope"]["occurred_at"].isoformat(),
-                  "refers_to": {"event_id": original["envelope"]["event_id"], "change_kind": kind}}
-    return sealed(event_type, submission)
 
 
 def shown(department: Department, event: dict, subject_id: str) -> list:
@@ -210,96 +186,24 @@ def test_the_audit_names_each_disclosed_field_once_with_its_basis():
         ("enterprise_registered", seen[0].fields["payload.uscc"].basis)}
 
 
-# -- the projection's storage: corrections, annulments, held events ------------------------------
+# -- the projection: what only the SQLite one does (the rest: tests/contract/test_facts_reader.py) --
 
 @pytest.fixture
 def projection(tmp_path):
-    facts = FactsProjection(Clients(HubSettings(topic_prefix="unit")), path=tmp_path / "facts.sqlite")
+    """A facts projection whose registry is in memory: no server is asked anything."""
+    facts = FactsProjection(InMemoryClients.provisioned(HubSettings(topic_prefix="unit", state_dir=tmp_path)),
+                            path=tmp_path / "facts.sqlite")
     yield facts
     facts.close()
-
-
-def apply(projection, *events):
-    conn = projection.connection()
-    for event in events:
-        projection.apply_event(conn, event)
-
-
-def test_a_correction_replaces_the_facts_of_the_event_it_corrects(projection):
-    original = event_of(EventType.MARRIAGE_REGISTERED, seed=7)
-    spouse_a = original["payload"]["spouse_a"]["id_number"]
-    corrected = change_of(original, "CORRECTION", registration_office="杭州市西湖区婚姻登记处")
-    apply(projection, original, corrected)
-    [fact] = projection.facts_for(spouse_a)
-    assert fact.event_id == corrected["envelope"]["event_id"]
-    assert fact.values["payload.registration_office"] == "杭州市西湖区婚姻登记处"
-
-
-def test_a_correction_of_a_subject_leaves_the_old_subject_with_nothing(projection):
-    original = event_of(EventType.MARRIAGE_REGISTERED, seed=7)
-    other = event_of(EventType.MARRIAGE_REGISTERED, seed=8)["payload"]["spouse_b"]
-    corrected = change_of(original, "CORRECTION", spouse_b=other)
-    apply(projection, original, corrected)
-    assert projection.facts_for(original["payload"]["spouse_b"]["id_number"]) == []
-    assert len(projection.facts_for(other["id_number"])) == 1
-
-
-def test_an_annulment_withdraws_the_whole_chain_of_corrections(projection):
-    original = event_of(EventType.RETIREMENT_APPROVED, seed=2)
-    subject = original["payload"]["person"]["id_number"]
-    first = change_of(original, "CORRECTION", insured_region="330106")
-    second = change_of(first, "CORRECTION", insured_region="330109")
-    apply(projection, original, first, second)
-    [fact] = projection.facts_for(subject)
-    assert fact.values["payload.insured_region"] == "330109"
-    apply(projection, change_of(second, "ANNULMENT"))
-    assert projection.facts_for(subject) == []
-
-
-def _held_marriage(seed: int, documents: list[str]) -> tuple[dict, str]:
-    submission = generate(EventType.MARRIAGE_REGISTERED, random.Random(seed))
-    submission["pending_documents"] = documents
-    held = sealed(EventType.MARRIAGE_REGISTERED, submission)
-    return held, held["payload"]["spouse_a"]["id_number"]
-
-
-def _supplement(held: dict, subject: str, *documents: str) -> dict:
-    return sealed(EventType.DOCUMENTS_SUPPLEMENTED, {
-        "occurred_at": held["envelope"]["occurred_at"],
-        "payload": {"supplements_event_id": held["envelope"]["event_id"], "subject_id": subject,
-                    "documents": list(documents)}}, Department.CIVIL_AFFAIRS)
-
-
-def test_an_event_held_for_documents_states_nothing_until_they_are_supplemented(projection):
-    held, subject = _held_marriage(9, ["户口簿", "身份证复印件"])
-    apply(projection, held)
-    assert projection.facts_for(subject) == []
-    apply(projection, _supplement(held, subject, "户口簿"))
-    assert projection.facts_for(subject) == []
-    apply(projection, _supplement(held, subject, "身份证复印件"))
-    assert [f.event_id for f in projection.facts_for(subject)] == [held["envelope"]["event_id"]]
-
-
-def test_documents_read_before_their_held_event_count_when_it_comes(projection):
-    held, subject = _held_marriage(10, ["户口簿", "身份证复印件"])
-    apply(projection, _supplement(held, subject, "户口簿"), _supplement(held, subject, "身份证复印件"))
-    apply(projection, held)  # read after its supplements (another topic)
-    assert [f.event_id for f in projection.facts_for(subject)] == [held["envelope"]["event_id"]]
-    partly, other = _held_marriage(11, ["户口簿", "身份证复印件"])
-    apply(projection, _supplement(partly, other, "户口簿"), partly)
-    assert projection.facts_for(other) == []  # still waiting for the second document
-    apply(projection, _supplement(partly, other, "身份证复印件"))
-    assert [f.event_id for f in projection.facts_for(other)] == [partly["envelope"]["event_id"]]
-    assert projection.query("SELECT count(*) FROM early_documents")[0][0] == 0
 
 
 def test_an_undecodable_record_is_skipped_not_fatal(projection, caplog):
     topic = projection.topics()[0]
     conn = projection.connection()
     with caplog.at_level(logging.WARNING, logger="hub.projections.facts"):
-        for value in (b"not avro at all", None):
+        for value in (b"not avro at all", b"\x00\x00\x00\x00\x63 unregistered schema id", None):
             projection.apply(conn, SimpleNamespace(topic=topic, partition=0, offset=3, key=b"k",
                                                    value=value))
-    assert len([r for r in caplog.records if "skipping" in r.getMessage()]) == 2
-    assert projection.skipped == 2
+    assert len([r for r in caplog.records if "skipping" in r.getMessage()]) == 3
+    assert projection.skipped == 3
     assert conn.execute("SELECT count(*) FROM facts").fetchone()[0] == 0

@@ -3,7 +3,6 @@ unless its audit note is durable."""
 
 from __future__ import annotations
 
-import random
 import time
 from datetime import datetime, timezone
 
@@ -15,54 +14,25 @@ from openapi_spec_validator import validate
 from hub.api.app import create_app
 from hub.api.tokens import TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
-from hub.domain.audit_entries import FactQueryNote
-from hub.domain.catalogue import CATALOGUE
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
-from hub.domain.facts import current, derive_facts
-from hub.domain.sealing import seal
-from hub.wire.codec import event_to_record
-from producers.demo_data import generate
+from hub.errors import TopicMissing, Unavailable
+from hub.memory import InMemoryAuditNotes, InMemoryFacts
+from tests.unit.adapter_items import event_of
 
 TOKENS = {d: f"token-{d.value.lower()}" for d in
           (Department.PROVIDENT_FUND, Department.TAX, Department.HEALTH)}
 
 
-def _event(event_type: EventType, seed: int) -> dict:
-    spec = CATALOGUE[event_type]
-    return event_to_record(seal(spec, spec.owner, generate(event_type, random.Random(seed))))
-
-
-class FakeFacts:
-    """Stands in for FactsProjection: ``catch_up`` and ``facts_for`` over a few events."""
-
-    def __init__(self, *events: dict, fail: Exception | None = None):
-        self.facts = [f for e in events for f in derive_facts(e)]
-        self.catch_ups, self.fail = 0, fail
-
-    def catch_up(self):
-        self.catch_ups += 1
-        if self.fail:
-            raise self.fail
-
-    def facts_for(self, subject_id):
-        return current([f for f in self.facts if f.subject_id == subject_id])
-
-
-class FakeIntake:
-    def __init__(self, fail: Exception | None = None):
-        self.notes: list[FactQueryNote] = []
-        self.fail = fail
-
-    def post(self, note):
-        if self.fail:
-            raise self.fail
-        self.notes.append(note)
+def refusing(reader, failure: BaseException):
+    """``reader`` (an in-memory facts reader or audit-note sink) told to fail with ``failure``."""
+    reader.refuse(failure)
+    return reader
 
 
 @pytest.fixture
 def marriage():
-    return _event(EventType.MARRIAGE_REGISTERED, 11)
+    return event_of(EventType.MARRIAGE_REGISTERED, 11)
 
 
 def _client(facts, intake) -> TestClient:
@@ -78,7 +48,7 @@ def _get(client, subject, department: Department | None = None, token: str | Non
 
 
 def test_the_provident_fund_gets_its_granted_fields_and_the_query_is_audited(marriage):
-    facts, intake = FakeFacts(marriage), FakeIntake()
+    facts, intake = InMemoryFacts(marriage), InMemoryAuditNotes()
     subject = marriage["payload"]["spouse_a"]["id_number"]
     response = _get(_client(facts, intake), subject, Department.PROVIDENT_FUND)
     assert response.status_code == 200
@@ -103,8 +73,8 @@ def test_the_provident_fund_gets_its_granted_fields_and_the_query_is_audited(mar
 
 
 def test_nothing_known_or_nothing_granted_is_an_empty_answer_still_audited(marriage):
-    intake = FakeIntake()
-    client = _client(FakeFacts(marriage), intake)
+    intake = InMemoryAuditNotes()
+    client = _client(InMemoryFacts(marriage), intake)
     for subject, department in ((marriage["payload"]["spouse_a"]["id_number"], Department.TAX),
                                 ("110101199003074514", Department.PROVIDENT_FUND)):
         response = _get(client, subject, department)
@@ -114,7 +84,7 @@ def test_nothing_known_or_nothing_granted_is_an_empty_answer_still_audited(marri
 
 
 def test_a_department_granted_nothing_is_refused_and_audited(marriage):
-    facts, intake = FakeFacts(marriage), FakeIntake()
+    facts, intake = InMemoryFacts(marriage), InMemoryAuditNotes()
     subject = marriage["payload"]["spouse_a"]["id_number"]
     response = _get(_client(facts, intake), subject, Department.HEALTH)
     assert response.status_code == 403
@@ -128,7 +98,7 @@ def test_a_department_granted_nothing_is_refused_and_audited(marriage):
 
 @pytest.mark.parametrize("token", [None, "not-a-token"])
 def test_an_unknown_caller_is_refused_and_audited(marriage, token):
-    facts, intake = FakeFacts(marriage), FakeIntake()
+    facts, intake = InMemoryFacts(marriage), InMemoryAuditNotes()
     response = _get(_client(facts, intake), "91330100MA2XXXXX0X", token=token)
     assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
     [note] = intake.notes
@@ -139,7 +109,7 @@ def test_an_unknown_caller_is_refused_and_audited(marriage, token):
 @pytest.mark.parametrize("failure", [KafkaTimeoutError("no ack"), KafkaConnectionError("no broker"),
                                      RuntimeError("boom")])
 def test_no_disclosure_without_a_durable_audit_note(marriage, failure):
-    client = _client(FakeFacts(marriage), FakeIntake(fail=failure))
+    client = _client(InMemoryFacts(marriage), refusing(InMemoryAuditNotes(), failure))
     response = _get(client, marriage["payload"]["spouse_a"]["id_number"], Department.PROVIDENT_FUND)
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert response.json()["errors"][0]["rule"] == "audit_unavailable"
@@ -148,16 +118,16 @@ def test_no_disclosure_without_a_durable_audit_note(marriage, failure):
 
 
 def test_a_refusal_stands_when_it_cannot_be_audited(marriage):
-    client = _client(FakeFacts(marriage), FakeIntake(fail=KafkaConnectionError("no broker")))
+    client = _client(InMemoryFacts(marriage), refusing(InMemoryAuditNotes(), KafkaConnectionError("no broker")))
     assert _get(client, "x" * 18, Department.HEALTH).status_code == 403
     assert _get(client, "x" * 18).status_code == 401
 
 
-@pytest.mark.parametrize("failure", [KafkaConnectionError("no broker"), TimeoutError("stalled"),
-                                     LookupError("no topic")])
+@pytest.mark.parametrize("failure", [Unavailable("no broker"), TopicMissing(["p.events.x"]),
+                                     KafkaConnectionError("no broker"), TimeoutError("stalled")])
 def test_an_unreadable_log_is_503_and_nothing_is_posted(marriage, failure):
-    intake = FakeIntake()
-    client = _client(FakeFacts(marriage, fail=failure), intake)
+    intake = InMemoryAuditNotes()
+    client = _client(refusing(InMemoryFacts(marriage), failure), intake)
     response = _get(client, marriage["payload"]["spouse_a"]["id_number"], Department.PROVIDENT_FUND)
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert intake.notes == []
@@ -165,11 +135,11 @@ def test_an_unreadable_log_is_503_and_nothing_is_posted(marriage, failure):
 
 def test_the_query_needs_an_audit_intake(marriage):
     with pytest.raises(ValueError, match="audit intake"):
-        _client(FakeFacts(marriage), None)
+        _client(InMemoryFacts(marriage), None)
 
 
 def test_the_query_is_documented_in_openapi(marriage):
-    spec = _client(FakeFacts(marriage), FakeIntake()).get("/openapi.json").json()
+    spec = _client(InMemoryFacts(marriage), InMemoryAuditNotes()).get("/openapi.json").json()
     validate(spec)
     operation = spec["paths"]["/v1/subjects/{subject_id}/facts"]["get"]
     assert operation["summary"].startswith("Shared-data query")
@@ -178,7 +148,7 @@ def test_the_query_is_documented_in_openapi(marriage):
 
 
 def test_refusals_without_a_token_are_audited_one_by_one_up_to_the_limit(marriage):
-    facts, intake = FakeFacts(marriage), FakeIntake()
+    facts, intake = InMemoryFacts(marriage), InMemoryAuditNotes()
     app = create_app(HubSettings(unauthenticated_audit_limit="3/second"), TokenStore([]), lambda d: None,
                      facts=facts, audit_intake=intake)
     client = TestClient(app)

@@ -1,45 +1,28 @@
-"""The timeline projection and its assembly, on audit records built by the real entry builders.
+"""The timeline projection's own behaviour, on audit records built by the real entry builders,
+and the timeline's text rendering.
 
 Records are shaped like Kafka's (topic, partition, offset, key, value) and applied directly to a
-projection in ``tmp_path``: no broker, no registry.
+projection in ``tmp_path``: no broker, no registry. What every timeline reader answers (the
+recipients, fields, bases and outcomes of a subject; skipping unknown content) is the contract in
+``tests/contract/test_timeline_reader.py``.
 """
 
 from __future__ import annotations
 
 import json
-import random
-from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
 
-from hub.kafka.clients import Clients
 from hub.audit.codec import encode_record
-from hub.cli.timeline import timeline_lines
+from hub.cli.audit_views import timeline_lines
 from hub.config import HubSettings
 from hub.domain.audit import GENESIS, AuditRecord
-from hub.domain.audit_entries import (
-    FactQueryNote,
-    QueriedField,
-    ReplayNote,
-    decision_entry,
-    item_entry,
-    note_entry,
-    outcome_entry,
-    source,
-)
-from hub.domain.catalogue import CATALOGUE
-from hub.domain.envelope import EventType
-from hub.domain.outcomes import Outcome, OutcomeStatus
-from hub.domain.routing import DecisionKind, decision_for, route
-from hub.domain.sealing import seal
-from hub.domain.timeline import basis_of, is_empty, subject_timeline
+from hub.domain.audit_entries import decision_entry, item_entry, source
+from hub.domain.timeline import basis_of
+from hub.memory import InMemoryClients
 from hub.projections.timeline import TimelineProjection
-from hub.rules import load_rules
-from hub.wire.codec import event_to_record
-from producers.demo_data import generate
-
-T0 = datetime(2026, 5, 1, 2, 0, tzinfo=timezone.utc)
+from tests.unit.adapter_items import T0, marriage_audit
 
 
 class Trail:
@@ -63,20 +46,10 @@ class Trail:
         return self.raw(partition, encode_record(record))
 
 
-def routed(event_type: EventType, seed: int):
-    spec = CATALOGUE[event_type]
-    event = event_to_record(seal(spec, spec.owner, generate(spec.event_type, random.Random(seed))))
-    items = route(event, load_rules())
-    return decision_for(event, DecisionKind.ROUTED, items), items
-
-
-def src(n: int) -> dict:
-    return source("p.routing", 0, n)
-
-
 @pytest.fixture
 def projection(tmp_path):
-    proj = TimelineProjection(Clients(HubSettings(state_dir=tmp_path, topic_prefix="p")), tmp_path / "t.sqlite")
+    clients = InMemoryClients(HubSettings(state_dir=tmp_path, topic_prefix="p"))
+    proj = TimelineProjection(clients, tmp_path / "t.sqlite")
     yield proj
     proj.close()
 
@@ -91,70 +64,12 @@ def apply(projection: TimelineProjection, records) -> None:
 
 
 def marriage_trail():
-    """A marriage (two subjects) routed to two departments, sent, completed; one item replayed,
-    one rejected elsewhere; a fact query about spouse A; an unrelated death certificate."""
+    """The records of :func:`~tests.unit.adapter_items.marriage_audit`, with its decision and items."""
     trail = Trail()
-    decision, items = routed(EventType.MARRIAGE_REGISTERED, 1)
-    trail.add(decision_entry(decision, src(0)), partition=1)
-    for n, item in enumerate(items):
-        trail.add(item_entry(item, src(n), T0 + timedelta(seconds=1 + n)), partition=1)
-        trail.add(outcome_entry(Outcome.for_item(item, OutcomeStatus.DELIVERED, T0 + timedelta(seconds=3)),
-                                src(10 + n)), partition=1)
-        trail.add(outcome_entry(Outcome.for_item(item, OutcomeStatus.COMPLETED, T0 + timedelta(seconds=4),
-                                                 reference=f"REF-{n}"), src(20 + n)), partition=1)
-    replay = ReplayNote(replay_id="r-1", requested_by="ops@hub", at=T0 + timedelta(hours=1),
-                        window_from=T0 - timedelta(days=1), window_to=T0 + timedelta(days=1),
-                        target="inbox", read=10, matched=1, emitted=1)
-    trail.add(item_entry(items[0], src(30), T0 + timedelta(minutes=59), replay_id="r-1"), partition=1)
-    trail.add(note_entry(replay, src(31)), partition=2)
-    query = FactQueryNote(query_id="q-1", at=T0 + timedelta(hours=2), department="TAX",
-                          subject_id=decision.subject_ids[0], allowed=False, reason="no grant")
-    trail.add(note_entry(query, src(32)), partition=0)
-    other, other_items = routed(EventType.DEATH_CERTIFIED, 2)
-    trail.add(decision_entry(other, src(40)), partition=2)
-    trail.add(item_entry(other_items[0], src(41), T0), partition=2)
+    contents, decision, items = marriage_audit()
+    for partition, content in contents:
+        trail.add(content, partition)
     return trail, decision, items
-
-
-def test_a_subject_timeline_names_every_recipient_field_basis_and_outcome(projection):
-    trail, decision, items = marriage_trail()
-    apply(projection, trail.records)
-    spouse_a, spouse_b = decision.subject_ids
-    timeline = projection.subject_timeline(spouse_a)
-
-    assert timeline["subject_id"] == spouse_a
-    [event] = timeline["events"]
-    assert (event["event_id"], event["case_id"], event["decision"], event["event_type"]) == (
-        decision.event_id, decision.case_id, "ROUTED", "marriage_registered")
-    assert event["source_department"] == decision.source_department
-    assert {i["item_id"] for i in event["items"]} == {w.item_id for w in items}
-
-    by_item = {r["item_id"]: r for r in timeline["recipients"]}
-    assert set(by_item) == {w.item_id for w in items}
-    for n, work in enumerate(items):
-        got = by_item[work.item_id]
-        assert got["department"] == work.department.value and got["item"] == work.item
-        assert [f["field"] for f in got["fields"]] == sorted(work.data)
-        bases = {g.field: g.basis for g in work.grants}
-        for f in got["fields"]:  # leaves of a granted object carry the object's basis
-            assert f["basis"] == next(b for g, b in bases.items() if f["field"] == g
-                                      or f["field"].startswith(g + "."))
-        assert got["sent_at"] == f"2026-05-01T02:00:0{1 + n}.000Z"
-        assert [(o["status"], o["reference"]) for o in got["outcomes"]] == [
-            ("DELIVERED", None), ("COMPLETED", f"REF-{n}")]
-        assert got["status"] == "COMPLETED"
-    replayed = by_item[items[0].item_id]["replays"]
-    assert [(r["replay_id"], r["requested_by"], r["target"]) for r in replayed] == [("r-1", "ops@hub", "inbox")]
-    assert by_item[items[0].item_id]["sent_at"] == "2026-05-01T02:00:01.000Z"  # not the replay's time
-
-    assert {d["department"] for d in timeline["departments"]} == {w.department.value for w in items}
-    [query] = timeline["fact_queries"]
-    assert (query["department"], query["allowed"], query["reason"]) == ("TAX", False, "no grant")
-
-    # the other spouse: the same case, no query; an unrelated subject sees nothing of it
-    other = projection.subject_timeline(spouse_b)
-    assert other["recipients"] == timeline["recipients"] and other["fact_queries"] == []
-    assert is_empty(projection.subject_timeline("nobody"))
 
 
 def test_applying_the_same_records_again_changes_nothing(projection):
@@ -172,32 +87,14 @@ def test_unreadable_records_are_skipped_and_counted_never_stalling(projection, c
     trail.raw(0, b"not json")
     trail.raw(0, None)
     trail.add({"kind": "something_new", "at": "2026-05-01T00:00:00.000Z"})
-    broken = decision_entry(decision, src(99))
+    broken = decision_entry(decision, source("p.routing", 0, 99))
     del broken["subject_ids"]
     trail.add(broken)
-    trail.add(item_entry(items[0], src(100), T0))  # a good record after the bad ones
+    trail.add(item_entry(items[0], source("p.routing", 0, 100), T0))  # a good record after the bad ones
     apply(projection, trail.records)
     assert projection.skipped == 4
     assert "timeline skips p.audit[0]@" in caplog.text
     assert len(projection.subject_timeline(decision.subject_ids[0])["recipients"]) == 2
-
-
-def test_an_outcome_before_its_send_and_a_redelivered_outcome():
-    """Order across source topics is not guaranteed; a repeated outcome is one fact."""
-    decision, items = routed(EventType.DEATH_CERTIFIED, 3)
-    item = items[0]
-    completed = Outcome.for_item(item, OutcomeStatus.COMPLETED, T0 + timedelta(seconds=5), reference="X")
-
-    def audit(content, n):
-        return {**content, "audit": f"0@{n}"}
-
-    timeline = subject_timeline(
-        decision.subject_ids[0], [audit(decision_entry(decision, src(0)), 0)],
-        sent=[],
-        outcomes=[audit(outcome_entry(completed, src(1)), 1), audit(outcome_entry(completed, src(2)), 2)])
-    [recipient] = timeline["recipients"]
-    assert recipient["sent_at"] is None and recipient["fields"] == []
-    assert [o["status"] for o in recipient["outcomes"]] == ["COMPLETED"]
 
 
 def test_basis_is_the_longest_matching_grant():
