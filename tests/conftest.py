@@ -10,6 +10,7 @@ the integration-marked parametrizations of ``tests/contract`` use these.
 from __future__ import annotations
 
 import uuid
+import warnings
 
 import pytest
 
@@ -28,7 +29,11 @@ def endpoints():
 
 @pytest.fixture
 def make_settings(endpoints):
-    """Factory: settings on the real stack with a fresh topic prefix (and optional overrides)."""
+    """Factory: settings on the real stack with a fresh topic prefix (and optional overrides).
+
+    When the test ends, the topics of every prefix it was given are deleted: a suite creates a
+    hundred prefixes, and a development broker with a modest heap must not carry them all."""
+    made: list[HubSettings] = []
 
     def make(**overrides) -> HubSettings:
         values = {
@@ -36,14 +41,37 @@ def make_settings(endpoints):
             "schema_registry_url": endpoints.schema_registry_url,
             "topic_prefix": f"t{uuid.uuid4().hex[:10]}",
         }
-        return HubSettings(**{**values, **overrides})
+        made.append(HubSettings(**{**values, **overrides}))
+        return made[-1]
 
-    return make
+    yield make
+    for settings in made:
+        delete_prefix_topics(settings)
+
+
+def delete_prefix_topics(settings: HubSettings) -> None:
+    """Delete every topic named after ``settings``' prefix (the router's own included)."""
+    prefix = settings.topic_prefix
+    try:
+        with Clients(settings) as clients, clients.administering() as admin:
+            doomed = [t for t in admin.list_topics() if t.startswith((f"{prefix}.", f"{prefix}-"))]
+            if doomed:
+                admin.delete_topics(doomed, timeout_ms=30_000)
+    except Exception as exc:  # noqa: BLE001 - clean-up is best effort; the test's verdict stands
+        warnings.warn(f"could not delete the topics of prefix {prefix}: {exc}", stacklevel=1)
 
 
 @pytest.fixture
 def settings(make_settings) -> HubSettings:
     """Fresh prefix with its event topics created and schemas registered."""
     fresh = make_settings()
-    provision_catalogue(Clients(fresh))
+    with Clients(fresh) as clients:
+        provision_catalogue(clients)
     return fresh
+
+
+@pytest.fixture
+def clients(settings):
+    """The test's clients on its fresh prefix, closed when it ends."""
+    with Clients(settings) as made:
+        yield made
