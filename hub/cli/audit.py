@@ -1,33 +1,25 @@
-"""``hub audit``: run the auditor, verify the chain, list its anchors (and ``subject``, added in cli)."""
+"""``hub audit``: run the auditor, verify the chain, list its anchors, and ``subject``: who has
+a subject's data and why (rendered by :mod:`hub.cli.audit_views`).
+"""
 
 from __future__ import annotations
 
 import json
 import signal
 import threading
-from datetime import datetime
 from typing import Optional
 
 import typer
 
-from hub.config import HubSettings
+from hub.cli.context import clients
+from hub.cli.options import parse_instant
 
 audit_app = typer.Typer(help="The audit trail: run the auditor, verify the chain, "
                              "who has a subject's data and why.", no_args_is_help=True)
 
 
-def parse_instant(value: Optional[str], option: str) -> Optional[datetime]:
-    """ISO 8601 date or date-time; a date or a naive time is China Standard Time (UTC+8)."""
-    if value is None:
-        return None
-    from hub.domain.common import CHINA_TZ
-
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 date or date-time",
-                                 param_hint=option) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA_TZ)
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")
 
 
 @audit_app.command("run")
@@ -35,19 +27,16 @@ def audit_run(anchor_every: float = typer.Option(60.0, "--anchor-every", min=1.0
                                                  help="Seconds between chain-head anchors.")) -> None:
     """Run the auditor (exactly one per hub): chain every routing decision, item sent, outcome,
     replay and fact query into the audit topic; print each chain-head anchor as it is made."""
-    from hub.audit.auditor import Auditor, AuditorConflict
+    from hub.audit.auditor import Auditor
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    auditor = Auditor(HubSettings(), anchor_every_s=anchor_every,
+    auditor = Auditor(clients(), anchor_every_s=anchor_every,
                       on_anchor=lambda a: typer.echo(f"{a.anchored_at:%Y-%m-%dT%H:%M:%SZ}  {a}"))
     try:
         auditor.run(stop)
     except KeyboardInterrupt:
         pass
-    except (AuditorConflict, LookupError) as exc:
-        typer.echo(f"auditor stopped: {exc}", err=True)
-        raise typer.Exit(1) from None
     typer.echo(f"audited {auditor.audited} record(s)")
 
 
@@ -65,7 +54,6 @@ def audit_verify(
     from hub.audit.verify import parse_anchor, stored_anchors, verify_chain
     from hub.cli.progress import progress_bar
 
-    settings = HubSettings()
     start, end = parse_instant(from_, "--from"), parse_instant(to, "--to")
     if start and end and start >= end:
         raise typer.BadParameter("must be after --from", param_hint="--to")
@@ -73,9 +61,9 @@ def audit_verify(
         given = dict(parse_anchor(a) for a in anchor)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--anchor") from None
-    anchors = {**stored_anchors(settings), **given} if topic is None else given
+    anchors = {**stored_anchors(clients()), **given} if topic is None else given
     with progress_bar("verifying") as progress:
-        verdict = verify_chain(settings, topic=topic, from_ts=start, to_ts=end, anchors=anchors,
+        verdict = verify_chain(clients(), topic=topic, from_ts=start, to_ts=end, anchors=anchors,
                                progress=progress)
     if as_json:
         typer.echo(json.dumps({"ok": verdict.ok, "count": verdict.count, "partition": verdict.partition,
@@ -97,7 +85,30 @@ def audit_anchors() -> None:
     """The chain heads the auditor anchored, as PARTITION@OFFSET=SHA256 (keep them elsewhere)."""
     from hub.audit.verify import stored_anchors
 
-    anchors = stored_anchors(HubSettings())
+    anchors = stored_anchors(clients())
     for (partition, offset), digest in sorted(anchors.items()):
         typer.echo(f"{partition}@{offset}=sha256:{digest}")
     typer.echo(f"{len(anchors)} anchor(s)", err=True)
+
+
+@audit_app.command("subject")
+def audit_subject(
+    subject_id: str = typer.Argument(..., help="Identity number, credit code or certificate number."),
+    as_json: bool = typer.Option(False, "--json", help="The timeline as JSON."),
+) -> None:
+    """Who has a subject's data and why: events, departments, fields, legal basis, outcomes."""
+    from hub.cli.audit_views import timeline_lines
+    from hub.cli.progress import progress_on_terminal
+    from hub.projections.timeline import TimelineProjection
+
+    projection = TimelineProjection(clients())
+    try:
+        with progress_on_terminal("reading the audit trail") as progress:
+            projection.catch_up(progress)
+            timeline = projection.subject_timeline(subject_id)
+    finally:
+        projection.close()
+    if as_json:
+        typer.echo(json.dumps(timeline, ensure_ascii=False, indent=2))
+    else:
+        typer.echo("\n".join(timeline_lines(timeline)))

@@ -1,4 +1,4 @@
-"""Human-readable renderings of cases (CLI and demo), kept apart from the state they show."""
+"""Human-readable rendering of a case (``hub case`` and the demo), kept apart from the state it shows."""
 
 from __future__ import annotations
 
@@ -30,7 +30,3 @@ def case_lines(case: CaseState) -> list[str]:
         lines.append(f"  {_at(item.done_at)}  {item.department:32} {item.name_zh} ({item.item}): "
                      f"{item.status.value} {detail} [{verdict}; deadline {_at(item.deadline_at).strip()}]")
     return lines
-
-
-def case_json(case: CaseState) -> dict:
-    return {**case.model_dump(mode="json"), "status": case.status.value}

@@ -1,8 +1,8 @@
-"""``hub dev up | down | status``: the development stack from the command line.
+"""``hub dev up | down | status``: the development stack (Kafka, Apicurio) from the command line.
 
-The main CLI mounts this with ``app.add_typer(dev_app, name="dev")``. Settings come from the
-environment (``HUB_BOOTSTRAP_SERVERS``, ``HUB_SCHEMA_REGISTRY_URL``, ``HUB_STATE_DIR``,
-``HUB_CACHE_DIR`` …) like everywhere else in the hub.
+Settings come from the environment (``HUB_BOOTSTRAP_SERVERS``, ``HUB_SCHEMA_REGISTRY_URL``,
+``HUB_STATE_DIR``, ``HUB_CACHE_DIR`` …) like everywhere else in the hub; the group reads them
+itself (it builds no clients), so ``dev_app`` can also be invoked on its own, as tests do.
 """
 
 from __future__ import annotations
@@ -13,11 +13,16 @@ import typer
 
 from hub.config import HubSettings
 from hub.devstack import stack
+from hub.errors import ConfigurationError
 
 dev_app = typer.Typer(
     help="Development stack: Apache Kafka (KRaft) and Apicurio Registry as local processes.",
     no_args_is_help=True,
 )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(dev_app, name="dev")
 
 
 def _say(message: str) -> None:
@@ -37,9 +42,8 @@ def up(
     t0 = time.monotonic()
     try:
         started = stack.up(settings, timeout=timeout, say=_say)
-    except (stack.DevStackError, ValueError) as exc:  # ValueError: an unparsable address
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+    except ValueError as exc:  # an unparsable address in the settings
+        raise ConfigurationError(str(exc)) from None
     if started:
         typer.echo(
             f"Dev stack up in {time.monotonic() - t0:.1f}s: Kafka at {settings.bootstrap_servers}, "

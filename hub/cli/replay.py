@@ -1,4 +1,4 @@
-"""``hub replay``: send the work items of a time window again (registered in :mod:`hub.cli.app`).
+"""``hub replay``: send the work items of a time window again, or write them to a file.
 
 Exit codes: 0 done and audited; 1 failed, or not audited; 2 invalid options (the option and the
 rule are named); 3 Kafka or the schema registry unavailable.
@@ -13,18 +13,19 @@ from typing import Optional
 
 import typer
 
-from hub.cli.audit import parse_instant
-from hub.config import HubSettings
+from hub.cli.context import clients
+from hub.cli.options import parse_department, parse_event_type, parse_instant
 
 
-def _request(from_: str, to: str, event_type: Optional[str], subject: Optional[str],
-             department: Optional[str], to_inbox: bool, to_file: Optional[Path], dry_run: bool,
-             context_from: Optional[str]):
+def register(app: typer.Typer) -> None:
+    app.command("replay")(replay)
+
+
+def replay_request(from_: str, to: str, event_type: Optional[str], subject: Optional[str],
+                   department: Optional[str], to_inbox: bool, to_file: Optional[Path],
+                   dry_run: bool, context_from: Optional[str]):
     """The options as a :class:`ReplayRequest`; typer.BadParameter (exit 2) names what is wrong."""
-    from hub.domain.catalogue import spec_for
-    from hub.domain.departments import Department
     from hub.domain.replay import ReplayFilters, ReplayRequest, ReplayWindow
-    from hub.errors import UnknownEventType
 
     start, end = parse_instant(from_, "--from"), parse_instant(to, "--to")
     if start >= end:
@@ -39,14 +40,8 @@ def _request(from_: str, to: str, event_type: Optional[str], subject: Optional[s
     if to_file is not None and (to_file.is_dir() or not to_file.parent.is_dir()):
         raise typer.BadParameter(f"{to_file} must be a file in an existing directory",
                                  param_hint="--to-file")
-    try:
-        kind = spec_for(event_type).event_type if event_type is not None else None
-    except UnknownEventType as exc:
-        raise typer.BadParameter(str(exc), param_hint="--event-type") from None
-    try:
-        dept = Department.parse(department) if department is not None else None
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--department") from None
+    kind = parse_event_type(event_type, "--event-type") if event_type is not None else None
+    dept = parse_department(department, "--department") if department is not None else None
     if subject is not None and not subject.strip():
         raise typer.BadParameter("must not be empty", param_hint="--subject")
     return ReplayRequest(ReplayWindow(start, end),
@@ -81,39 +76,24 @@ def replay(
 
     Items keep their ids, so agencies apply each once; replayed records carry replay headers; the replay is audited before the command returns.
     """
-    from hub.errors import HubError
     from hub.cli.progress import progress_bar
-    from hub.replay.run import ReplayNotAudited, ReplayUnavailable, run_replay
+    from hub.replay.run import ReplayNotAudited, run_replay
 
-    request = _request(from_, to, event_type, subject, department, to_inbox, to_file, dry_run,
-                       context_from)
+    request = replay_request(from_, to, event_type, subject, department, to_inbox, to_file,
+                             dry_run, context_from)
     # The summary reports records the router would park; the processor's per-record
     # "parking" warnings would only say the same thing, wrongly (nothing is parked).
     logging.getLogger("hub.worker.processor").setLevel(logging.ERROR)
-    settings = HubSettings()
     try:
         with progress_bar("replaying") as progress:
-            summary = run_replay(settings, request, progress)
+            summary = run_replay(clients(), request, progress)
     except ReplayNotAudited as exc:
-        _print(exc.summary, as_json)
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(3 if _is_kafka(exc.__cause__) else 1) from None
-    except ReplayUnavailable as exc:
-        typer.echo(f"replay failed: {exc}", err=True)
-        raise typer.Exit(3) from None
-    except (LookupError, OSError, HubError) as exc:
-        typer.echo(f"replay failed: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    _print(summary, as_json)
+        _print_summary(exc.summary, as_json)  # what was done, then the error (exit code: the table)
+        raise
+    _print_summary(summary, as_json)
 
 
-def _is_kafka(exc: BaseException | None) -> bool:
-    from kafka.errors import KafkaError
-
-    return isinstance(exc, KafkaError)
-
-
-def _print(summary, as_json: bool) -> None:
+def _print_summary(summary, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
