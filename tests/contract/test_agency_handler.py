@@ -30,7 +30,7 @@ from hub.domain.outcomes import Completed, Rejected
 from hub.domain.ports import AgencyHandler
 from hub.domain.routing import ItemChange, WorkItem
 from hub.memory import InMemoryAgency
-from tests.unit.adapter_items import correction_of, routed
+from tests.builders import correction_of, routed
 
 # The adapter passes a per-request timeout, which Starlette's TestClient ignores with a warning.
 pytestmark = pytest.mark.filterwarnings("ignore:You should not use the 'timeout' argument")

@@ -22,7 +22,7 @@ from hub.kafka.log_reader import read_from_start
 from hub.kafka.topic_names import TopicNames
 from hub.memory import InMemoryAuditNotes, InMemoryBroker, InMemoryClients
 from tests.contract.harness import IN_MEMORY, KINDS
-from tests.unit.adapter_items import T0
+from tests.builders import T0
 
 
 @dataclass

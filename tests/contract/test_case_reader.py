@@ -19,7 +19,7 @@ from hub.errors import Unavailable
 from hub.memory import InMemoryCases
 from hub.projections.cases import CaseProjection
 from tests.contract.harness import IN_MEMORY, KINDS, REAL
-from tests.unit.adapter_items import decided, event_of
+from tests.builders import decided, event_of
 
 
 @pytest.fixture(params=KINDS)

@@ -15,7 +15,7 @@ from hub.errors import Unavailable
 from hub.memory import InMemoryFacts
 from hub.projections.facts import FactsProjection
 from tests.contract.harness import IN_MEMORY, KINDS, REAL
-from tests.unit.adapter_items import change_of, event_of, held_marriage, supplement
+from tests.builders import change_of, event_of, held_marriage, supplement
 
 
 @pytest.fixture(params=KINDS)

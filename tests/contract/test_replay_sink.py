@@ -26,7 +26,7 @@ from hub.replay.sinks import FileSink, KafkaInboxSink
 from hub.wire.headers import REPLAY_ID, header
 from hub.wire.serde import model_deserializer
 from tests.contract.harness import IN_MEMORY, REAL, REAL_ON_KAFKA
-from tests.unit.adapter_items import items, routed
+from tests.builders import items, routed
 
 REPLAY = "replay-contract-1"
 FILE = "file"

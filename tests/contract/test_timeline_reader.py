@@ -20,7 +20,7 @@ from hub.errors import Unavailable
 from hub.memory import InMemoryTimeline
 from hub.projections.timeline import TimelineProjection
 from tests.contract.harness import IN_MEMORY, KINDS, REAL
-from tests.unit.adapter_items import T0, decided, event_of, marriage_audit
+from tests.builders import T0, decided, event_of, marriage_audit
 
 
 @pytest.fixture(params=KINDS)
