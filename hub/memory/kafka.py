@@ -7,9 +7,8 @@ sink to the inboxes — run in unit and contract tests the way they run on a clu
 encoded in the registry's wire format, appended to partitions and read back by offset. It offers
 what the hub uses of kafka-python (``send``/``flush``/``close``; ``assign``, ``seek``, ``poll``,
 beginning and end offsets, offsets for times; listing and creating topics) and nothing more: no
-consumer groups, no transactions, no retention. A keyed record goes to the partition a CRC32 of
-its key names (not Kafka's murmur2): a key's records stay in order, on another partition than a
-real broker would choose.
+consumer groups, no transactions, no retention. A keyed record goes to the partition Kafka's
+default partitioner (murmur2 of the key) chooses, so a key lands where it would on a cluster.
 
 ``broker.refuse()`` makes every client fail as it fails when the cluster cannot be reached, with
 kafka-python's own errors, so the hub's translation of them is exercised too;
@@ -20,7 +19,6 @@ from __future__ import annotations
 
 import threading
 import time
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,6 +30,7 @@ from kafka.errors import (
     KafkaTimeoutError,
     TopicAlreadyExistsError,
 )
+from kafka.partitioner.default import murmur2
 from kafka.producer.future import RecordMetadata
 from kafka.structs import OffsetAndTimestamp, TopicPartition
 
@@ -113,7 +112,7 @@ class InMemoryBroker:
             if partitions is None:
                 raise KafkaTimeoutError(f"topic {topic!r} not present in metadata")
             if partition is None:
-                partition = (zlib.crc32(key) if key is not None else self._sent) % len(partitions)
+                partition = ((murmur2(key) & 0x7FFFFFFF) if key is not None else self._sent) % len(partitions)
             self._sent += 1
             log = partitions[partition]
             stamp = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
