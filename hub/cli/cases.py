@@ -1,6 +1,6 @@
 """``hub case show | subject``: cases (一件事) from the case projection, as text or JSON.
 
-The text rendering is :mod:`hub.cli.case_views` (shared with the demo); ``--json`` prints
+The text rendering is :mod:`hub.domain.case_views` (shared with the demo); ``--json`` prints
 :meth:`CaseState.as_json`, as the HTTP API answers.
 """
 
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_cases(cases, as_json: bool) -> None:
-    from hub.cli.case_views import case_lines
+    from hub.domain.case_views import case_lines
 
     if as_json:
         typer.echo(json.dumps([c.as_json() for c in cases], ensure_ascii=False, indent=2))

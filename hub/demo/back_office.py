@@ -22,7 +22,7 @@ from hub.domain.case import CaseState, CaseStatus, median_completion_s, on_time_
 from hub.domain.departments import Department
 from hub.errors import HubError
 from hub.projections.cases import CaseProjection
-from hub.cli.case_views import case_lines
+from hub.domain.case_views import case_lines
 from hub.worker.process import WorkerProcess
 from producers.publisher import Publisher
 

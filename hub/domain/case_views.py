@@ -1,4 +1,5 @@
-"""Human-readable rendering of a case (``hub case`` and the demo), kept apart from the state it shows."""
+"""Human-readable rendering of a case, pure text (shared by `hub case` and the demo), kept apart
+from the state it shows."""
 
 from __future__ import annotations
 
