@@ -9,15 +9,19 @@ the integration-marked parametrizations of ``tests/contract`` use these.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 import warnings
 
 import pytest
 
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
 from hub.config import HubSettings
 from hub.devstack.provision import provision_stack
 from hub.kafka.clients import Clients
 from hub.schema_registry.provisioning import provision_catalogue
+from hub.schema_registry.subjects import value_subject
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +35,9 @@ def endpoints():
 def make_settings(endpoints):
     """Factory: settings on the real stack with a fresh topic prefix (and optional overrides).
 
-    When the test ends, the topics of every prefix it was given are deleted: a suite creates a
-    hundred prefixes, and a development broker with a modest heap must not carry them all."""
+    When the test ends, the topics and schema subjects of every prefix it was given are deleted:
+    a suite creates a hundred prefixes, and a development broker and registry with modest heaps
+    must not carry them all."""
     made: list[HubSettings] = []
 
     def make(**overrides) -> HubSettings:
@@ -50,15 +55,21 @@ def make_settings(endpoints):
 
 
 def delete_prefix_topics(settings: HubSettings) -> None:
-    """Delete every topic named after ``settings``' prefix (the router's own included)."""
+    """Delete every topic named after ``settings``' prefix (the router's own included) and the
+    registry subjects of those topics."""
     prefix = settings.topic_prefix
+    ours = (f"{prefix}.", f"{prefix}-")
     try:
         with Clients(settings) as clients, clients.administering() as admin:
-            doomed = [t for t in admin.list_topics() if t.startswith((f"{prefix}.", f"{prefix}-"))]
+            doomed = [t for t in admin.list_topics() if t.startswith(ours)]
             if doomed:
                 admin.delete_topics(doomed, timeout_ms=30_000)
+            for topic in doomed:  # listing subjects is capped (Apicurio: 1,000); names are not
+                with contextlib.suppress(SchemaRegistryError):  # a topic without a schema
+                    clients.registry.delete_subject(value_subject(topic))
+                    clients.registry.delete_subject(value_subject(topic), permanent=True)
     except Exception as exc:  # noqa: BLE001 - clean-up is best effort; the test's verdict stands
-        warnings.warn(f"could not delete the topics of prefix {prefix}: {exc}", stacklevel=1)
+        warnings.warn(f"could not clean up after prefix {prefix}: {exc}", stacklevel=1)
 
 
 @pytest.fixture
