@@ -102,8 +102,9 @@ def test_a_failed_replay_is_audited_as_failed_and_writes_no_file(fake_kafka, tmp
     notes, failing, _ = fake_kafka
     failing["replay"] = KafkaTimeoutError("broker gone")
     with pytest.raises(ReplayUnavailable, match="broker gone"):
-        run_replay(Clients(HubSettings()), ReplayRequest(WINDOW, to_file=tmp_path / "out.jsonl"))
-    assert [n[:2] for n in notes] == [("failed", "ReplayUnavailable: Kafka at 127.0.0.1:9092 "
+        run_replay(Clients(HubSettings(bootstrap_servers="broker-a:9092")),
+                   ReplayRequest(WINDOW, to_file=tmp_path / "out.jsonl"))
+    assert [n[:2] for n in notes] == [("failed", "ReplayUnavailable: Kafka at broker-a:9092 "
                                                  "unavailable: KafkaTimeoutError: broker gone")]
     assert list(tmp_path.iterdir()) == []
 
