@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from kafka import KafkaProducer
 from rich.progress import Progress
 
-from hub.audit.auditor import partition_for
+from hub.kafka.partitioner import partition_for
 from hub.audit.codec import encode_record
 from hub.domain.audit import GENESIS, AuditRecord
 from hub.domain.audit_entries import (

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.partitioner.default import murmur2
 
 from hub.audit.codec import decode_record, encode_record
 from hub.audit.intake import decode_note, note_key
@@ -42,6 +41,7 @@ from hub.domain.outcomes import Outcome
 from hub.domain.routing import RoutingDecision, WorkItem
 from hub.kafka.clients import Clients
 from hub.kafka.log_reader import assign_all, partitions_of
+from hub.kafka.partitioner import partition_for
 from hub.kafka.topic_names import TopicNames
 from hub.kafka.failures import is_transient
 from hub.wire.headers import REPLAY_ID, header
@@ -67,12 +67,6 @@ class Anchor:
 
     def __str__(self) -> str:
         return f"anchor audit[{self.partition}]@{self.offset} sha256:{self.hash}"
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner (murmur2), computed here because the previous hash of the
-    chosen partition must be known before the record is sent."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class Auditor:

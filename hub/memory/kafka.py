@@ -30,12 +30,12 @@ from kafka.errors import (
     KafkaTimeoutError,
     TopicAlreadyExistsError,
 )
-from kafka.partitioner.default import murmur2
 from kafka.producer.future import RecordMetadata
 from kafka.structs import OffsetAndTimestamp, TopicPartition
 
 from hub.config import HubSettings
 from hub.kafka.clients import Clients
+from hub.kafka.partitioner import partition_for
 
 _MAX_POLL_RECORDS = 500  # kafka-python's default ``max_poll_records``
 
@@ -112,7 +112,8 @@ class InMemoryBroker:
             if partitions is None:
                 raise KafkaTimeoutError(f"topic {topic!r} not present in metadata")
             if partition is None:
-                partition = ((murmur2(key) & 0x7FFFFFFF) if key is not None else self._sent) % len(partitions)
+                partition = (partition_for(key, len(partitions)) if key is not None
+                             else self._sent % len(partitions))
             self._sent += 1
             log = partitions[partition]
             stamp = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms

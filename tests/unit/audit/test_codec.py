@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 import pytest
 
 from hub.audit.codec import decode_record, encode_record
-from hub.audit.auditor import partition_for
 from hub.audit.verify import parse_anchor
 from hub.domain.audit import GENESIS, AuditRecord, content_hash
 from hub.domain.audit_entries import FactQueryNote, note_entry
@@ -36,15 +35,6 @@ def test_a_fact_query_note_becomes_json_native_content_with_its_subject():
     content = note_entry(note, {"topic": "t", "partition": 0, "offset": 3})
     assert content["at"] == "2026-11-22T08:00:00.000Z" and content["subject_ids"] == ["S1"]
     assert json.loads(json.dumps(content)) == content
-
-
-@pytest.mark.parametrize("key, java_murmur2", [
-    (b"21", -973932308), (b"foobar", -790332482), (b"a-little-bit-long-string", -985981536),
-])
-def test_partitioning_matches_the_java_clients_default_partitioner(key, java_murmur2):
-    """Vectors from Kafka's own UtilsTest: records keyed by a case land where Java puts them."""
-    for partitions in (1, 3, 12):
-        assert partition_for(key, partitions) == (java_murmur2 & 0x7FFFFFFF) % partitions
 
 
 def test_anchors_parse_as_printed_and_bad_ones_say_the_format():
