@@ -9,11 +9,14 @@ several commands, as tests do, each sees its own environment).
 from __future__ import annotations
 
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 import typer
 
 from hub.config import HubSettings
-from hub.kafka.clients import Clients
+
+if TYPE_CHECKING:  # the client libraries load only when a command asks for clients
+    from hub.kafka.clients import Clients
 
 
 class CommandContext:
@@ -32,6 +35,8 @@ class CommandContext:
     @property
     def clients(self) -> Clients:
         if self._clients is None:
+            from hub.kafka.clients import Clients
+
             self._clients = Clients(self.settings)
         return self._clients
 

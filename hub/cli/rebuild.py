@@ -8,11 +8,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import typer
 
 from hub.cli.context import clients
-from hub.kafka.clients import Clients
+
+if TYPE_CHECKING:  # the client libraries load only when a projection is rebuilt
+    from hub.kafka.clients import Clients
 
 
 class Rebuildable(str, Enum):

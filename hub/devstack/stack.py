@@ -19,7 +19,6 @@ from pathlib import Path
 
 from hub.config import HubSettings
 from hub.errors import DevStackError
-from hub.kafka.clients import Clients
 from hub.devstack import apicurio, fetch, java, kafka, procs
 from hub.devstack.health import (
     Health,
@@ -63,6 +62,14 @@ class Server:
         return self.probe()
 
 
+def _probe_kafka(settings: HubSettings):
+    # The Kafka client library loads only when a broker is probed (`hub --help` stays quick).
+    from hub.kafka.clients import Clients
+
+    with Clients(settings) as clients:
+        return kafka_health(clients)
+
+
 def servers(settings: HubSettings) -> list[Server]:
     """Kafka and the registry, as configured by ``settings``."""
     state, cache = Path(settings.state_dir), Path(settings.cache_dir)
@@ -98,7 +105,7 @@ def servers(settings: HubSettings) -> list[Server]:
             pid_file=run_dir / "kafka.pid",
             log_file=kfiles.log_file,
             stop_timeout=30.0,  # a controlled shutdown flushes and closes every log segment
-            probe=lambda: kafka_health(Clients(settings)),
+            probe=lambda: _probe_kafka(settings),
             prepare=prepare_kafka,
         ),
         Server(
