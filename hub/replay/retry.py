@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -25,8 +26,15 @@ def retrying(action: Callable[[], T], attempts: int = 6, first_delay_s: float = 
     """``action()``, retried with doubling waits while the registry is unreachable (≈ 15 s in
     all); then :class:`ReplayUnavailable`. Any other failure is raised at once."""
     try:
-        for attempt in Retrying(stop=stop_after_attempt(attempts),
-                                wait=wait_exponential(multiplier=first_delay_s, max=60),
+        return action()  # the usual case, on the replay's hot path: no retry machinery built
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        log.warning("registry unavailable (%s); retrying in %.1fs", exc, first_delay_s)
+    time.sleep(first_delay_s)
+    try:  # the waits go on doubling: first_delay_s × 2, × 4, …
+        for attempt in Retrying(stop=stop_after_attempt(attempts - 1),
+                                wait=wait_exponential(multiplier=2 * first_delay_s, max=60),
                                 retry=retry_if_exception(is_transient),
                                 before_sleep=before_sleep_log(log, logging.WARNING)):
             with attempt:
