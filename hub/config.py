@@ -9,6 +9,7 @@ as arguments are refused rather than ignored.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from limits import parse as parse_rate_limit
 from pydantic import Field, field_validator
@@ -28,6 +29,19 @@ class HubSettings(BaseSettings):
     schema_registry_url: str = Field(
         "http://127.0.0.1:8080/apis/ccompat/v7",
         description="Base URL of a Confluent-compatible schema registry API.",
+    )
+    kafka_security: Literal["sasl_ssl", "plaintext"] = Field(
+        "sasl_ssl", description="sasl_ssl: authenticate with the principal's credentials file over "
+        "TLS (the dev stack's broker accepts nothing else); plaintext: an unsecured cluster."
+    )
+    principal: str = Field(
+        "operator", pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="Whose credentials this process uses (a department such as civil-affairs, or "
+        "router, auditor, projections, gateway, operator)."
+    )
+    credentials_file: Path | None = Field(
+        None, description="Kafka client properties of the principal; default "
+        "<state_dir>/credentials/<principal>.properties (written by `hub dev up`)."
     )
     topic_prefix: str = Field(
         "oncehub", pattern=r"^[A-Za-z0-9._-]+$", description="Prefix of every topic the hub owns."
@@ -69,6 +83,18 @@ class HubSettings(BaseSettings):
         if amount < 1:
             raise ValueError(f"{value!r} allows nothing: at least 1 refusal per window is audited")
         return value
+
+    @property
+    def credentials_dir(self) -> Path:
+        return self.state_dir / "credentials"
+
+    @property
+    def resolved_credentials_file(self) -> Path:
+        return self.credentials_file or self.credentials_dir / f"{self.principal}.properties"
+
+    def as_principal(self, principal: str) -> "HubSettings":
+        """The same settings, authenticating as ``principal`` (its default credentials file)."""
+        return self.model_copy(update={"principal": principal, "credentials_file": None})
 
     @property
     def resolved_tokens_file(self) -> Path:

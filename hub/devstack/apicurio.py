@@ -7,10 +7,13 @@ Configuration is passed as environment variables (Quarkus maps ``APICURIO_DATASO
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from hub.security.credentials import write_private
 
 MARKER = "apicurio-registry"  # part of the cached distribution's path on the command line
 HEAP_MIN = "384m"
@@ -40,14 +43,52 @@ class RegistryFiles:
     def log_file(self) -> Path:
         return self.logs_dir / "registry.log"
 
+    @property
+    def accounts_file(self) -> Path:
+        """Quarkus reads ``config/application.properties`` under its working directory (our
+        root): the registry's accounts go there, exact names, no environment-name mangling."""
+        return self.root / "config" / "application.properties"
+
+
+ADMIN_ROLE, READ_ROLE = "sr-admin", "sr-readonly"
+REALM = "Quarkus"  # Quarkus's embedded realm name: part of every stored digest
+
+
+def password_digest(name: str, password: str) -> str:
+    """What Quarkus stores for an embedded user with ``algorithm=digest-sha-512``."""
+    return hashlib.sha512(f"{name}:{REALM}:{password}".encode()).hexdigest()
+
+
+def render_accounts(accounts: Mapping[str, tuple[str, str]]) -> str:
+    """``name -> (password, role)`` as Quarkus embedded users (digests only, no passwords)."""
+    lines = ["# Written by `hub dev up`: the registry's accounts (password digests) and roles."]
+    for name, (password, role) in sorted(accounts.items()):
+        lines.append(f"quarkus.security.users.embedded.users.{name}={password_digest(name, password)}")
+        lines.append(f"quarkus.security.users.embedded.roles.{name}={role}")
+    return "\n".join(lines) + "\n"
+
 
 def h2_url(h2_base: Path) -> str:
     # A file database survives restarts; the default (jdbc:h2:mem:...) forgets every schema.
     return f"jdbc:h2:file:{h2_base}"
 
 
+# HTTP basic auth against embedded users, with Apicurio's role-based authorization: anyone may
+# read schemas (they are the published contract, not personal data); sr-readonly accounts read,
+# only sr-admin (the operator) registers, changes or deletes. No identity provider needed.
+SECURED = {
+    "QUARKUS_HTTP_AUTH_BASIC": "true",
+    "QUARKUS_SECURITY_USERS_EMBEDDED_ENABLED": "true",
+    "QUARKUS_SECURITY_USERS_EMBEDDED_PLAIN_TEXT": "false",
+    "QUARKUS_SECURITY_USERS_EMBEDDED_ALGORITHM": "digest-sha-512",
+    "APICURIO_AUTH_ROLE_BASED_AUTHORIZATION": "true",
+    "APICURIO_AUTH_ANONYMOUS_READ_ACCESS_ENABLED": "true",
+}
+
+
 def environment(
-    host: str, port: int, files: RegistryFiles, base: Mapping[str, str] | None = None
+    host: str, port: int, files: RegistryFiles, base: Mapping[str, str] | None = None,
+    secured: bool = False,
 ) -> dict[str, str]:
     """The process environment: ``base`` (default: ours) plus the registry's settings."""
     bind = "127.0.0.1" if host.lower() == "localhost" else host
@@ -73,6 +114,8 @@ def environment(
             "QUARKUS_LOG_CONSOLE_FORMAT": LOG_FORMAT,
         }
     )
+    if secured:
+        env.update(SECURED)
     return env
 
 
@@ -89,6 +132,10 @@ def command(java: Path, dist_dir: Path) -> list[str]:
     ]
 
 
-def prepare(files: RegistryFiles) -> None:
+def prepare(files: RegistryFiles, accounts: Mapping[str, tuple[str, str]] | None = None) -> None:
     for d in (files.h2_base.parent, files.work_dir, files.logs_dir):
         d.mkdir(parents=True, exist_ok=True)
+    if accounts:
+        write_private(files.accounts_file, render_accounts(accounts))
+    else:
+        files.accounts_file.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 from hub.config import HubSettings
 from hub.errors import DevStackError
 from hub.devstack import apicurio, fetch, java, kafka, procs
+from hub.devstack.security import DevSecurity
 from hub.devstack.health import (
     Health,
     first_bootstrap,
@@ -57,15 +58,20 @@ class Server:
     stop_timeout: float
     probe: Callable[[], Health]
     prepare: Callable[[Say], Launch]  # select a JDK, fetch, write configuration
+    ready: Callable[[Say], None] | None = None  # once it answers: users, ACLs (idempotent)
 
     def health(self) -> Health:
         return self.probe()
 
 
-def _probe_kafka(settings: HubSettings):
+def _probe_kafka(settings: HubSettings, security: DevSecurity | None):
     # The Kafka client library loads only when a broker is probed (`hub --help` stays quick).
     from hub.kafka.clients import Clients
 
+    # A broker we started is probed as its own super user: the principals' SCRAM users are only
+    # made once it answers.
+    if security is not None and security.kafka_files.admin_properties.exists():
+        settings = security.admin_settings()
     with Clients(settings) as clients:
         return kafka_health(clients)
 
@@ -78,22 +84,28 @@ def servers(settings: HubSettings) -> list[Server]:
     rfiles = apicurio.RegistryFiles(state / "registry", logs_dir)
     khost, kport = first_bootstrap(settings.bootstrap_servers)
     rhost, rport = registry_address(settings.schema_registry_url)
+    security = DevSecurity(settings, kfiles) if settings.kafka_security == "sasl_ssl" else None
 
     def prepare_kafka(say: Say) -> Launch:
         jdk = java.kafka_jdk()
         libs = fetch.ensure_kafka(cache, say) / "libs"
-        cmd = kafka.prepare(jdk.java, libs, kfiles, khost, kport)
+        cmd = kafka.prepare(jdk.java, libs, kfiles, khost, kport,
+                            security.broker() if security else None)
         return Launch(cmd, dict(os.environ), kfiles.root)
 
     def prepare_registry(say: Say) -> Launch:
         jdk = java.registry_jdk()
         dist = fetch.ensure_registry(cache, say)
-        apicurio.prepare(rfiles)
+        apicurio.prepare(rfiles, security.registry_accounts() if security else None)
         return Launch(
             apicurio.command(jdk.java, dist),
-            apicurio.environment(rhost, rport, rfiles),
+            apicurio.environment(rhost, rport, rfiles, secured=security is not None),
             rfiles.root,
         )
+
+    def kafka_ready(say: Say) -> None:
+        if security is not None and kfiles.admin_properties.exists():
+            security.ready(say)
 
     return [
         Server(
@@ -105,8 +117,9 @@ def servers(settings: HubSettings) -> list[Server]:
             pid_file=run_dir / "kafka.pid",
             log_file=kfiles.log_file,
             stop_timeout=30.0,  # a controlled shutdown flushes and closes every log segment
-            probe=lambda: _probe_kafka(settings),
+            probe=lambda: _probe_kafka(settings, security),
             prepare=prepare_kafka,
+            ready=kafka_ready,
         ),
         Server(
             name="registry",
@@ -153,10 +166,12 @@ def up(settings: HubSettings, *, timeout: float = START_TIMEOUT_S, say: Say = pr
     with _locked(settings.state_dir):
         pending: dict[str, tuple[Server, int]] = {}
         to_start: list[Server] = []
+        ready: list[Server] = []
         for server in servers(settings):
             health = server.health()
             if health:
                 say(f"{server.name}: already answering at {server.address} ({health.detail})")
+                ready.append(server)
                 continue
             pid = procs.live_pid(server.pid_file, server.marker)
             started_for = procs.read_address(server.pid_file)
@@ -182,6 +197,9 @@ def up(settings: HubSettings, *, timeout: float = START_TIMEOUT_S, say: Say = pr
             else:
                 to_start.append(server)
         if not pending and not to_start and not errors:
+            problems = _make_ready(ready, say)
+            if problems:
+                raise DevStackError("\n\n".join(problems))
             say("Dev stack already up: nothing to do.")
             return False
 
@@ -208,10 +226,26 @@ def up(settings: HubSettings, *, timeout: float = START_TIMEOUT_S, say: Say = pr
             )
             say(f"{server.name}: started pid {pid}, logging to {server.log_file}")
             pending[server.name] = (server, pid)
+        waited = list(pending.values())
         errors.extend(_wait_healthy(pending, timeout, say))
+        if not errors:
+            errors.extend(_make_ready([*ready, *(server for server, _ in waited)], say))
     if errors:
         raise DevStackError("\n\n".join(errors))
     return True
+
+
+def _make_ready(servers_up: list[Server], say: Say) -> list[str]:
+    """Run each answering server's ``ready`` step (principals, ACLs); errors as messages."""
+    errors = []
+    for server in servers_up:
+        if server.ready is None:
+            continue
+        try:
+            server.ready(say)
+        except Exception as exc:  # noqa: BLE001 - reported with the server's name, stack left up
+            errors.append(f"{server.name}: answering, but setting up its principals failed: {exc}")
+    return errors
 
 
 def _log_size(path: Path) -> int:

@@ -2,8 +2,9 @@
 
 Components never construct a ``KafkaProducer``, ``KafkaConsumer``, ``KafkaAdminClient`` or
 ``SchemaRegistryClient`` themselves: they are handed a :class:`Clients` and ask it. So how the
-hub reaches its cluster (addresses today; authentication and TLS tomorrow) is decided here and
-nowhere else, and a test can hand a component clients of its own.
+hub reaches its cluster — addresses, SASL/SCRAM authentication as the settings' principal, TLS
+against the cluster's CA, the registry account — is decided here and nowhere else, and a test can
+hand a component clients of its own (another principal's, say).
 
 Nothing connects in ``__init__``: each client is built on first use. ``close()`` closes every
 client this object built and that is still open, so an entry point that closes its
@@ -22,6 +23,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from hub.config import HubSettings
+from hub.security.credentials import KafkaCredentials, read_credentials
 
 # The floor of every producer wait: below this, a busy broker on two cores times out at random.
 _MIN_BOUND_MS = 2_500
@@ -36,23 +38,66 @@ class Clients:
         self._registry: SchemaRegistryClient | None = None
         self._shared_producer: KafkaProducer | None = None
         self._built: weakref.WeakSet = weakref.WeakSet()
+        self._credentials: KafkaCredentials | None = None
 
     # -- how to reach the cluster: the one place that knows ------------------------------------
 
+    @property
+    def secured(self) -> bool:
+        return self.settings.kafka_security == "sasl_ssl"
+
+    @property
+    def credentials(self) -> KafkaCredentials:
+        """The principal's credentials file, read once (ConfigurationError naming the file)."""
+        if self._credentials is None:
+            self._credentials = read_credentials(self.settings.resolved_credentials_file)
+        return self._credentials
+
+    @property
+    def principal(self) -> str:
+        """Who the broker and the registry will say this process is."""
+        return self.credentials.username if self.secured else "ANONYMOUS"
+
     def connection(self) -> dict[str, Any]:
-        """Keyword arguments every kafka-python client gets: where the cluster is."""
-        return {"bootstrap_servers": self.settings.bootstrap_servers}
+        """Keyword arguments every kafka-python client gets: where the cluster is and, on a
+        secured cluster, who we are (SCRAM over TLS, the server checked against the CA)."""
+        config: dict[str, Any] = {"bootstrap_servers": self.settings.bootstrap_servers}
+        if self.secured:
+            creds = self.credentials
+            config.update(security_protocol=creds.security_protocol,
+                          sasl_mechanism=creds.sasl_mechanism,
+                          sasl_plain_username=creds.username, sasl_plain_password=creds.password,
+                          ssl_cafile=str(creds.ca_location) if creds.ca_location else None,
+                          ssl_check_hostname=True)
+        return config
 
     def faust_broker(self) -> dict[str, Any]:
         """The faust ``App`` settings that say where the cluster is, from the same source."""
         servers = [s.strip() for s in self.settings.bootstrap_servers.split(",") if s.strip()]
-        return {"broker": [f"kafka://{s}" for s in servers]}
+        config: dict[str, Any] = {"broker": [f"kafka://{s}" for s in servers]}
+        if self.secured:
+            import faust  # faust loads only in the processes that run the router
+            from aiokafka.helpers import create_ssl_context
+
+            creds = self.credentials
+            cafile = str(creds.ca_location) if creds.ca_location else None
+            # faust speaks SASL_SSL only when it is given an SSL context.
+            config["broker_credentials"] = faust.SASLCredentials(
+                username=creds.username, password=creds.password, mechanism=creds.sasl_mechanism,
+                ssl_context=create_ssl_context(cafile=cafile))
+        return config
 
     def registry_config(self) -> dict[str, Any]:
         # A timeout on every request: a registry that accepts a request and never answers (seen
         # with Apicurio under load) must become an error the caller can retry, not a hang.
-        return {"url": self.settings.schema_registry_url,
-                "timeout": max(1, int(self.settings.publish_timeout_s))}
+        config: dict[str, Any] = {"url": self.settings.schema_registry_url,
+                                  "timeout": max(1, int(self.settings.publish_timeout_s))}
+        if self.secured:
+            # The registry knows every principal by the same name and password (read-only but
+            # the operator); an account it does not know is refused even for reads.
+            creds = self.credentials
+            config["basic.auth.user.info"] = f"{creds.username}:{creds.password}"
+        return config
 
     # -- the clients -----------------------------------------------------------------------------
 
