@@ -3,7 +3,9 @@
 :func:`create_app` wires the route groups to the collaborators it is given (real adapters in
 ``hub serve``, in-memory or fake ones in tests) and answers every
 :class:`~hub.errors.HubError` a route raises through the one status table of
-:mod:`hub.api.responses`. A group whose collaborator is not given is not served.
+:mod:`hub.api.responses`. A group whose collaborator is not given is not served. Every read of
+personal data (cases, timeline, facts) is limited per token (``read_rate_limit``) and audited
+through ``audit_intake``: a read route without an audit intake is a configuration error.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from hub.api.case_routes import install_case_routes
 from hub.api.facts_routes import install_facts_routes
 from hub.api.ingest_routes import install_ingest_routes
 from hub.api.openapi import install_openapi
+from hub.api.personal_reads import PersonalReads
 from hub.api.ports import PublisherFor
+from hub.api.read_limit import DEFAULT_READ_LIMIT, ReadLimiter
 from hub.api.refusal_throttle import RefusalThrottle
 from hub.api.responses import install_error_answers
 from hub.api.tokens import TokenStore
@@ -28,14 +32,20 @@ from hub.domain.ports import AuditNoteSink, CaseReader, FactsReader, TimelineRea
 def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: PublisherFor,
                cases: CaseReader | None = None, facts: FactsReader | None = None,
                audit_intake: AuditNoteSink | None = None,
-               timeline: TimelineReader | None = None) -> FastAPI:
+               timeline: TimelineReader | None = None,
+               read_rate_limit: str = DEFAULT_READ_LIMIT) -> FastAPI:
     """The app; collaborators are passed in so tests can use real or fake ones.
 
     ``cases`` (a :class:`~hub.projections.cases.CaseProjection`) enables the case endpoints;
-    ``facts`` with ``audit_intake`` the shared-data query (数据共享查询); ``timeline`` the
-    subject audit timeline ("who has my data and why"). Each collaborator with a ``close()``
-    is closed when the app shuts down.
+    ``facts`` the shared-data query (数据共享查询); ``timeline`` the subject audit timeline
+    ("who has my data and why", scoped for departments through ``cases``). Each needs
+    ``audit_intake``. ``read_rate_limit``: reads of personal data per token (the ``limits``
+    notation, e.g. ``"120/minute"``). Each collaborator with a ``close()`` is closed when the
+    app shuts down.
     """
+    if (cases is not None or facts is not None or timeline is not None) and audit_intake is None:
+        raise ValueError("reads of personal data need an audit intake: no read may go unaudited")
+    limiter = ReadLimiter(read_rate_limit)
     app = FastAPI(
         title="Once-Only Hub ingest",
         version="1",
@@ -49,13 +59,15 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
     def healthz() -> dict:
         return {"status": "ok"}
 
-    if cases is not None:
-        install_case_routes(app, tokens, cases)
+    if audit_intake is not None:
+        reads = PersonalReads(tokens, limiter, audit_intake)
+        if cases is not None:
+            install_case_routes(app, reads, cases)
+        if timeline is not None:
+            install_audit_routes(app, reads, timeline, cases)
     if facts is not None:
-        install_facts_routes(app, tokens, facts, audit_intake,
+        install_facts_routes(app, tokens, facts, audit_intake, limiter=limiter,
                              throttle=RefusalThrottle(settings.unauthenticated_audit_limit))
-    if timeline is not None:
-        install_audit_routes(app, tokens, timeline)
     install_openapi(app)
     return app
 

@@ -4,7 +4,9 @@ A department asks what the registrations say about a subject (e.g. the provident
 a marital status itself instead of asking the citizen for a certificate, seed 002) and gets only
 the fields the routing rules grant it, each with its legal basis. Every query is audited through
 the audit intake — refusals too — and an answer is given only after its audit note is durable:
-if the note cannot be posted the answer is 503 and nothing is disclosed.
+if the note cannot be posted the answer is 503 and nothing is disclosed. Queries count against
+the token's read limit (429 past it, not audited: nothing was read); operator and auditor
+tokens are granted no field (403, audited).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from hub.api.personal_reads import too_many_reads
+from hub.api.read_limit import ReadLimiter
 from hub.api.refusal_throttle import RefusalThrottle
-from hub.api.responses import Problems, caller_department, problem, unauthorised
-from hub.api.tokens import TokenStore
+from hub.api.responses import Problems, bearer_token, problem, unauthorised
+from hub.api.tokens import Refused, TokenStore
 from hub.domain.audit_entries import FactQueryNote
 from hub.domain.departments import Department
 from hub.domain.facts import Fact, VisibleFact, disclosed_fields, grants_anything, visible_to
@@ -48,14 +52,16 @@ RESPONSES = {
     200: {"model": SubjectFacts,
           "description": "The subject's facts, granted fields only, each with its legal basis "
                          "(an empty list when nothing the caller may see is known)."},
-    401: {"model": Problems, "description": "Missing or unknown bearer token (audited)."},
+    401: {"model": Problems,
+          "description": "Missing, unknown, expired or revoked bearer token (audited)."},
     403: {"model": Problems,
-          "description": "The caller's department is granted no field by the routing rules "
-                         "(rule `fact_grant`; audited)."},
+          "description": "The caller's department is granted no field by the routing rules, or "
+                         "the token is no department's (rule `fact_grant`; audited)."},
     429: {"model": Problems,
           "description": "Too many refused queries without a valid token from this address "
                          "(rule `unauthenticated_audit_limit`): not audited one by one, counted "
-                         "in the next audited refusal. Retry after `Retry-After` seconds."},
+                         "in the next audited refusal; or this token's read limit is reached "
+                         "(rule `read_rate_limit`). Retry after `Retry-After` seconds."},
     503: {"model": Problems,
           "description": "Kafka, the registry or the audit intake is unavailable; nothing is "
                          "disclosed. Retry after `Retry-After` seconds."},
@@ -70,14 +76,22 @@ class _FactQuery:
     """The query's steps: refuse (audited), read the log up to now, audit, then answer."""
 
     def __init__(self, tokens: TokenStore, facts: FactsReader, audit_intake: AuditNoteSink,
-                 rules: RuleBook, clock: Callable[[], datetime], throttle: RefusalThrottle):
+                 rules: RuleBook, clock: Callable[[], datetime], throttle: RefusalThrottle,
+                 limiter: ReadLimiter):
         self.tokens, self.facts, self.audit_intake = tokens, facts, audit_intake
-        self.rules, self.clock, self.throttle = rules, clock, throttle
+        self.rules, self.clock, self.throttle, self.limiter = rules, clock, throttle, limiter
 
     async def subject_facts(self, subject_id: str, request: Request):
-        department = caller_department(self.tokens, request)
+        caller = self.tokens.check(bearer_token(request))
+        if isinstance(caller, Refused):
+            return await self.refuse_unknown_caller(subject_id, request, caller.reason)
+        if limited := too_many_reads(self.limiter, caller):
+            return limited
+        department = caller.department
         if department is None:
-            return await self.refuse_unknown_caller(subject_id, request)
+            reason = (f"{caller.role.value} token {caller.token_id}: the shared-data query answers "
+                      "department tokens only")
+            return await self.refuse(problem(403, "fact_grant", reason), subject_id, None, reason)
         if not grants_anything(self.rules, department):
             reason = f"the routing rules grant {department.value} no field of any event type"
             return await self.refuse(problem(403, "fact_grant", reason), subject_id, department, reason)
@@ -96,7 +110,8 @@ class _FactQuery:
                              department=department.value if department else None,
                              allowed=allowed, **more)
 
-    async def refuse_unknown_caller(self, subject_id: str, request: Request) -> JSONResponse:
+    async def refuse_unknown_caller(self, subject_id: str, request: Request,
+                                    reason: str = "missing or unknown bearer token") -> JSONResponse:
         """401, audited — or 429, not audited, once this address has had its share."""
         caller = request.client.host if request.client else "unknown"
         admission = self.throttle.admit(caller)
@@ -104,11 +119,11 @@ class _FactQuery:
             return problem(429, "unauthenticated_audit_limit",
                            f"too many refused queries from {caller}; retry later",
                            {"Retry-After": str(admission.retry_after_s)})
-        reason = "missing or unknown bearer token"
+        refusal = unauthorised(reason)
         if admission.untold:
             reason += (f"; {admission.untold} earlier refusal(s) from {caller} were over "
                        f"{self.throttle.item} and not audited one by one")
-        return await self.refuse(unauthorised(), subject_id, None, reason)
+        return await self.refuse(refusal, subject_id, None, reason)
 
     async def refuse(self, refusal: JSONResponse, subject_id: str, department: Department | None,
                      reason: str) -> JSONResponse:
@@ -149,15 +164,16 @@ class _FactQuery:
 def install_facts_routes(app: FastAPI, tokens: TokenStore, facts: FactsReader,
                          audit_intake: AuditNoteSink | None, rules: RuleBook | None = None,
                          clock: Callable[[], datetime] = utc_now,
-                         throttle: RefusalThrottle | None = None) -> None:
+                         throttle: RefusalThrottle | None = None,
+                         limiter: ReadLimiter | None = None) -> None:
     """``facts``: a :class:`~hub.projections.facts.FactsProjection` (``catch_up``, ``facts_for``);
     ``audit_intake``: a :class:`~hub.audit.intake.KafkaAuditIntake` (``post(note)``, durable on
     return); ``throttle``: how many refusals without a valid token each address gets audited one
-    by one."""
+    by one; ``limiter``: the per-token read limit (shared with the other read routes)."""
     if audit_intake is None:
         raise ValueError("the facts query needs an audit intake: no query may go unaudited")
     query = _FactQuery(tokens, facts, audit_intake, rules or load_rules(), clock,
-                       throttle or RefusalThrottle())
+                       throttle or RefusalThrottle(), limiter or ReadLimiter())
     app.get("/v1/subjects/{subject_id}/facts", summary="Shared-data query: what the "
             "registrations say about this person or organisation (granted fields only)",
             response_model=SubjectFacts, responses=RESPONSES)(query.subject_facts)

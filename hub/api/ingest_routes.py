@@ -1,8 +1,10 @@
 """``POST /v1/events/{event_type}``: department systems in any language publish events here.
 
-Status codes: 202 + receipt; 401 missing/unknown token; 404 unknown event type; 403 event type
-owned by another department; 413 body over the limit; 422 ``{"errors": [{field, rule,
-message}]}`` for malformed JSON or broken rules; 503 + ``Retry-After`` when Kafka or the
+Status codes: 202 + receipt; 401 missing, unknown, expired or revoked token; 404 unknown event
+type; 403 event type owned by another department, or a token that is no department's (operator,
+auditor); 413 body over the limit; 422 ``{"errors": [{field, rule, message}]}`` for malformed
+JSON (an integer of more than :data:`MAX_INT_DIGITS` digits included) or broken rules; 503 +
+``Retry-After`` when Kafka or the
 registry cannot be reached. Nothing is written unless the answer is 202. The 404, 403, 422 and
 503 come from the errors the catalogue and the publisher raise, through the status table of
 :mod:`hub.api.responses`.
@@ -19,11 +21,40 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.openapi import submission_body_schema
 from hub.api.ports import PublisherFor
-from hub.api.responses import caller_department, problem, unauthorised
+from hub.api.responses import authenticate, problem
 from hub.api.tokens import TokenStore
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, spec_for_publisher
 from hub.errors import FieldError, InvalidEvent
+
+
+# Python refuses to convert longer digit strings (CVE-2020-10735); the body is refused with 422.
+MAX_INT_DIGITS = 4300
+
+
+class _LongInteger:
+    """Stands in, while parsing, for an integer too long to convert; remembers its length."""
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+
+def _parse_int(text: str) -> int | _LongInteger:
+    digits = len(text.lstrip("-"))
+    return _LongInteger(digits) if digits > MAX_INT_DIGITS else int(text)
+
+
+def _long_integer_at(value: Any, path: str = "") -> tuple[str, _LongInteger] | None:
+    """Where in the parsed body the first too-long integer is (``payload.spouse_a.x``, ``items[2]``)."""
+    if isinstance(value, _LongInteger):
+        return path or "(body)", value
+    children = value.items() if isinstance(value, dict) else \
+        ((f"[{i}]", v) for i, v in enumerate(value)) if isinstance(value, list) else ()
+    for key, child in children:
+        where = f"{path}{key}" if key.startswith("[") else f"{path}.{key}" if path else key
+        if found := _long_integer_at(child, where):
+            return found
+    return None
 
 
 class BodyTooLarge(Exception):
@@ -47,10 +78,15 @@ async def read_limited(request: Request, limit: int) -> bytes:
 def submission_of(event_type: str, raw: bytes) -> dict[str, Any]:
     """The body as a JSON object; :class:`InvalidEvent` (422, field ``(body)``) if it is not."""
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_int=_parse_int)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidEvent(event_type, [FieldError("(body)", "json_invalid",
                                                    f"malformed JSON: {exc}")]) from exc
+    if found := _long_integer_at(body):
+        field, number = found
+        raise InvalidEvent(event_type, [FieldError(
+            field, "integer_digits",
+            f"integer of {number.digits} digits: at most {MAX_INT_DIGITS} digits are accepted")])
     if not isinstance(body, dict):
         raise InvalidEvent(event_type, [FieldError("(body)", "object_type",
                                                    "body must be a JSON object")])
@@ -77,9 +113,13 @@ def install_ingest_routes(app: FastAPI, settings: HubSettings, tokens: TokenStor
         responses={401: {}, 403: {}, 404: {}, 413: {}, 422: {}, 503: {}},
     )
     async def publish(event_type: str, request: Request):
-        department = caller_department(tokens, request)
+        caller = authenticate(tokens, request)
+        if isinstance(caller, JSONResponse):
+            return caller
+        department = caller.department
         if department is None:
-            return unauthorised()
+            return problem(403, "role", f"an {caller.role.value} token publishes no event: "
+                                        "use the owning department's token")
         # UnknownEventType (404) or NotOwner (403) before the body is read, however large it is.
         spec_for_publisher(event_type, department)
         try:

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from hub.api.tokens import TokenStore
+from hub.api.tokens import Caller, TokenStore
 from hub.domain.departments import Department
 from hub.errors import (
     Conflict,
@@ -92,9 +92,9 @@ def problem(status: int, rule: str, message: str,
     return errors_response(status, [FieldError("(request)", rule, message)], headers)
 
 
-def unauthorised() -> JSONResponse:
-    return problem(401, "bearer_token", "missing or unknown bearer token",
-                   {"WWW-Authenticate": "Bearer"})
+def unauthorised(reason: str = "missing or unknown bearer token") -> JSONResponse:
+    """401: no good token; ``reason`` says which way (unknown, expired, revoked), naming no one."""
+    return problem(401, "bearer_token", reason, {"WWW-Authenticate": "Bearer"})
 
 
 def bearer_token(request: Request) -> str | None:
@@ -104,9 +104,15 @@ def bearer_token(request: Request) -> str | None:
 
 
 def caller_department(tokens: TokenStore, request: Request) -> Department | None:
-    """The department whose token the request carries; None without a known one."""
+    """The department whose good department token the request carries; None otherwise."""
     token = bearer_token(request)
     return tokens.department_for(token) if token else None
+
+
+def authenticate(tokens: TokenStore, request: Request) -> Caller | JSONResponse:
+    """The caller the request's token stands for, or the 401 that refuses it (with why)."""
+    checked = tokens.check(bearer_token(request))
+    return checked if isinstance(checked, Caller) else unauthorised(checked.reason)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -7,7 +7,7 @@ so a replay or a query is not reported done before its audit note is durable.
 
 from __future__ import annotations
 
-from hub.domain.audit_entries import FactQueryNote, Note, ReplayNote
+from hub.domain.audit_entries import FactQueryNote, Note, ReadNote, ReplayNote
 from hub.errors import NotAudited
 from hub.kafka.clients import Clients
 from hub.kafka.failures import unavailable_as_hub_error
@@ -15,6 +15,8 @@ from hub.kafka.topic_names import TopicNames
 
 
 def note_key(note: Note) -> bytes:
+    if isinstance(note, ReadNote):
+        return note.token_id.encode()  # one token's reads stay in order, in one partition
     return (note.subject_id if isinstance(note, FactQueryNote) else note.replay_id).encode()
 
 
@@ -26,7 +28,7 @@ def decode_note(value: bytes) -> Note:
     """Parse an intake record; pydantic's ValidationError names the field and the rule."""
     from pydantic import TypeAdapter
 
-    return TypeAdapter(ReplayNote | FactQueryNote).validate_json(value)
+    return TypeAdapter(Note).validate_json(value)
 
 
 class KafkaAuditIntake:

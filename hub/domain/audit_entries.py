@@ -10,7 +10,9 @@ Kinds:
 - ``item_sent`` — a work item was written to a department's inbox (``replay_id`` when replayed);
 - ``outcome`` — a department reported DELIVERED/COMPLETED/REJECTED/FAILED, or the hub OVERDUE;
 - ``replay`` — an operator replayed history (window, filters, target, counts);
-- ``fact_query`` — a department queried a subject's facts (granted fields returned, or refused).
+- ``fact_query`` — a department queried a subject's facts (granted fields returned, or refused);
+- ``personal_read`` — a token read cases or a timeline over HTTP (which, by whom; the subject
+  asked about only masked).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class AuditKind(StrEnum):
     OUTCOME = "outcome"
     REPLAY = "replay"
     FACT_QUERY = "fact_query"
+    PERSONAL_READ = "personal_read"
 
 
 def iso(value: datetime) -> str:
@@ -121,7 +124,24 @@ class FactQueryNote(_Note):
     reason: str | None = None
 
 
-Note = ReplayNote | FactQueryNote
+class ReadNote(_Note):
+    """Posted to the audit intake by the HTTP API for every read of cases or of a timeline, before
+    the answer leaves. Names the token, never the subject in clear."""
+
+    kind: Literal["personal_read"] = "personal_read"
+    read_id: str = Field(min_length=1)
+    at: datetime
+    token_id: str = Field(min_length=1)
+    role: str = Field(min_length=1)
+    department: str | None = None
+    route: str = Field(min_length=1, description="'case', 'subject_cases' or 'subject_timeline'")
+    subject: str | None = Field(None, description="the subject asked about, masked")
+    requested_case_id: str | None = None
+    case_ids: list[str] = []
+    disclosed: bool
+
+
+Note = ReplayNote | FactQueryNote | ReadNote
 
 
 def note_entry(note: Note, src: dict) -> dict:

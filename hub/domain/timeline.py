@@ -86,7 +86,8 @@ def _recipient(item_id: str, sends: list[dict], outcomes: list[dict],
     }
 
 
-def _departments(recipients: list[dict]) -> list[dict]:
+def department_summary(recipients: list[dict]) -> list[dict]:
+    """Per department: how many items, which fields under which basis, first and last sent."""
     by_department: dict[str, dict] = {}
     for r in recipients:
         entry = by_department.setdefault(r["department"], {"department": r["department"], "fields": {},
@@ -126,7 +127,7 @@ def subject_timeline(subject_id: str, decisions: Iterable[dict], sent: Iterable[
                      "allowed": bool(q.get("allowed")), "fields": list(q.get("fields") or []),
                      "reason": q.get("reason"), "at": q["at"], "audit": q["audit"]} for q in queries),
                    key=lambda q: (q["at"], q["audit"]))
-    return {"subject_id": subject_id, "events": events, "departments": _departments(recipients),
+    return {"subject_id": subject_id, "events": events, "departments": department_summary(recipients),
             "recipients": recipients, "fact_queries": asked}
 
 

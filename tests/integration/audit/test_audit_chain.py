@@ -250,12 +250,12 @@ def test_every_decision_item_and_outcome_of_a_flow_is_audited_once(settings, cli
     names = TopicNames(settings.topic_prefix)
     auditor = Auditor(clients)
     with auditor.running(), back_office(settings, tmp_path):
-        sources = [names.routing_log, names.outcomes, *names.all_inboxes()]
+        sources = [names.routing_log, *names.all_outcomes(), *names.all_inboxes()]
         # every item completed: one COMPLETED (and one DELIVERED) outcome per inbox record
         decode = model_deserializer(clients.registry, "Outcome", Outcome)
 
         def completed() -> int:
-            return sum(1 for r in read_all(settings, names.outcomes)
+            return sum(1 for t in names.all_outcomes() for r in read_all(settings, t)
                        if decode(r.value, r.topic).status is OutcomeStatus.COMPLETED)
 
         wait_until(lambda: len(read_all(settings, names.routing_log)) >= len(receipts), 120,
