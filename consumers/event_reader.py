@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from kafka import TopicPartition
 
-from hub.domain.catalogue import CATALOGUE, EventSpec
+from hub.domain.catalogue import EventSpec
 from hub.domain.envelope import Event
 from hub.errors import HubError
 from hub.kafka.clients import Clients
+from hub.kafka.topic_names import TopicNames
 from hub.wire.serde import event_deserializer
 
 Offsets = dict[tuple[str, int], int]
@@ -33,7 +34,7 @@ class StoredEvent:
 
 
 def _spec_by_topic(prefix: str) -> dict[str, EventSpec]:
-    return {spec.topic(prefix): spec for spec in CATALOGUE.values()}
+    return TopicNames(prefix).event_specs()
 
 
 def read_between(

@@ -161,7 +161,7 @@ class Inbox:
         raise TypeError(f"handler returned {type(result).__name__}, not Completed or Rejected")
 
     def _emit(self, outcome: Outcome) -> None:
-        topic = self.names.outcomes
+        topic = self.names.outcomes_of(self.department)  # this department's own: one writer per topic
         self._pending.append(self._kafka_producer().send(
             topic, key=outcome.case_id.encode(), value=self._encode_outcome(outcome, topic)))
 

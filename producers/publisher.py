@@ -32,6 +32,7 @@ from hub.domain.sealing import Clock, seal, utc_now
 from hub.errors import ConfigurationError, HubError, PublishUnavailable
 from hub.kafka.clients import Clients
 from hub.kafka.failures import REGISTRY_TRANSPORT_ERRORS
+from hub.kafka.topic_names import TopicNames
 from hub.schema_registry.subjects import value_subject
 from hub.wire.serde import event_serializer
 
@@ -91,7 +92,8 @@ class Publisher:
         """Validate and publish a JSON-shaped submission (what HTTP and the CLI receive)."""
         spec = spec_for_publisher(event_type, self.department)
         event = seal(spec, self.department, dict(submission), clock=self._clock)
-        topic = spec.topic(self.settings.topic_prefix)
+        # This department's own topic of the type (one writer per topic, enforceable by ACLs).
+        topic = TopicNames(self.settings.topic_prefix).events(spec, self.department)
         value = self._serialize(spec, event, topic)
         receipt = self._produce(spec, event, topic, value)
         log.info(

@@ -16,6 +16,7 @@ from bench.workload import Job, WireRecord, capturing_publishers
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, spec_for_publisher
 from hub.domain.sealing import seal
+from hub.kafka.topic_names import TopicNames
 from hub.wire.codec import event_to_record
 from hub.wire.schemas import event_schema
 from hub.wire.serde import event_serializer
@@ -41,15 +42,16 @@ def measure_stages(
     clients, publishers = capturing_publishers(settings)
     capture = clients.capture
     by_type: dict[str, tuple] = {}
+    names = TopicNames(settings.topic_prefix)
     for spec in CATALOGUE.values():
-        topic = spec.topic(settings.topic_prefix)
         parsed = fastavro.parse_schema(event_schema(spec))
-        by_type[spec.event_type.value] = (topic, event_serializer(clients.registry, spec), parsed)
+        by_type[spec.event_type.value] = (event_serializer(clients.registry, spec), parsed)
     hists = {name: new_histogram(NS_HIGHEST) for name in STAGES}
 
     def one(job: Job, record: bool) -> None:
         spec = spec_for_publisher(job.event_type, job.department)
-        topic, serialize, parsed = by_type[job.event_type]
+        serialize, parsed = by_type[job.event_type]
+        topic = names.events(spec, job.department)  # the publisher's own topic
         t0 = ns()
         event = seal(spec, job.department, dict(job.submission))
         t1 = ns()

@@ -74,7 +74,7 @@ def check_router(rnd: Round, started_ms: int, problems: list[str]) -> ModeRun:
 def check_fleet(rnd: Round, started_ms: int, problems: list[str]) -> ModeRun:
     """Read the outcomes back: one final outcome per item; the rate counts final outcomes."""
     names = rnd.names
-    out = read_back(rnd.clients, [names.outcomes])
+    out = read_back(rnd.clients, names.all_outcomes())
     decode = model_deserializer(rnd.clients.registry, "Outcome", Outcome)
     finals: dict[str, tuple[str, int]] = {}
     for o in out:

@@ -91,7 +91,7 @@ class OutcomeTap(threading.Thread):
     def run(self) -> None:
         try:
             with self.clients.reading() as consumer:
-                assign_from_start(consumer, [self.names.outcomes, self.names.routing_log])
+                assign_from_start(consumer, [*self.names.all_outcomes(), self.names.routing_log])
                 for tp in consumer.assignment():
                     consumer.position(tp)  # resolve the start now, before anything is timed
                 self.ready.set()

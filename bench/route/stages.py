@@ -54,7 +54,8 @@ def measure_router_stages(clients: Clients, records: Sequence[WireRecord], warm:
     from hub.worker.processor import RouterProcessor, SourceRecord
 
     rules, names, registry = load_rules(), TopicNames(clients.settings.topic_prefix), clients.registry
-    specs = {names.events(spec): spec for spec in (spec_for_publisher_of(r) for r in records)}
+    used = {spec_for_publisher_of(r).event_type for r in records}
+    specs = {t: spec for t, spec in names.event_specs().items() if spec.event_type in used}
     decoders = {spec.event_type: event_deserializer(registry, spec) for spec in specs.values()}
     parsed = {spec.event_type: fastavro.parse_schema(event_schema(spec)) for spec in specs.values()}
     encode_item = model_serializer(registry, "WorkItem")
@@ -144,13 +145,14 @@ def measure_inbox_stages(clients: Clients, records: Sequence[WireRecord], limit:
             t0 = clock()
             item = decode_item(value, topic)
             t1 = clock()
-            encode_outcome(Outcome.for_item(item, OutcomeStatus.DELIVERED, now()), names.outcomes)
+            encode_outcome(Outcome.for_item(item, OutcomeStatus.DELIVERED, now()),
+                           names.outcomes_of(item.department))
             t2 = clock()
             result = agencies[item.department](item)
             t3 = clock()
             reference = result.reference if isinstance(result, Completed) else None
             encode_outcome(Outcome.for_item(item, OutcomeStatus.COMPLETED, now(), reference=reference,
-                                            attempts=1), names.outcomes)
+                                            attempts=1), names.outcomes_of(item.department))
             t4 = clock()
             if item.department in seen:
                 hists["item_decode"].record_value(max(t1 - t0, 1))

@@ -75,7 +75,7 @@ def start_mode(mode: str, rnd: Round, workdir: Path, logs: Path
         # Drains the items the router just wrote: a DELIVERED and a final outcome per item.
         child = BenchChild(settings, "fleet", str(workdir / f"agencies-r{rnd.number}"), log_file=logs,
                            cwd=run_dir)
-        return child, [names.outcomes], [], want | {"done": 2 * rnd.expected_items}
+        return child, names.all_outcomes(), [], want | {"done": 2 * rnd.expected_items}
     if mode == "kafka_python_raw":
         child = BenchChild(settings, "kafka-python", rnd.sink(mode), log_file=logs, cwd=run_dir)
         return child, [rnd.sink(mode)], [], want

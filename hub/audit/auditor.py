@@ -81,7 +81,8 @@ class Auditor:
         registry = clients.registry
         self._decoders: dict[str, Callable[[bytes, str], object]] = {
             self.names.routing_log: model_deserializer(registry, "RoutingDecision", RoutingDecision),
-            self.names.outcomes: model_deserializer(registry, "Outcome", Outcome),
+            **{t: model_deserializer(registry, "Outcome", Outcome)
+               for t in (*self.names.all_outcomes(), self.names.deadlines)},
             **{t: model_deserializer(registry, "WorkItem", WorkItem) for t in self.names.all_inboxes()},
         }
         self._encode_dead_letter = model_serializer(registry, "DeadLetter")

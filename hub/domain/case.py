@@ -4,6 +4,12 @@ State is derived from the log only: routing decisions open and extend a case, ou
 its items forward. Items go REQUESTED → DELIVERED → COMPLETED | REJECTED | FAILED and never
 backwards (except FAILED → COMPLETED | REJECTED, when a parked item is redriven and succeeds),
 so records applied twice or out of order across topics give the same state.
+
+Owned (:mod:`hub.domain.ownership`): the department whose decision opened the case is the only
+one whose later decisions join it, and an outcome counts only from the department its item was
+routed to. An outcome read before its item's decision is kept aside (``early_outcomes``, not
+shown) and applied when the decision comes, if the item went to the outcome's department.
+Refused records change nothing; ``apply_*`` return the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from statistics import median
 from pydantic import BaseModel, ConfigDict
 
 from hub.domain.outcomes import Outcome, OutcomeStatus
+from hub.domain.ownership import case_refusal, outcome_refusal
 from hub.domain.routing import DecisionKind, RoutingDecision
 
 
@@ -82,6 +89,7 @@ class CaseState(BaseModel):
     pending_documents: list[str] = []
     items: dict[str, ItemState] = {}
     completed_at: datetime | None = None
+    early_outcomes: list[Outcome] = []  # read before their item's decision: applied with it
 
     @property
     def status(self) -> CaseStatus:
@@ -93,9 +101,14 @@ class CaseState(BaseModel):
 
     def as_json(self) -> dict:
         """The case as JSON-ready data, its derived ``status`` included (HTTP and ``--json``)."""
-        return {**self.model_dump(mode="json"), "status": self.status.value}
+        return {**self.model_dump(mode="json", exclude={"early_outcomes"}), "status": self.status.value}
 
-    def apply_decision(self, decision: RoutingDecision) -> None:
+    def apply_decision(self, decision: RoutingDecision) -> str | None:
+        """Apply a routing decision; a decision of another department than the case's opener
+        is refused (the reason returned, nothing changed)."""
+        refusal = case_refusal(self.case_id, decision.source_department, self.source_department)
+        if refusal is not None:
+            return refusal
         if decision.event_id not in self.event_ids:
             self.event_ids.append(decision.event_id)
         if self.opened_at is None or decision.decided_at < self.opened_at:
@@ -111,12 +124,28 @@ class CaseState(BaseModel):
             state.requested_at = decision.decided_at
             state.granted_fields = [g.field for g in planned.grants]
             self.items[planned.item_id] = state
+        early, self.early_outcomes = self.early_outcomes, []
+        for outcome in early:
+            if outcome.item_id in self.items:
+                self.apply_outcome(outcome)  # refused if its item went to another department
+            else:
+                self.early_outcomes.append(outcome)
         self._settle()
+        return None
 
-    def apply_outcome(self, outcome: Outcome) -> None:
-        state = self.items.get(outcome.item_id) or ItemState(
-            item_id=outcome.item_id, department=outcome.department.value, item=outcome.item)
-        self.items[outcome.item_id] = state
+    def apply_outcome(self, outcome: Outcome) -> str | None:
+        """Apply an outcome; one from another department than the item's is refused (the
+        reason returned, nothing changed). One for an item not decided yet is kept aside."""
+        state = self.items.get(outcome.item_id)
+        if state is None:
+            # (a forged one with the same id must not push the genuine one out)
+            if all((o.outcome_id, o.department) != (outcome.outcome_id, outcome.department)
+                   for o in self.early_outcomes):
+                self.early_outcomes.append(outcome)
+            return None
+        refusal = outcome_refusal(outcome.department.value, outcome.item_id, state.department)
+        if refusal is not None:
+            return refusal
         if outcome.status is OutcomeStatus.OVERDUE:
             state.overdue = True
         elif outcome.status is OutcomeStatus.DELIVERED:
@@ -127,6 +156,7 @@ class CaseState(BaseModel):
                 state.done_at, state.reference, state.reason = (
                     outcome.occurred_at, outcome.reference, outcome.reason)
         self._settle()
+        return None
 
     @staticmethod
     def _advance(state: ItemState, status: ItemStatus) -> bool:

@@ -40,9 +40,25 @@ class EventSpec:
     def avro_full_name(self) -> str:
         return f"{AVRO_NAMESPACE}.{self.record_name}"
 
-    def topic(self, prefix: str) -> str:
-        """One topic per event type, so each topic has one value schema (TopicNameStrategy)."""
-        return f"{prefix}.events.{self.event_type.value}"
+    @property
+    def shared(self) -> bool:
+        """Published by several departments: then each has a topic of its own."""
+        return bool(self.also_published_by - {self.owner})
+
+    def topic(self, prefix: str, publisher: Department | None = None) -> str:
+        """The topic ``publisher`` (the owner if not given) writes this event type to.
+
+        One topic per event type, so each topic has one value schema (TopicNameStrategy), and
+        one writer per topic, so the broker's ACLs can say who wrote what: a type several
+        departments publish has a topic per publisher, ``<prefix>.events.<type>.<department>``.
+        (:meth:`hub.kafka.topic_names.TopicNames.events` insists on the publisher for those.)
+        """
+        publisher = self.owner if publisher is None else publisher
+        if publisher not in self.publishers:
+            raise ValueError(f"{publisher.value} does not publish {self.event_type.value} "
+                             f"(publishers: {', '.join(sorted(d.value for d in self.publishers))})")
+        base = f"{prefix}.events.{self.event_type.value}"
+        return f"{base}.{publisher.value.lower()}" if self.shared else base
 
     # pydantic keeps parametrised generic classes only weakly; holding them here avoids
     # rebuilding a class and its validator (~0.7 ms) whenever the GC has dropped it.

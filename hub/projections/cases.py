@@ -4,10 +4,19 @@ Kept in SQLite (``<state_dir>/projections/<prefix>/cases.sqlite``) with the offs
 ``catch_up()`` reads what was written since, and ``hub rebuild cases`` discards the file and
 reads both topics from the beginning. Callers that want read-your-writes call ``catch_up()``
 before answering.
+
+Outcomes are read from every department's own topic (``<prefix>.outcomes.<department>``) and
+from the hub's ``<prefix>.deadlines`` (OVERDUE). One is applied only if it was read from the
+topic of the department it names (OVERDUE: only from the hub's) and its item was routed to that
+department (:class:`~hub.domain.case.CaseState`); a decision joins a case only if the case's
+opener made it. Anything else is refused: counted (``refused``) and logged without personal
+data, never applied. (The projection has no dead-letter path of its own: several processes
+share it, and the router is the hub's one dead-lettering reader of event topics.)
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 
@@ -18,6 +27,8 @@ from hub.domain.routing import RoutingDecision
 from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
 from hub.wire.serde import model_deserializer
+
+log = logging.getLogger(__name__)
 
 
 class CaseProjection(SqliteProjection):
@@ -35,9 +46,10 @@ class CaseProjection(SqliteProjection):
         super().__init__(clients, path)
         self.names = TopicNames(clients.settings.topic_prefix)
         registry = clients.registry
+        outcome = model_deserializer(registry, "Outcome", Outcome)
         self._decoders = {
             self.names.routing_log: model_deserializer(registry, "RoutingDecision", RoutingDecision),
-            self.names.outcomes: model_deserializer(registry, "Outcome", Outcome),
+            **{t: outcome for t in (*self.names.all_outcomes(), self.names.deadlines)},
         }
         self._dirty: dict[str, CaseState] = {}
 
@@ -46,15 +58,39 @@ class CaseProjection(SqliteProjection):
 
     def apply(self, conn, record) -> None:
         decoded = self._decoders[record.topic](record.value, record.topic)
+        if isinstance(decoded, Outcome):
+            refusal = self.topic_refusal(record.topic, decoded)
+            if refusal is not None:
+                self._refuse(record, refusal)
+                return
         case = self._dirty.get(decoded.case_id) or self._load(conn, decoded.case_id) \
             or CaseState(case_id=decoded.case_id)
         if isinstance(decoded, RoutingDecision):
-            case.apply_decision(decoded)
-            conn.executemany("INSERT OR IGNORE INTO case_subjects VALUES (?, ?)",
-                             [(s, decoded.case_id) for s in decoded.subject_ids])
+            refusal = case.apply_decision(decoded)
+            if refusal is None:
+                conn.executemany("INSERT OR IGNORE INTO case_subjects VALUES (?, ?)",
+                                 [(s, decoded.case_id) for s in decoded.subject_ids])
         else:
-            case.apply_outcome(decoded)
+            refusal = case.apply_outcome(decoded)
+        if refusal is not None:
+            self._refuse(record, refusal)
+            return
         self._dirty[case.case_id] = case
+
+    def topic_refusal(self, topic: str, outcome: Outcome) -> str | None:
+        """One writer per topic: a department's outcome from its own topic, OVERDUE from the hub's."""
+        if outcome.status is OutcomeStatus.OVERDUE:
+            if topic == self.names.deadlines:
+                return None
+            return f"outcome refused (one writer per topic): OVERDUE is the hub's, read from {topic}"
+        if topic == self.names.outcomes_of(outcome.department):
+            return None
+        return (f"outcome refused (one writer per topic): an outcome naming {outcome.department.value} "
+                f"read from {topic}")
+
+    def _refuse(self, record, reason: str) -> None:
+        self.refused += 1
+        log.warning("cases: refusing %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
 
     def flush(self, conn) -> None:
         conn.executemany(

@@ -35,7 +35,7 @@ class DeadlineWatch:
         if not late:
             return []
         producer = self._clients.shared_producer()
-        topic = self.projection.names.outcomes
+        topic = self.projection.names.deadlines  # the hub's own topic, not a department's
         futures = [producer.send(topic, key=o.case_id.encode(), value=self._encode(o, topic))
                    for o in late]
         for future in futures:

@@ -8,6 +8,14 @@ stored whole; what a department may see is decided at query time from the routin
 Events are decoded with the registry exactly as the router decodes them. A record that cannot
 be decoded is skipped with a warning (the router dead-letters it; the projection must not stall
 on it); an unreachable registry stops the catch-up instead, to be retried.
+
+The projection applies the router's ownership rules (:mod:`hub.domain.ownership`), from what it
+records of each event it applies (``recorded``: department, type, primary subject, content
+fingerprint): an event on a topic its department does not write, a correction or annulment of
+another department's event (or of another type, or another primary subject), a supplement of an
+event another department accepted, an event id reused with other content — each is refused
+(counted in ``refused``, logged without personal data) and changes no fact. A file built before
+``recorded`` existed knows no originals: rebuild it (``hub rebuild facts``).
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from pydantic import TypeAdapter
 from hub.kafka.clients import Clients
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.facts import Fact, FactChange, change_for, current
+from hub.domain.ownership import (
+    Recorded, id_refusal, reference_refusal, supplement_refusal, writer_refusal)
 from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
 from hub.kafka.failures import is_transient
@@ -46,16 +56,24 @@ class FactsProjection(SqliteProjection):
     CREATE INDEX IF NOT EXISTS lineage_by_origin ON lineage(origin_event_id);
     -- events accepted with documents missing (容缺受理): their facts stay hidden until supplied
     CREATE TABLE IF NOT EXISTS held (event_id TEXT PRIMARY KEY, documents TEXT NOT NULL);
-    -- documents supplemented before their event was read (the topics are read side by side)
-    CREATE TABLE IF NOT EXISTS early_documents (event_id TEXT PRIMARY KEY, documents TEXT NOT NULL);
+    -- documents supplemented before their event was read (the topics are read side by side),
+    -- by the department that supplemented them (only the event's own department's count)
+    CREATE TABLE IF NOT EXISTS early_supplements (
+        event_id TEXT NOT NULL, department TEXT NOT NULL, documents TEXT NOT NULL,
+        PRIMARY KEY (event_id, department));
+    -- every event applied: who published it, its type, primary subject and content fingerprint
+    CREATE TABLE IF NOT EXISTS recorded (
+        event_id TEXT PRIMARY KEY, department TEXT NOT NULL, event_type TEXT NOT NULL,
+        subject TEXT NOT NULL, fingerprint TEXT NOT NULL);
     """
 
     def __init__(self, clients: Clients, path=None):
         super().__init__(clients, path)
-        names = TopicNames(clients.settings.topic_prefix)
+        self._names = names = TopicNames(clients.settings.topic_prefix)
         registry = clients.registry
-        self._specs = {names.events(spec): spec for spec in CATALOGUE.values()}
-        self._decoders = {topic: event_deserializer(registry, spec) for topic, spec in self._specs.items()}
+        self._specs = names.event_specs()
+        decoders = {spec.event_type: event_deserializer(registry, spec) for spec in CATALOGUE.values()}
+        self._decoders = {topic: decoders[spec.event_type] for topic, spec in self._specs.items()}
 
     def topics(self) -> list[str]:
         return list(self._decoders)
@@ -72,14 +90,32 @@ class FactsProjection(SqliteProjection):
             log.warning("facts: skipping %s[%d]@%d, which cannot be decoded (the router "
                         "dead-letters it): %s", record.topic, record.partition, record.offset, exc)
             return
-        self.apply_event(conn, event)
+        spec = self._specs[record.topic]
+        refusal = writer_refusal(event, record.topic, spec.event_type.value,
+                                 self._names.writer_of(record.topic),
+                                 frozenset(d.value for d in spec.publishers))
+        refusal = refusal or self.apply_event(conn, event)
+        if refusal is not None:
+            self.refused += 1
+            log.warning("facts: refusing %s[%d]@%d (the router dead-letters it): %s",
+                        record.topic, record.partition, record.offset, refusal)
 
-    def apply_event(self, conn: sqlite3.Connection, event: dict) -> None:
-        """Store what one decoded event record changes (inside the open transaction)."""
+    def apply_event(self, conn: sqlite3.Connection, event: dict) -> str | None:
+        """Store what one decoded event record changes (inside the open transaction); or, if an
+        ownership rule refuses it, change nothing and return the reason."""
         change = change_for(event)
         if change.supplements is not None:
-            self._supplement(conn, change)
-            return
+            return self._supplement(conn, event, change)
+        env = event["envelope"]
+        recorded = Recorded.of(event)
+        refers = env.get("refers_to")
+        refusal = id_refusal(event, self._recorded(conn, change.event_id), recorded.fingerprint) or (
+            reference_refusal(event, self._recorded(conn, refers["event_id"])) if refers else None)
+        if refusal is not None:
+            return refusal
+        conn.execute("INSERT OR REPLACE INTO recorded VALUES (?, ?, ?, ?, ?)",
+                     (change.event_id, recorded.department, recorded.event_type, recorded.subject,
+                      recorded.fingerprint))
         origin = change.event_id
         if change.withdraws is not None:
             row = conn.execute("SELECT origin_event_id FROM lineage WHERE event_id = ?",
@@ -96,36 +132,47 @@ class FactsProjection(SqliteProjection):
                          [(subject, change.event_id, _FACTS.dump_json(facts).decode())
                           for subject, facts in by_subject.items()])
         if change.held_for:  # only a held event looks for documents read ahead of it
-            early = conn.execute("SELECT documents FROM early_documents WHERE event_id = ?",
-                                 (change.event_id,)).fetchone()
+            # (those its own department supplemented: any other department's are refused)
+            early = conn.execute("SELECT documents FROM early_supplements WHERE event_id = ? "
+                                 "AND department = ?", (change.event_id, recorded.department)).fetchone()
             supplied = json.loads(early[0]) if early else []
-            if early:
-                conn.execute("DELETE FROM early_documents WHERE event_id = ?", (change.event_id,))
+            conn.execute("DELETE FROM early_supplements WHERE event_id = ?", (change.event_id,))
             held_for = [d for d in change.held_for if d not in supplied]
             if held_for:
                 conn.execute("INSERT OR REPLACE INTO held VALUES (?, ?)",
                              (change.event_id, json.dumps(held_for, ensure_ascii=False)))
+        return None
 
     @staticmethod
-    def _supplement(conn, change: FactChange) -> None:
+    def _recorded(conn, event_id: str) -> Recorded | None:
+        row = conn.execute("SELECT department, event_type, subject, fingerprint FROM recorded "
+                           "WHERE event_id = ?", (event_id,)).fetchone()
+        return Recorded(*row) if row else None
+
+    def _supplement(self, conn, event: dict, change: FactChange) -> str | None:
+        department = str(event["envelope"]["source_department"])
         row = conn.execute("SELECT documents FROM held WHERE event_id = ?", (change.supplements,)).fetchone()
         if row is None:
-            seen = conn.execute("SELECT 1 FROM lineage WHERE event_id = ?", (change.supplements,)).fetchone()
-            if seen:
-                return  # not held: the router dead-letters such a supplement
+            if self._recorded(conn, change.supplements) is not None:  # not held: refused
+                return supplement_refusal(department, change.supplements, None)
             # Read before its event (another topic): keep the documents for when it comes.
-            early = conn.execute("SELECT documents FROM early_documents WHERE event_id = ?",
-                                 (change.supplements,)).fetchone()
+            early = conn.execute("SELECT documents FROM early_supplements WHERE event_id = ? AND "
+                                 "department = ?", (change.supplements, department)).fetchone()
             documents = (json.loads(early[0]) if early else []) + list(change.documents)
-            conn.execute("INSERT OR REPLACE INTO early_documents VALUES (?, ?)",
-                         (change.supplements, json.dumps(documents, ensure_ascii=False)))
-            return
+            conn.execute("INSERT OR REPLACE INTO early_supplements VALUES (?, ?, ?)",
+                         (change.supplements, department, json.dumps(documents, ensure_ascii=False)))
+            return None
+        refusal = supplement_refusal(department, change.supplements,
+                                     self._recorded(conn, change.supplements))
+        if refusal is not None:
+            return refusal
         remaining = [d for d in json.loads(row[0]) if d not in change.documents]
         if remaining:
             conn.execute("UPDATE held SET documents = ? WHERE event_id = ?",
                          (json.dumps(remaining, ensure_ascii=False), change.supplements))
         else:
             conn.execute("DELETE FROM held WHERE event_id = ?", (change.supplements,))
+        return None
 
     # -- queries --------------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ class SqliteProjection:
     schema: str = ""  # DDL, run on every open (use IF NOT EXISTS)
     batch_size = 5_000  # records per transaction while catching up
     skipped = 0  # records passed over as unreadable (projections that skip count them)
+    refused = 0  # records passed over by the ownership rules (hub.domain.ownership)
     stall_timeout_s = 30.0  # behind, yet nothing arrives: Kafka is gone
 
     def __init__(self, clients: Clients, path: Path | str | None = None):
@@ -178,7 +179,7 @@ class SqliteProjection:
             applied = shadow._rebuild_in_place(progress)  # this instance serves on meanwhile
             with self._lock:
                 self._swap_in(shadow_path)
-                self.skipped = shadow.skipped
+                self.skipped, self.refused = shadow.skipped, shadow.refused
         finally:
             shadow.close()
             for suffix in ("", "-wal", "-shm", "-journal"):

@@ -92,7 +92,7 @@ def _router(clients: Clients, request: ReplayRequest, summary: ReplaySummary) ->
     decoders = {spec.event_type: event_deserializer(registry, spec) for spec in CATALOGUE.values()}
     return WindowRouter(
         rules=load_rules(), names=names,
-        specs_by_topic={names.events(spec): spec for spec in CATALOGUE.values()},
+        specs_by_topic=names.event_specs(),
         decode=lambda spec, data, topic: event_to_record(decoders[spec.event_type](data, topic)),
         window=request.window, filters=request.filters, summary=summary,
     )
@@ -108,8 +108,8 @@ def _replay(clients: Clients, request: ReplayRequest, summary: ReplaySummary,
                          bootstrap_timeout_ms=max(int(settings.publish_timeout_s * 1000), 2_500)
                          ) as consumer:
         ranges, window_start = plan_ranges(consumer, names.all_events(), request)
-        supplements = names.events(CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED])
-        reader = TimeOrderedReader(consumer, ranges, last_topics=frozenset({supplements}))
+        supplements = names.topics_of(CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED])
+        reader = TimeOrderedReader(consumer, ranges, last_topics=frozenset(supplements))
         total, done, shown = reader.total, 0, time.monotonic()
         if progress:
             progress(0, total)

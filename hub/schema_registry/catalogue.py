@@ -1,4 +1,9 @@
-"""Check and register the event catalogue's schemas, evolution first (FULL_TRANSITIVE)."""
+"""Check and register the event catalogue's schemas, evolution first (FULL_TRANSITIVE).
+
+Subjects follow the TopicNameStrategy, ``<topic>-value``: an event type published by several
+departments has a topic per publisher (one writer per topic), so its schema is checked and
+registered under each of their subjects, and reported as one status naming them all.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from hub.domain.catalogue import CATALOGUE, EventSpec
 from hub.errors import SchemaIncompatible
+from hub.kafka.topic_names import TopicNames
 from hub.schema_registry import compatibility as compat
 from hub.schema_registry.subjects import value_subject
 from hub.wire.schemas import event_schema, event_schema_json, named_schema, named_schema_json
@@ -22,7 +28,7 @@ class SchemaStatus:
     """The outcome of checking or registering one event type's schema."""
 
     event_type: str
-    subject: str
+    subject: str  # several, comma-separated, for a type with a topic per publisher
     registered_versions: list[int]
     problems: list[str]
     schema_id: int | None = None
@@ -38,9 +44,15 @@ class SchemaCatalogueRegistry:
     def __init__(self, client: SchemaRegistryClient, topic_prefix: str):
         self._client = client
         self._prefix = topic_prefix
+        self._names = TopicNames(topic_prefix)
+
+    def subjects(self, spec: EventSpec) -> list[str]:
+        """Every subject of ``spec``'s topics (one per publisher for a shared type)."""
+        return [value_subject(t) for t in self._names.topics_of(spec)]
 
     def subject(self, spec: EventSpec) -> str:
-        return value_subject(spec.topic(self._prefix))
+        """The subject(s) of ``spec``, as one label."""
+        return ", ".join(self.subjects(spec))
 
     def registered(self, subject: str) -> list[tuple[int, dict]]:
         """Every registered version of ``subject`` (empty if the subject is new)."""
@@ -57,11 +69,15 @@ class SchemaCatalogueRegistry:
 
     def check(self, spec: EventSpec, candidate: dict | None = None) -> SchemaStatus:
         """Compare the local (or ``candidate``) schema with every registered version."""
-        subject = self.subject(spec)
-        versions = self.registered(subject)
         new = candidate if candidate is not None else event_schema(spec)
-        problems = compat.transitive_incompatibilities(new, versions)
-        return SchemaStatus(spec.event_type.value, subject, [v for v, _ in versions], problems)
+        subjects = self.subjects(spec)
+        problems, registered = [], set()
+        for subject in subjects:
+            versions = self.registered(subject)
+            registered.update(v for v, _ in versions)
+            found = compat.transitive_incompatibilities(new, versions)
+            problems += [f"{subject}: {p}" for p in found] if len(subjects) > 1 else found
+        return SchemaStatus(spec.event_type.value, ", ".join(subjects), sorted(registered), problems)
 
     def register(self, spec: EventSpec, candidate: dict | None = None) -> SchemaStatus:
         """Check, then register; refuses with :class:`SchemaIncompatible` naming the fields."""
@@ -69,8 +85,9 @@ class SchemaCatalogueRegistry:
         if not status.ok:
             raise SchemaIncompatible(status.subject, status.problems)
         text = json.dumps(candidate, ensure_ascii=False) if candidate else event_schema_json(spec)
-        schema_id = self._client.register_schema(status.subject, Schema(text, "AVRO"))
-        self._set_level(status.subject)
+        for subject in self.subjects(spec):
+            schema_id = self._client.register_schema(subject, Schema(text, "AVRO"))
+            self._set_level(subject)
         return SchemaStatus(
             status.event_type, status.subject, status.registered_versions, [], schema_id
         )

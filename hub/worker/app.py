@@ -7,9 +7,14 @@ event is acknowledged, so its offset is committed only after its effects are dur
 
 Crashes and rebalances may re-route an event (faust #502, #517); that is harmless by design:
 work items are deterministic (same ids, same bytes), and agencies apply each item id once.
-The "routed before" table (event id → departments) and the "held" table (events accepted with
-documents missing, 容缺受理) live in changelog-backed faust tables, co-partitioned with the event
-topics because corrections and supplements keep their original's key.
+The "routed before" table (event id → departments, and who published the event, its type,
+primary subject and content fingerprint), the "held" table (events accepted with documents
+missing, 容缺受理) and the "case openers" table (case id → the department that opened it) live
+in changelog-backed faust tables, co-partitioned with the event topics because corrections and
+supplements keep their original's key. (A case joined by an event about another subject is
+looked up across partitions: with several router processes, one that does not hold the case's
+partition sees it as new — run one router, or give the table a global store, before relying on
+the case rule there.)
 """
 
 from __future__ import annotations
@@ -81,10 +86,11 @@ def create_app(clients: Clients) -> faust.App:
         broker_heartbeat_interval=3.0,
     )
     registry = clients.registry
-    specs = {names.events(spec): spec for spec in CATALOGUE.values()}
+    specs = names.event_specs()
     decoders = {spec.event_type: event_deserializer(registry, spec) for spec in CATALOGUE.values()}
     routed = app.Table("routed-events", default=None, partitions=settings.topic_partitions)
     held = app.Table("held-events", default=None, partitions=settings.topic_partitions)
+    cases = app.Table("case-openers", default=None, partitions=settings.topic_partitions)
     processor = RouterProcessor(
         rules=rules, names=names,
         decode=lambda spec, data, topic: event_to_record(decoders[spec.event_type](data, topic)),
@@ -94,6 +100,7 @@ def create_app(clients: Clients) -> faust.App:
         encode_dead_letter=model_serializer(registry, "DeadLetter"),
         routed=routed,
         held=held,
+        cases=cases,
         early_supplements=True,  # the topics are read side by side: see RouterProcessor
     )
     sinks = {t: raw_topic(app, t) for t in names.internal()}

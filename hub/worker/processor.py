@@ -3,6 +3,11 @@
 The processor returns the records to write (inbox items, routing-log decision, or a dead
 letter) and never raises for a bad record: anything it cannot decode or route becomes a dead
 letter with the reason and the source topic/partition/offset, so the partition keeps moving.
+
+It also refuses (dead-letters) what would reach into another department's data, by the rules of
+:mod:`hub.domain.ownership`: an event on a topic its department does not write, a correction,
+annulment or supplement of another department's event, an event id reused with other content,
+an event joining a case another department opened.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from hub.domain.catalogue import EventSpec
 from hub.domain.dead_letters import DeadLetter
 from hub.domain.envelope import EventType
 from hub.domain.identifiers import mask_id
+from hub.domain.ownership import (
+    Recorded, Refused, case_refusal, id_refusal, reference_refusal, supplement_refusal, writer_refusal)
 from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision_for, route
 from hub.domain.rules import RuleBook
 from hub.kafka.topic_names import TopicNames
@@ -44,9 +51,15 @@ class SourceRecord:
 class RouterProcessor:
     """Routes decoded events; serialisers and the "routed before" memory are passed in.
 
-    ``routed`` maps an event id to the ``[department, item]`` pairs it was routed to, so a
-    later correction or annulment reaches every department that received the original.
-    ``held`` keeps events accepted with documents missing (容缺受理) until their supplement.
+    ``routed`` maps an event id to what routing it recorded (JSON-able): ``{"items":
+    [[department, item], …], "department", "event_type", "subject", "fingerprint"}``, so a later
+    correction or annulment reaches every department that received the original, and is
+    refused unless it comes from the original's department, with its type and primary subject;
+    an id routed again must come with the same content. (An entry of an older router is the
+    plain list of pairs: its items still count, its owner is unknown, so references to it
+    are refused.) ``held`` keeps events accepted with documents missing (容缺受理) until their
+    supplement, with the same record of who published them. ``cases`` maps a case id to the
+    department that opened it (only that department may add events to it).
 
     The router reads the event topics side by side, so a supplement can be read before the
     event it completes. With ``early_supplements`` (the router) such a supplement is kept in
@@ -64,16 +77,18 @@ class RouterProcessor:
         encode_item: Callable[[WorkItem, str], bytes],
         encode_decision: Callable[[RoutingDecision, str], bytes],
         encode_dead_letter: Callable[[DeadLetter, str], bytes],
-        routed: MutableMapping[str, list],
+        routed: MutableMapping[str, list | dict],
         held: MutableMapping[str, dict],
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         early_supplements: bool = False,
+        cases: MutableMapping[str, str] | None = None,
     ):
         self._rules, self._names, self._decode = rules, names, decode
         self._specs = specs_by_topic
         self._encode_item, self._encode_decision = encode_item, encode_decision
         self._encode_dead_letter = encode_dead_letter
         self._routed, self._held, self._clock = routed, held, clock
+        self._cases = cases if cases is not None else {}
         self._early_supplements = early_supplements
 
     def process(self, record: SourceRecord) -> list[Output]:
@@ -93,35 +108,70 @@ class RouterProcessor:
             raise ValueError("record has no value (tombstone)")
         event = self._decode(spec, record.value, record.topic)
         env = event["envelope"]
+        _refuse_if(writer_refusal(event, record.topic, spec.event_type.value,
+                                  _value(self._names.writer_of(record.topic)),
+                                  frozenset(d.value for d in spec.publishers)))
         if env["event_type"] == EventType.DOCUMENTS_SUPPLEMENTED.value:
             return self._supplement(record, event)
+        recorded = Recorded.of(event)
+        refers = env.get("refers_to")
+        _refuse_if(id_refusal(event, self.recorded(env["event_id"]), recorded.fingerprint)
+                   or case_refusal(env["case_id"], recorded.department, self._cases.get(env["case_id"]))
+                   or (reference_refusal(event, self.recorded(refers["event_id"])) if refers else None))
+        if self._cases.get(env["case_id"]) is None:
+            self._cases[env["case_id"]] = recorded.department  # this event opens the case
         early = self._early_for(env["event_id"])
         if env.get("pending_documents"):
-            return self._hold(record, event, early)
-        return self._release(event, DecisionKind.ROUTED) + self._unwanted(
+            return self._hold(record, event, early, recorded)
+        return self._release(event, DecisionKind.ROUTED, recorded) + self._unwanted(
             early, f"event {env['event_id']} was not waiting for documents (it was routed at once)")
 
-    def _release(self, event: dict, kind: DecisionKind) -> list[Output]:
+    def recorded(self, event_id: str) -> Recorded | None:
+        """What was recorded of event ``event_id`` when it was routed or held (None: neither)."""
+        entry = self._routed.get(event_id)
+        if isinstance(entry, dict):
+            return Recorded.from_json(entry)
+        if entry is not None:  # an older router's plain list of (department, item) pairs
+            return Recorded(None, None, None, None)
+        held = self._held.get(event_id)
+        if held is None or "value" not in held:
+            return None
+        if "recorded" in held:
+            return Recorded.from_json(held["recorded"])
+        return Recorded.of(self._held_event(held))  # held by an older router: read it again
+
+    def _held_event(self, held: dict) -> dict:
+        return self._decode(self._specs[held["topic"]], bytes.fromhex(held["value"]), held["topic"])
+
+    def _release(self, event: dict, kind: DecisionKind, recorded: Recorded | None = None) -> list[Output]:
         """Route the event now: its work items, then the decision that records them."""
         env = event["envelope"]
         refers = env.get("refers_to")
-        before = self._routed.get(refers["event_id"]) if refers else None
+        before = _items_of(self._routed.get(refers["event_id"])) if refers else None
         items = route(event, self._rules, {tuple(p) for p in before} if before else None)
-        self._routed[env["event_id"]] = [[w.department.value, w.item] for w in items]
+        self._routed[env["event_id"]] = {"items": [[w.department.value, w.item] for w in items],
+                                         **(recorded or Recorded.of(event)).as_json()}
         log.info("routed %s %s subject=%s -> %d item(s)", env["event_type"], env["event_id"],
                  mask_id(env["subject_ids"][0]), len(items))
         decision = decision_for(event, kind, items)
         return [self._item_output(w) for w in items] + [self._decision_output(decision)]
 
-    def _hold(self, record: SourceRecord, event: dict, early: list[dict]) -> list[Output]:
+    def _hold(self, record: SourceRecord, event: dict, early: list[dict],
+              recorded: Recorded) -> list[Output]:
         """容缺受理: record the case with its planned items, send nothing until the documents come
-        (documents that came ahead of the event are applied at once, as if read after it)."""
+        (documents that came ahead of the event are applied at once, as if read after it — those
+        its own department sent: any other department's are dead letters)."""
         env = event["envelope"]
         pending = list(env["pending_documents"])
         self._held[env["event_id"]] = {"topic": record.topic, "value": record.value.hex(),
-                                       "pending": pending}
+                                       "pending": pending, "recorded": recorded.as_json()}
         planned = route(event, self._rules)
         outputs = [self._decision_output(decision_for(event, DecisionKind.HELD, planned, pending))]
+        foreign = [s for s in early if s.get("department") != recorded.department]
+        early = [s for s in early if s.get("department") == recorded.department]
+        for s in foreign:
+            outputs += self._unwanted([s], supplement_refusal(
+                s.get("department") or "an unrecorded department", env["event_id"], recorded))
         for n, supplement in enumerate(early):
             if self._held.get(env["event_id"]) is None:  # an earlier one released it
                 return outputs + self._unwanted(
@@ -134,11 +184,13 @@ class RouterProcessor:
         event_id = payload["supplements_event_id"]
         held = self._held.get(event_id)
         if held is not None and "value" in held:
+            _refuse_if(reference_refusal(supplement, self.recorded(event_id)))
             return self._apply_documents(event_id, payload["documents"])
         if self._early_supplements and self._routed.get(event_id) is None:
             # Not read yet (it is on another topic): keep the documents until it comes.
             early = (held or {}).get("early", [])
             self._held[event_id] = {"early": [*early, {
+                "department": str(supplement["envelope"]["source_department"]),
                 "documents": list(payload["documents"]), "topic": record.topic,
                 "partition": record.partition, "offset": record.offset,
                 "key": record.key.hex() if record.key is not None else None, "value": record.value.hex()}]}
@@ -147,8 +199,7 @@ class RouterProcessor:
             log.warning("supplement %s[%d]@%d came before event %s: kept until it comes",
                         record.topic, record.partition, record.offset, event_id)
             return []
-        raise ValueError(f"no event {event_id} is waiting for documents "
-                         "(unknown id, already released, or keyed by another subject)")
+        raise Refused(reference_refusal(supplement, None))
 
     def _apply_documents(self, event_id: str, documents: list[str],
                          original: dict | None = None) -> list[Output]:
@@ -156,7 +207,7 @@ class RouterProcessor:
         ``original``: the held event, when the caller has it decoded already."""
         held = self._held[event_id]
         if original is None:
-            original = self._decode(self._specs[held["topic"]], bytes.fromhex(held["value"]), held["topic"])
+            original = self._held_event(held)
         remaining = [d for d in held["pending"] if d not in documents]
         if remaining:
             self._held[event_id] = {**held, "pending": remaining}
@@ -164,7 +215,8 @@ class RouterProcessor:
             return [self._decision_output(
                 decision_for(original, DecisionKind.HELD, planned, remaining))]
         del self._held[event_id]
-        return self._release(original, DecisionKind.RELEASED)
+        recorded = Recorded.from_json(held["recorded"]) if "recorded" in held else None
+        return self._release(original, DecisionKind.RELEASED, recorded)
 
     def _early_for(self, event_id: str) -> list[dict]:
         """Supplements read before the event ``event_id`` (removed from ``held``)."""
@@ -199,3 +251,17 @@ class RouterProcessor:
                                key=record.key, value=record.value, parked_at=self._clock())
         topic = self._names.dead_letters
         return Output(topic, record.key or b"", self._encode_dead_letter(letter, topic))
+
+
+def _refuse_if(reason: str | None) -> None:
+    if reason is not None:
+        raise Refused(reason)
+
+
+def _value(department) -> str | None:
+    return department.value if department is not None else None
+
+
+def _items_of(entry: list | dict | None) -> list | None:
+    """The ``[department, item]`` pairs of a ``routed`` entry, new (dict) or old (list)."""
+    return entry.get("items") if isinstance(entry, dict) else entry

@@ -19,8 +19,9 @@ import pytest
 from hub.audit.codec import encode_record
 from hub.domain.audit import GENESIS, AuditRecord
 from hub.domain.catalogue import CATALOGUE
+from hub.domain.departments import Department
 from hub.domain.envelope import EventType
-from hub.domain.outcomes import Outcome
+from hub.domain.outcomes import Outcome, OutcomeStatus
 from hub.domain.routing import RoutingDecision
 from hub.kafka.clients import Clients
 from hub.kafka.topic_names import TopicNames
@@ -58,17 +59,26 @@ class LogWriter:
             self._encoders[schema] = make()
         return self._encoders[schema]
 
+    def _topic_of(self, record: RoutingDecision | Outcome) -> str:
+        """Where the hub's writers put it: the routing log; a department's outcome topic; the
+        hub's deadlines topic for OVERDUE."""
+        if isinstance(record, RoutingDecision):
+            return self.names.routing_log
+        if record.status is OutcomeStatus.OVERDUE:
+            return self.names.deadlines
+        return self.names.outcomes_of(record.department)
+
     def _encoded(self, record, partition: int) -> tuple[str, bytes, bytes]:
         registry = self.clients.registry
         if isinstance(record, (RoutingDecision, Outcome)):
             name = type(record).__name__
-            topic = self.names.routing_log if name == "RoutingDecision" else self.names.outcomes
+            topic = self._topic_of(record)
             encode = self._encoder(name, lambda: model_serializer(registry, name))
             return topic, record.case_id.encode(), encode(record, topic)
         if "envelope" in record:  # an event's wire record
             env = record["envelope"]
             spec = CATALOGUE[EventType(str(env["event_type"]))]
-            topic = self.names.events(spec)
+            topic = self.names.events(spec, Department(env["source_department"]))
             encode = self._encoder(topic, lambda: event_serializer(registry, spec))
             return topic, str(env["subject_ids"][0]).encode(), encode(record_to_event(spec, record), topic)
         chained = AuditRecord.after(self._heads.get(partition, GENESIS), record)

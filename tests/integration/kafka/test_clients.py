@@ -17,7 +17,7 @@ def test_the_shared_producer_is_one_producer_for_every_thread(settings):
     with Clients(settings) as clients, ThreadPoolExecutor(4) as pool:
         producers = list(pool.map(lambda _: clients.shared_producer(), range(8)))
         assert len({id(p) for p in producers}) == 1
-        outcomes = TopicNames(settings.topic_prefix).outcomes
+        outcomes = TopicNames(settings.topic_prefix).all_outcomes()[0]
         assert clients.shared_producer().partitions_for(outcomes)  # it really reaches the cluster
 
 

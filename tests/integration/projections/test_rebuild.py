@@ -55,7 +55,8 @@ def test_rebuilt_projections_equal_the_live_ones(settings, clients, tmp_path: Pa
     # a rebuild in a file of its own, through the API
     rebuilt = CaseProjection(clients, tmp_path / "rebuilt-cases.sqlite")
     names = TopicNames(settings.topic_prefix)
-    source_records = len(read_all(settings, names.routing_log)) + len(read_all(settings, names.outcomes))
+    source_records = sum(len(read_all(settings, t))
+                         for t in (names.routing_log, *names.all_outcomes(), names.deadlines))
     assert rebuilt.rebuild() == source_records
     assert rebuilt.all_cases() == live
     assert rebuilt.positions() == live_cases.positions()

@@ -60,7 +60,7 @@ def test_the_timeline_shows_what_each_department_actually_received(settings, cli
     inboxes = inbox_items(settings)
     names = TopicNames(settings.topic_prefix)
     decode = model_deserializer(clients.registry, "Outcome", Outcome)
-    outcomes = [decode(r.value, r.topic) for r in read_all(settings, names.outcomes)]
+    outcomes = [decode(r.value, r.topic) for t in names.all_outcomes() for r in read_all(settings, t)]
 
     timeline = TimelineProjection(clients, tmp_path / "timeline.sqlite")
     timeline.catch_up()

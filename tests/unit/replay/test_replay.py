@@ -25,7 +25,7 @@ from tests.factories import change_record, sealed_record, supplement_record
 from hub.worker.processor import RouterProcessor, SourceRecord
 
 NAMES = TopicNames("unit")
-SPECS = {NAMES.events(s): s for s in CATALOGUE.values()}
+SPECS = NAMES.event_specs()
 START = datetime(2026, 11, 2, tzinfo=CHINA_TZ)
 WINDOW = ReplayWindow(START, START + timedelta(days=1))
 BEFORE, INSIDE, AFTER = WINDOW.start_ms - 3_600_000, WINDOW.start_ms + 3_600_000, WINDOW.end_ms
@@ -111,9 +111,9 @@ def _routed(event_type: EventType) -> list[WorkItem]:
 
 
 def _record(event: dict, offset: int) -> SourceRecord:
-    spec = CATALOGUE[EventType(event["envelope"]["event_type"])]
-    return SourceRecord(NAMES.events(spec), 0, offset, event["envelope"]["subject_ids"][0].encode(),
-                        pickle.dumps(event))
+    env = event["envelope"]
+    topic = NAMES.events(CATALOGUE[EventType(env["event_type"])], Department(env["source_department"]))
+    return SourceRecord(topic, 0, offset, env["subject_ids"][0].encode(), pickle.dumps(event))
 
 
 def route_live(events: list[dict]) -> list[list[WorkItem]]:

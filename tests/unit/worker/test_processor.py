@@ -9,6 +9,7 @@ import pytest
 
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.dead_letters import DeadLetter
+from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.domain.routing import DecisionKind, ItemChange, RoutingDecision, WorkItem, item_id
 from hub.kafka.topic_names import TopicNames
@@ -18,7 +19,7 @@ from hub.worker.processor import RouterProcessor, SourceRecord
 
 NAMES = TopicNames("unit")
 NOW = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
-SPECS = {NAMES.events(s): s for s in CATALOGUE.values()}
+SPECS = NAMES.event_specs()
 
 
 @pytest.fixture
@@ -36,10 +37,12 @@ def _event(event_type: EventType, seed: int = 1, **hints) -> dict:
     return sealed_record(event_type, seed=seed, **hints)
 
 
-def _record(event: dict, offset: int = 0) -> SourceRecord:
-    spec = CATALOGUE[EventType(event["envelope"]["event_type"])]
-    return SourceRecord(NAMES.events(spec), 0, offset, event["envelope"]["subject_ids"][0].encode(),
-                        pickle.dumps(event))
+def _record(event: dict, offset: int = 0, topic: str | None = None) -> SourceRecord:
+    """``event`` as read from its publisher's topic (or from ``topic``)."""
+    env = event["envelope"]
+    spec = CATALOGUE[EventType(env["event_type"])]
+    topic = topic or NAMES.events(spec, Department(env["source_department"]))
+    return SourceRecord(topic, 0, offset, env["subject_ids"][0].encode(), pickle.dumps(event))
 
 
 def _supplement(event: dict, documents: list[str]) -> dict:
@@ -134,7 +137,7 @@ def test_an_early_supplement_for_an_event_that_waited_for_nothing_is_then_dead_l
     assert [m.kind for _, m in out if isinstance(m, RoutingDecision)] == [DecisionKind.ROUTED]
     (letter,) = [m for _, m in out if isinstance(m, DeadLetter)]
     assert letter.source_offset == 8 and letter.source_topic == NAMES.events(
-        CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED])
+        CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED], Department.CIVIL_AFFAIRS)
     assert "was not waiting for documents" in letter.reason
     assert not router._held
 
