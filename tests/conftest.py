@@ -44,6 +44,7 @@ def make_settings(endpoints):
         values = {
             "bootstrap_servers": endpoints.bootstrap_servers,
             "schema_registry_url": endpoints.schema_registry_url,
+            "kafka_security": endpoints.kafka_security,
             "topic_prefix": f"t{uuid.uuid4().hex[:10]}",
         }
         made.append(HubSettings(**{**values, **overrides}))

@@ -13,6 +13,7 @@ import logging
 import typer
 
 from hub.cli import (
+    acl,
     agencies,
     audit,
     cases,
@@ -33,7 +34,7 @@ from hub.cli.errors import HubErrorExits
 
 # In this order: `hub --help` lists the commands, then the groups, each in the order registered.
 COMMAND_MODULES = (rebuild, publishing, serve, worker, demo, replay,
-                   dev, schemas, topics, tokens, cases, dead_letters, agencies, audit)
+                   dev, schemas, topics, acl, tokens, cases, dead_letters, agencies, audit)
 
 app = typer.Typer(cls=HubErrorExits, help="Once-Only Hub — 数据多跑路，群众少跑腿.", no_args_is_help=True)
 

@@ -67,3 +67,14 @@ def status() -> None:
         typer.echo(f"{row.name:<9} {row.address:<42} {state:<12} {pid:<12} {row.health.detail}")
     if not all(row.health for row in rows):
         raise typer.Exit(1)
+
+
+@dev_app.command()
+def rotate(principal: str = typer.Argument(..., help="A principal: civil-affairs, router, operator …")) -> None:
+    """Give PRINCIPAL a new password: on the broker, in its credentials file, in the registry
+    (which is restarted to read it). Processes already connected keep their sessions."""
+    from hub.devstack.security import rotate as rotate_password
+
+    settings = HubSettings()
+    rotate_password(settings, principal, say=_say)
+    stack.restart(settings, "registry", say=_say)

@@ -29,6 +29,8 @@ class Endpoints:
     bootstrap_servers: str
     schema_registry_url: str
     stop: Callable[[], None]
+    # Throwaway containers are plaintext; the local stack is secured (as its settings say).
+    kafka_security: str = "plaintext"
 
 
 def docker_available() -> bool:
@@ -84,4 +86,5 @@ def provision_stack(
         return _containers(timeout)
     settings = settings or HubSettings()
     stack.up(settings, timeout=timeout, say=lambda m: print(m, file=sys.stderr))
-    return Endpoints(settings.bootstrap_servers, settings.schema_registry_url, stop=lambda: None)
+    return Endpoints(settings.bootstrap_servers, settings.schema_registry_url, stop=lambda: None,
+                     kafka_security=settings.kafka_security)

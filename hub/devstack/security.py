@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.config import HubSettings
+from hub.errors import ConfigurationError
 from hub.devstack import apicurio
 from hub.devstack.health import first_bootstrap
 from hub.devstack.kafka import BrokerSecurity, KafkaFiles
@@ -37,7 +38,7 @@ class DevSecurity:
     def tls(self) -> TlsFiles:
         return TlsFiles(self.settings.state_dir / "tls")
 
-    def _credentials(self, username: str, password: str) -> KafkaCredentials:
+    def credentials(self, username: str, password: str) -> KafkaCredentials:
         return KafkaCredentials(self.settings.bootstrap_servers, SECURED, MECHANISM, username,
                                 password, self.tls.ca_cert.resolve())
 
@@ -49,7 +50,7 @@ class DevSecurity:
             password = current.password
         except Exception:  # noqa: BLE001 - missing or unreadable: a new password, a new file
             current, password = None, new_password()
-        wanted = self._credentials(username, password)
+        wanted = self.credentials(username, password)
         if current != wanted:
             write_credentials(path, wanted)
         return password
@@ -104,3 +105,24 @@ class DevSecurity:
         say(f"kafka: {len(passwords)} principals, credentials in {self.settings.credentials_dir}; "
             f"ACLs for prefix {self.settings.topic_prefix!r}: {len(change.created)} created, "
             f"{len(change.deleted)} removed, {change.unchanged} unchanged")
+
+
+def rotate(settings: HubSettings, principal: str, say: Callable[[str], None]) -> None:
+    """A new password for ``principal``: set on the broker first (as the broker's own user),
+    then written to its credentials file, then the registry's account re-rendered. Clients
+    already connected keep their sessions; new connections need the new file."""
+    from hub.kafka import scram
+    from hub.kafka.clients import Clients
+
+    if principal not in all_principals():
+        raise ConfigurationError(f"unknown principal {principal!r}; known: {', '.join(all_principals())}")
+    security = DevSecurity(settings, KafkaFiles(settings.state_dir / "kafka", settings.state_dir / "logs"))
+    if not security.kafka_files.admin_properties.exists():
+        raise ConfigurationError(f"no dev-stack broker credentials under {security.kafka_files.root}: "
+                                 "rotation here is for a stack `hub dev up` made")
+    path = settings.credentials_dir / f"{principal}.properties"
+    password = new_password()
+    with Clients(security.admin_settings()) as clients:
+        scram.upsert_users(clients, {principal: password})
+    write_credentials(path, security.credentials(principal, password))
+    say(f"{principal}: new SCRAM password set on the broker and written to {path}")

@@ -342,3 +342,16 @@ def status(settings: HubSettings) -> list[ServerStatus]:
         ServerStatus(s.name, s.address, s.health(), procs.live_pid(s.pid_file, s.marker))
         for s in servers(settings)
     ]
+
+
+def restart(settings: HubSettings, name: str, *, say: Say = print) -> None:
+    """Stop one server `hub dev up` started (if it runs) and bring the stack up again: e.g. the
+    registry, which reads its accounts only when it starts."""
+    with _locked(settings.state_dir):
+        for server in servers(settings):
+            pid = procs.live_pid(server.pid_file, server.marker)
+            if server.name == name and pid is not None:
+                say(f"{server.name}: restarting pid {pid}...")
+                procs.terminate(pid, timeout=server.stop_timeout, marker=server.marker)
+                procs.remove_pid(server.pid_file)
+    up(settings, say=say)

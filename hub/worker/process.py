@@ -13,15 +13,16 @@ from hub.errors import HubError
 
 
 def settings_env(settings: HubSettings) -> dict[str, str]:
-    """The environment that makes a child process see ``settings``."""
-    return {
-        **os.environ,
-        "HUB_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-        "HUB_SCHEMA_REGISTRY_URL": settings.schema_registry_url,
-        "HUB_TOPIC_PREFIX": settings.topic_prefix,
-        "HUB_TOPIC_PARTITIONS": str(settings.topic_partitions),
-        "HUB_STATE_DIR": str(settings.state_dir),
-    }
+    """The environment that makes a child process see ``settings`` — every field, the principal
+    and its credentials file included (a child never falls back to another principal)."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump(mode="json").items():
+        key = f"HUB_{name.upper()}"
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = str(value)
+    return env
 
 
 class WorkerProcess:

@@ -7,12 +7,13 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from kafka import KafkaConsumer, TopicPartition
 
+from hub.kafka.clients import Clients
 from hub.config import HubSettings
 
 
 def read_record(settings: HubSettings, topic: str, partition: int, offset: int):
     """The raw Kafka record at ``topic[partition]@offset``."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    consumer = KafkaConsumer(**Clients(settings).connection(), enable_auto_commit=False)
     try:
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from fastapi.testclient import TestClient
 from kafka import KafkaProducer
 
+from hub.kafka.clients import Clients
 from hub.api.app import create_app
 from hub.audit.intake import KafkaAuditIntake, decode_note
 from hub.api.tokens import TokenStore, issue_token
@@ -47,7 +48,7 @@ def test_a_department_gets_only_its_granted_fields_another_is_refused_and_both_a
             "refers_to": {"event_id": original.event_id, "change_kind": "CORRECTION"}})
         departments.publish(EventType.ENTERPRISE_REGISTERED, company)
     # A record no decoder can read (the router dead-letters it): the projection must move past it.
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    producer = KafkaProducer(**Clients(settings).connection())
     producer.send(CATALOGUE[EventType.MARRIAGE_REGISTERED].topic(settings.topic_prefix),
                   key=b"junk", value=b"\x00not avro").get(timeout=10)
     producer.close()

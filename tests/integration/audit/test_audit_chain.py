@@ -76,10 +76,10 @@ def _copy(settings: HubSettings, change) -> str:
     ``change(partition, offset, value) -> value | None`` (None drops the record)."""
     names = TopicNames(settings.topic_prefix)
     copy = f"{names.audit}.copy{uuid.uuid4().hex[:6]}"
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = KafkaAdminClient(**Clients(settings).connection())
     admin.create_topics([NewTopic(copy, settings.topic_partitions, 1)])
     admin.close()
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    producer = KafkaProducer(**Clients(settings).connection(), acks="all")
     for rec in read_all(settings, names.audit):
         value = change(rec.partition, rec.offset, rec.value)
         if value is not None:
@@ -115,7 +115,7 @@ def test_a_forged_record_in_the_live_topic_is_named(settings):
     head = decode_record(records[-1].value)
     # A forger who knows the format: links to the head, but cannot make the hash match.
     forged = AuditRecord({**head.content, "department": "TAX"}, head.hash, head.hash)
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    producer = KafkaProducer(**Clients(settings).connection(), acks="all")
     producer.send(TopicNames(settings.topic_prefix).audit, value=encode_record(forged),
                   partition=partition).get(timeout=10)
     producer.close()

@@ -43,7 +43,7 @@ def _send(settings, items, garbage_first: bool = False):
 def _outcomes(settings) -> list[Outcome]:
     topic = TopicNames(settings.topic_prefix).outcomes_of(TAX)  # the tax inbox reports on its own topic
     decode = model_deserializer(Clients(settings).registry, "Outcome", Outcome)
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    consumer = KafkaConsumer(**Clients(settings).connection(), enable_auto_commit=False)
     tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)

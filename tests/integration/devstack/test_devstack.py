@@ -9,6 +9,7 @@ server that does not answer.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 
 import pytest
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from hub.config import HubSettings
 from hub.devstack import procs, stack
 from hub.cli.dev import dev_app
+from hub.kafka.clients import Clients
 
 pytestmark = pytest.mark.integration
 
@@ -61,9 +63,14 @@ def private_registry(shared, tmp_path):
     settings = HubSettings(
         bootstrap_servers=shared.bootstrap_servers,
         schema_registry_url=f"http://127.0.0.1:{_free_port()}/apis/ccompat/v7",
+        kafka_security=shared.kafka_security,
         state_dir=tmp_path / "state",
         cache_dir=shared.cache_dir,
     )
+    # The shared broker's principals and CA, so the private registry knows the same accounts.
+    for kept in ("credentials", "tls"):
+        if (shared.state_dir / kept).is_dir():
+            shutil.copytree(shared.state_dir / kept, settings.state_dir / kept)
     yield settings
     stack.down(settings, say=_quiet)  # stops only what this state dir started: the registry
     assert stack.servers(shared)[0].health(), "the shared broker must still be running"
@@ -87,7 +94,7 @@ def test_registry_data_survives_a_restart(private_registry):
         ),
         "AVRO",
     )
-    client = SchemaRegistryClient({"url": settings.schema_registry_url, "timeout": 10})
+    client = Clients(settings).registry  # the operator: only it may register
     schema_id = client.register_schema("durable-value", schema)
 
     stack.down(settings, say=_quiet)

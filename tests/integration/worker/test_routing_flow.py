@@ -360,7 +360,7 @@ def test_poison_records_go_to_the_dead_letter_topic_and_later_events_still_flow(
     topic = CATALOGUE[EventType.ENTERPRISE_REGISTERED].topic(settings.topic_prefix)
     garbage = b"\xde\xad\xbe\xef not avro at all"
     unknown_schema = struct.pack(">bI", 0, 987_654_321) + b"\x02\x04\x06"
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    producer = KafkaProducer(**Clients(settings).connection(), acks="all")
     try:
         poison = [producer.send(topic, key=key, value=v).get(timeout=30) for v in (garbage, unknown_schema)]
     finally:

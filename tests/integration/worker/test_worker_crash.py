@@ -20,6 +20,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from consumers.reference_agencies.fleet import AgencyFleet
+from hub.kafka.clients import Clients
 from hub.demo.back_office import wait_for_cases
 from hub.domain.case import ItemStatus
 from hub.kafka.topic_names import TopicNames
@@ -44,9 +45,9 @@ class Progress:
     offsets its consumer group has committed — from long-lived clients, cheap to poll."""
 
     def __init__(self, settings):
-        self._consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
+        self._consumer = KafkaConsumer(**Clients(settings).connection(),
                                        enable_auto_commit=False, group_id=None)
-        self._admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+        self._admin = KafkaAdminClient(**Clients(settings).connection())
         self._group = f"{settings.topic_prefix}-router"  # the faust app id
         self._partitions = [TopicPartition(t, p) for t in TopicNames(settings.topic_prefix).all_inboxes()
                             for p in sorted(self._consumer.partitions_for_topic(t) or ())]
