@@ -47,20 +47,25 @@ def sealed_record(event_type: EventType | str | EventSpec, raw: dict[str, Any] |
 
 
 def change_record(original: dict[str, Any], seed: int = 1, kind: str = "CORRECTION",
-                  **payload: Any) -> dict[str, Any]:
-    """A correction (or ``kind="ANNULMENT"``) of ``original`` by its owner: a fresh submission of
-    the same type, ``payload`` fields replaced, ``refers_to`` the original."""
+                  department: Department | None = None, **payload: Any) -> dict[str, Any]:
+    """A correction (or ``kind="ANNULMENT"``) of ``original`` by its owner (or ``department``):
+    the original's payload (so the same subjects) with ``payload`` fields replaced, a fresh
+    submission's ``occurred_at``, ``refers_to`` the original."""
     event_type = original["envelope"]["event_type"]
+    spec = spec_for(event_type)
     raw = submission(event_type, seed)
-    raw["payload"].update(payload)
+    raw["payload"] = {**spec.payload_model.model_validate(original["payload"]).model_dump(mode="json"),
+                      **payload}
     raw["refers_to"] = {"event_id": original["envelope"]["event_id"], "change_kind": kind}
-    return sealed_record(event_type, raw)
+    return sealed_record(event_type, raw, department=department)
 
 
-def supplement_record(held: dict[str, Any], documents: list[str], occurred_at: datetime
-                      ) -> dict[str, Any]:
-    """A 补齐材料 (容缺受理) event bringing ``documents`` for the ``held`` event."""
+def supplement_record(held: dict[str, Any], documents: list[str], occurred_at: datetime,
+                      department: Department | None = None) -> dict[str, Any]:
+    """A 补齐材料 (容缺受理) event bringing ``documents`` for the ``held`` event, sent by
+    ``department`` (the held event's own department by default)."""
     raw = {"occurred_at": occurred_at.isoformat(), "payload": {
         "supplements_event_id": held["envelope"]["event_id"],
         "subject_id": held["envelope"]["subject_ids"][0], "documents": documents}}
-    return sealed_record(EventType.DOCUMENTS_SUPPLEMENTED, raw)
+    sender = department or Department(str(held["envelope"]["source_department"]))
+    return sealed_record(EventType.DOCUMENTS_SUPPLEMENTED, raw, department=sender)

@@ -161,9 +161,13 @@ def test_a_correction_in_the_window_reaches_the_departments_of_its_original_befo
     assert got == live
     assert "COMMERCE" in {i.department.value for i in got}  # although no longer foreign-invested
     assert {i.change for i in got} == {ItemChange.CORRECTION}
-    # Without the context the replay could not know: it is what --context-from trades away.
-    blind = _feed(_router(), [(correction, INSIDE, True)])[0]
-    assert "COMMERCE" not in {i.department.value for i in blind}
+    # Without the context the replay cannot know the original (nor check that the correction's
+    # department owns it): the correction is skipped with the reason — what --context-from
+    # trades away.
+    router = _router()
+    assert _feed(router, [(correction, INSIDE, True)])[0] == []
+    assert router.summary.skipped == {"Refused": 1}
+    assert "never recorded" in router.summary.skip_examples["Refused"][0]
 
 
 def _supplement(held: dict, documents: list[str]) -> dict:
