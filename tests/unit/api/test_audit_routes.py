@@ -1,5 +1,5 @@
-"""GET /v1/audit/subjects/{id}: the subject timeline over HTTP (the in-memory timeline reader,
-no broker)."""
+"""GET /v1/audit/subjects/{id}: the subject timeline over HTTP, scoped and audited (the in-memory
+timeline and case readers and audit-note sink, no broker)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from fastapi.testclient import TestClient
 from kafka.errors import KafkaConnectionError
 
 from hub.api.app import create_app
-from hub.api.tokens import TokenRecord, TokenStore, token_hash
+from hub.api.tokens import Role, TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
+from hub.domain.audit_entries import ReadNote
 from hub.domain.departments import Department
-from hub.memory import InMemoryTimeline
+from hub.domain.identifiers import mask_id
+from hub.domain.routing import RoutingDecision
+from hub.memory import InMemoryAuditNotes, InMemoryCases, InMemoryTimeline
 
-TOKEN = "portal-token"
+TOKEN = "auditor-token"
 SUBJECT = "110101199003074514"
 DECISION = {"kind": "routing_decision", "at": "2026-05-01T02:00:00.000Z", "case_id": "c-1", "event_id": "e-1",
             "event_type": "birth_certified", "source_department": "HEALTH", "subject_ids": [SUBJECT],
@@ -35,10 +38,29 @@ def _timeline() -> InMemoryTimeline:
     return timeline
 
 
-def _client(timeline):
-    tokens = TokenStore([TokenRecord(department=Department.PUBLIC_SECURITY, sha256=token_hash(TOKEN),
-                                     issued_at=datetime.now(timezone.utc))])
-    return TestClient(create_app(HubSettings(), tokens, lambda d: None, timeline=timeline))
+def _case() -> InMemoryCases:
+    """The case view of the same birth (public security was given the subject's field)."""
+    decision = RoutingDecision.model_validate({
+        "decision_id": "d-1", "case_id": "c-1", "event_id": "e-1", "event_type": "birth_certified",
+        "source_department": "HEALTH", "subject_ids": [SUBJECT], "kind": "ROUTED", "change": "NEW",
+        "decided_at": "2026-05-01T02:00:00Z", "pending_documents": [],
+        "items": [{"item_id": "i-1", "department": "PUBLIC_SECURITY", "item": "household_birth",
+                   "name_zh": "落户", "name_en": "Birth", "change": "NEW", "refers_to_item_id": None,
+                   "deadline_at": "2026-05-08T02:00:00Z",
+                   "grants": [{"field": "payload.certificate_number", "basis": "《户口登记条例》第七条"}]}]})
+    return InMemoryCases(decision)
+
+
+TOKENS = [TokenRecord(role=Role.AUDITOR, sha256=token_hash(TOKEN), issued_at=datetime.now(timezone.utc)),
+          TokenRecord(department=Department.PUBLIC_SECURITY, sha256=token_hash("police"),
+                      issued_at=datetime.now(timezone.utc)),
+          TokenRecord(department=Department.TAX, sha256=token_hash("tax"),
+                      issued_at=datetime.now(timezone.utc))]
+
+
+def _client(timeline, notes: InMemoryAuditNotes | None = None, cases: InMemoryCases | None = None):
+    return TestClient(create_app(HubSettings(), TokenStore(TOKENS), lambda d: None, timeline=timeline,
+                                 cases=cases, audit_intake=notes or InMemoryAuditNotes()))
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -85,3 +107,37 @@ def test_kafka_unreachable_is_a_503_with_retry_after():
 def test_the_route_is_in_the_openapi_document():
     paths = _client(_timeline()).get("/openapi.json").json()["paths"]
     assert "/v1/audit/subjects/{subject_id}" in paths
+
+
+def test_every_timeline_read_is_audited_with_the_token_and_the_subject_masked():
+    notes = InMemoryAuditNotes()
+    _client(_timeline(), notes).get(f"/v1/audit/subjects/{SUBJECT}", headers=AUTH)
+    [note] = notes.notes
+    assert isinstance(note, ReadNote)
+    assert (note.token_id, note.role, note.department, note.route, note.subject, note.case_ids) == (
+        TOKENS[0].id, "auditor", None, "subject_timeline", mask_id(SUBJECT), ["c-1"])
+    assert SUBJECT not in note.model_dump_json()
+
+
+def test_a_timeline_that_cannot_be_audited_is_not_served():
+    notes = InMemoryAuditNotes()
+    notes.refuse()
+    response = _client(_timeline(), notes).get(f"/v1/audit/subjects/{SUBJECT}", headers=AUTH)
+    assert response.status_code == 503 and response.json()["errors"][0]["rule"] == "audit_unavailable"
+    assert "c-1" not in response.text
+
+
+def test_a_department_sees_its_own_entries_of_the_cases_it_is_party_to():
+    client = _client(_timeline(), cases=_case())
+    police = client.get(f"/v1/audit/subjects/{SUBJECT}", headers={"Authorization": "Bearer police"})
+    assert police.status_code == 200
+    assert [r["item_id"] for r in police.json()["recipients"]] == ["i-1"]
+    assert police.json()["scope"] == "PUBLIC_SECURITY"
+    tax = client.get(f"/v1/audit/subjects/{SUBJECT}", headers={"Authorization": "Bearer tax"}).json()
+    assert tax["events"] == tax["recipients"] == tax["departments"] == []
+
+
+def test_without_the_case_view_a_department_is_not_served_the_timeline():
+    response = _client(_timeline()).get(f"/v1/audit/subjects/{SUBJECT}",
+                                        headers={"Authorization": "Bearer police"})
+    assert response.status_code == 403 and response.json()["errors"][0]["rule"] == "role"

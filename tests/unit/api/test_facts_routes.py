@@ -4,7 +4,7 @@ unless its audit note is durable."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +12,7 @@ from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 from openapi_spec_validator import validate
 
 from hub.api.app import create_app
-from hub.api.tokens import TokenRecord, TokenStore, token_hash
+from hub.api.tokens import Role, TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
@@ -165,7 +165,8 @@ def test_refusals_without_a_token_are_audited_one_by_one_up_to_the_limit(marriag
     assert "6 earlier refusal(s) from testclient were over 3 per 1 second" in note.reason
     assert _get(client, "x" * 18).status_code == 401
     assert "earlier" not in intake.notes[-1].reason  # told once
-    # departments with a token are never throttled: every query of theirs is audited
+    # refusals of departments with a token are not throttled: every query of theirs is audited
+    # (up to the token's read limit, 120 a minute by default)
     provident = _client(facts, intake)
     before = len(intake.notes)
     assert all(_get(provident, "x" * 18, Department.HEALTH).status_code == 403 for _ in range(25))
@@ -178,3 +179,48 @@ def test_the_refusal_limit_setting_is_checked(limit, rule):
 
     with pytest.raises(ValidationError, match=rule):
         HubSettings(unauthenticated_audit_limit=limit)
+
+
+# --- roles, expiry, the per-token read limit ---------------------------------------------------
+
+def _store(*records: TokenRecord) -> TokenStore:
+    return TokenStore(list(records))
+
+
+@pytest.mark.parametrize("role", [Role.OPERATOR, Role.AUDITOR])
+def test_operator_and_auditor_tokens_are_granted_no_field_and_audited(marriage, role):
+    facts, intake = InMemoryFacts(marriage), InMemoryAuditNotes()
+    record = TokenRecord(role=role, sha256=token_hash("staff"), issued_at=datetime.now(timezone.utc))
+    client = TestClient(create_app(HubSettings(), _store(record), lambda d: None, facts=facts,
+                                   audit_intake=intake))
+    response = _get(client, marriage["payload"]["spouse_a"]["id_number"], token="staff")
+    assert response.status_code == 403 and response.json()["errors"][0]["rule"] == "fact_grant"
+    [note] = intake.notes
+    assert not note.allowed and record.id in note.reason and role.value in note.reason
+
+
+def test_an_expired_token_is_refused_with_why_and_audited(marriage):
+    facts, intake = InMemoryFacts(marriage), InMemoryAuditNotes()
+    now = datetime.now(timezone.utc)
+    record = TokenRecord(department=Department.PROVIDENT_FUND, sha256=token_hash("old"),
+                         issued_at=now - timedelta(days=91), expires_at=now - timedelta(days=1))
+    client = TestClient(create_app(HubSettings(), _store(record), lambda d: None, facts=facts,
+                                   audit_intake=intake))
+    response = _get(client, marriage["payload"]["spouse_a"]["id_number"], token="old")
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["message"] == "bearer token expired"
+    [note] = intake.notes
+    assert (note.allowed, note.department, note.reason) == (False, None, "bearer token expired")
+
+
+def test_a_departments_queries_are_limited_per_token(marriage):
+    facts, intake = InMemoryFacts(marriage), InMemoryAuditNotes()
+    tokens = TokenStore([TokenRecord(department=d, sha256=token_hash(t), issued_at=datetime.now(timezone.utc))
+                         for d, t in TOKENS.items()])
+    client = TestClient(create_app(HubSettings(), tokens, lambda d: None, facts=facts, audit_intake=intake,
+                                   read_rate_limit="2/minute"))
+    subject = marriage["payload"]["spouse_a"]["id_number"]
+    statuses = [_get(client, subject, Department.PROVIDENT_FUND).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert len(intake.notes) == 2
+    assert _get(client, subject, Department.TAX).status_code in (200, 403)  # its own allowance

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,7 +20,7 @@ from starlette.requests import Request
 
 from hub.api.app import create_app
 from hub.api.ingest_routes import BodyTooLarge, read_limited
-from hub.api.tokens import TokenRecord, TokenStore, token_hash
+from hub.api.tokens import Role, TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, spec_for_publisher
 from hub.domain.common import CHINA_TZ
@@ -346,3 +346,52 @@ def test_shutdown_closes_the_publishers():
         assert client.get("/healthz").status_code == 200
         assert not hub.closed
     assert hub.closed
+
+
+# --- integers too long to convert, and tokens that are no department's ----------------------
+
+@pytest.mark.parametrize("where, field", [
+    (lambda raw, n: raw["payload"].update(certificate_number=n), "payload.certificate_number"),
+    (lambda raw, n: raw.update(extra=[1, {"deep": n}]), "extra[1].deep"),
+])
+def test_an_integer_of_more_than_4300_digits_is_a_422_naming_the_field(make, where, field):
+    client, hub = make()
+    raw = marriage()
+    where(raw, 1234567890123)  # replaced in the encoded text: json.dumps cannot write the number
+    body = encode(raw).replace(b"1234567890123", b"9" * 4301)
+    response = client.post("/v1/events/marriage_registered", content=body,
+                           headers={**auth(CIVIL), "content-type": "application/json"})
+    error = assert_problem(response, 422, field, "integer_digits")
+    assert "4301 digits" in error["message"] and "4300" in error["message"]
+    assert hub.written == []
+
+
+def test_an_integer_of_4300_digits_is_parsed_and_judged_by_the_event_rules(make):
+    client, hub = make()
+    body = encode(marriage(extra=7)).replace(b'"extra": 7', b'"extra": ' + b"9" * 4300)
+    response = client.post("/v1/events/marriage_registered", content=body,
+                           headers={**auth(CIVIL), "content-type": "application/json"})
+    assert response.status_code != 500
+
+
+@pytest.mark.parametrize("role", [Role.OPERATOR, Role.AUDITOR])
+def test_operator_and_auditor_tokens_publish_nothing(role):
+    hub = FakeHub()
+    tokens = TokenStore([TokenRecord(role=role, sha256=token_hash("staff"), issued_at=NOW)])
+    client = TestClient(create_app(HubSettings(), tokens, hub))
+    response = client.post("/v1/events/marriage_registered", json=marriage(), headers=auth("staff"))
+    assert_problem(response, 403, "(request)", "role")
+    assert hub.asked_for == []
+
+
+@pytest.mark.parametrize("record, reason", [
+    (dict(expires_at=NOW), "bearer token expired"), (dict(revoked_at=NOW), "bearer token revoked")])
+def test_expired_and_revoked_tokens_publish_nothing(record, reason):
+    hub = FakeHub()
+    tokens = TokenStore([TokenRecord(department=Department.CIVIL_AFFAIRS, sha256=token_hash("t"),
+                                     issued_at=NOW - timedelta(days=1), **record)],
+                        clock=lambda: NOW + timedelta(seconds=1))
+    response = TestClient(create_app(HubSettings(), tokens, hub)).post(
+        "/v1/events/marriage_registered", json=marriage(), headers=auth("t"))
+    error = assert_problem(response, 401, "(request)", "bearer_token")
+    assert error["message"] == reason and hub.asked_for == []

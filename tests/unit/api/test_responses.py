@@ -31,7 +31,7 @@ import hub.api
 from hub.errors import (Conflict, ConfigurationError, FieldError, HubError, InvalidEvent,
                         InvalidOption, NotAudited, NotFound, NotOwner, PublishUnavailable,
                         TopicMissing, Unavailable, UnknownEventType)
-from hub.memory import InMemoryAuditNotes
+from hub.memory import InMemoryAuditNotes, InMemoryCases
 
 API = Path(hub.api.__file__).parent  # located by import, so moving this test cannot empty it
 TOKEN = "provident-fund-token"
@@ -161,8 +161,9 @@ def _client(**collaborators) -> TestClient:
 ])
 def test_an_unreadable_view_is_a_503_with_retry_after(collaborator, path, error):
     notes = InMemoryAuditNotes()
-    more = {"audit_intake": notes} if collaborator == "facts" else {}
-    response = _client(**{collaborator: Reader(error)}, **more).get(path, headers=AUTH)
+    views = {"cases": InMemoryCases()} if collaborator == "timeline" else {}  # scopes a department's
+    views[collaborator] = Reader(error)
+    response = _client(**views, audit_intake=notes).get(path, headers=AUTH)
     assert response.status_code == 503, response.text
     assert response.json()["errors"][0]["rule"] == "unavailable"
     assert response.headers["retry-after"] == str(getattr(error, "retry_after_s", RETRY_AFTER_S))
