@@ -136,7 +136,14 @@ class FactsProjection(SqliteProjection):
             early = conn.execute("SELECT documents FROM early_supplements WHERE event_id = ? "
                                  "AND department = ?", (change.event_id, recorded.department)).fetchone()
             supplied = json.loads(early[0]) if early else []
+            foreign = conn.execute("DELETE FROM early_supplements WHERE event_id = ? AND department != ?",
+                                   (change.event_id, recorded.department)).rowcount
             conn.execute("DELETE FROM early_supplements WHERE event_id = ?", (change.event_id,))
+            if foreign:
+                self.refused += foreign
+                log.warning("facts: refusing %d supplement(s) of event %s read ahead of it: %s",
+                            foreign, change.event_id, supplement_refusal(
+                                "another department", change.event_id, recorded))
             held_for = [d for d in change.held_for if d not in supplied]
             if held_for:
                 conn.execute("INSERT OR REPLACE INTO held VALUES (?, ?)",
