@@ -96,6 +96,13 @@ class HubSettings(BaseSettings):
         """The same settings, authenticating as ``principal`` (its default credentials file)."""
         return self.model_copy(update={"principal": principal, "credentials_file": None})
 
+    def for_service(self, principal: str) -> "HubSettings":
+        """Settings of a hub service (router, auditor, gateway …): its own least-privileged
+        principal, unless the environment named a principal or a credentials file itself."""
+        if {"principal", "credentials_file"} & self.model_fields_set:
+            return self
+        return self.as_principal(principal)
+
     @property
     def resolved_tokens_file(self) -> Path:
         return self.tokens_file or self.state_dir / "tokens.json"

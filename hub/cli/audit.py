@@ -11,7 +11,8 @@ from typing import Optional
 
 import typer
 
-from hub.cli.context import clients
+from hub.cli.context import clients, run_as
+from hub.security.principals import Service
 from hub.cli.options import parse_instant
 
 audit_app = typer.Typer(help="The audit trail: run the auditor, verify the chain, "
@@ -29,6 +30,7 @@ def audit_run(anchor_every: float = typer.Option(60.0, "--anchor-every", min=1.0
     replay and fact query into the audit topic; print each chain-head anchor as it is made."""
     from hub.audit.auditor import Auditor
 
+    run_as(Service.AUDITOR)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     auditor = Auditor(clients(), anchor_every_s=anchor_every,

@@ -40,6 +40,13 @@ class CommandContext:
             self._clients = Clients(self.settings)
         return self._clients
 
+    def run_as(self, principal: str) -> None:
+        """The command is a hub service: authenticate as ``principal`` (see
+        :meth:`HubSettings.for_service`). Called before the command asks for clients."""
+        if self._clients is not None:
+            raise RuntimeError("run_as() must come before the command's first clients()")
+        self._settings = self.settings.for_service(principal)
+
     def close(self) -> None:
         if self._clients is not None:
             self._clients.close()
@@ -75,3 +82,7 @@ def settings() -> HubSettings:
 
 def clients() -> Clients:
     return _current().clients
+
+
+def run_as(principal: str) -> None:
+    _current().run_as(principal)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli.context import clients, settings
+from hub.cli.context import clients, run_as, settings
+from hub.security.principals import Service
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +24,7 @@ def serve(
     from hub.api.tokens import TokenStore
     from producers.pool import PublisherPool
 
+    run_as(Service.GATEWAY)
     tokens = TokenStore.load(settings().resolved_tokens_file)
     if not len(tokens):
         typer.echo(f"warning: no tokens in {settings().resolved_tokens_file}; "

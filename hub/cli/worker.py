@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli.context import settings
+from hub.cli.context import run_as, settings
+from hub.security.principals import Service
 
 
 def register(app: typer.Typer) -> None:
@@ -17,4 +18,5 @@ def worker(loglevel: str = typer.Option("warning", help="faust log level.")) -> 
     """Run the router: registrations → department inboxes, routing log, dead letters."""
     from hub.worker.app import run_worker
 
+    run_as(Service.ROUTER)
     run_worker(settings(), loglevel=loglevel)

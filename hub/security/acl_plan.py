@@ -6,7 +6,7 @@ Least privilege, one principal at a time (``hub acl plan`` prints this table):
   its own outcome topic; if the rules send it follow-on items, it reads its own inbox with its
   own consumer group (``<prefix>.agency.<department>``), and parks items it cannot take;
 - the router reads the event topics and writes the inboxes, the routing log, the dead letters
-  and the OVERDUE flags; its faust app keeps its internal topics under ``<prefix>-router-``;
+  and the OVERDUE flags (``<prefix>.deadlines``); its faust app keeps its internal topics under ``<prefix>-router-``;
 - the auditor reads what was disclosed and the intake, and alone writes the audit chain;
 - the projections only read; the gateway (HTTP API) writes event topics for the department its
   token names, notes into the audit intake, and reads what its views read;
@@ -103,9 +103,9 @@ def _router(names: TopicNames) -> Iterator[Permission]:
     yield from _topics(me, Operation.READ, names.all_events(), "routes every event")
     yield from _topics(me, Operation.WRITE, [*names.all_inboxes(), names.routing_log,
                                              names.dead_letters], "sends items, decisions, dead letters")
-    yield from _topics(me, Operation.READ, [names.routing_log, *names.all_outcomes()],
+    yield from _topics(me, Operation.READ, [names.routing_log, *names.all_outcomes(), names.deadlines],
                        "its deadline watch reads the cases")
-    yield from _topics(me, Operation.WRITE, names.all_outcomes(), "flags items past their deadline")
+    yield from _topics(me, Operation.WRITE, [names.deadlines], "flags items past their deadline")
     yield Permission(me, Resource.GROUP, app_id, Operation.READ, why="the faust app's group")
     for operation in (Operation.CREATE, Operation.READ, Operation.WRITE):
         yield Permission(me, Resource.TOPIC, f"{app_id}-", operation, Pattern.PREFIXED,
@@ -114,7 +114,8 @@ def _router(names: TopicNames) -> Iterator[Permission]:
 
 def _auditor(names: TopicNames) -> Iterator[Permission]:
     me = Service.AUDITOR.value
-    disclosed = [names.routing_log, *names.all_outcomes(), *names.all_inboxes(), names.dead_letters]
+    disclosed = [names.routing_log, *names.all_outcomes(), names.deadlines, *names.all_inboxes(),
+                 names.dead_letters]
     yield from _topics(me, Operation.READ, [*disclosed, names.audit_intake],
                        "audits every disclosure and every note")
     yield from _topics(me, Operation.READ, [names.audit, names.audit_anchors], "resumes its chain")
@@ -125,7 +126,7 @@ def _auditor(names: TopicNames) -> Iterator[Permission]:
 
 
 def _views(me: str, names: TopicNames) -> Iterator[Permission]:
-    yield from _topics(me, Operation.READ, [names.routing_log, *names.all_outcomes(),
+    yield from _topics(me, Operation.READ, [names.routing_log, *names.all_outcomes(), names.deadlines,
                                             *names.all_events(), names.audit],
                        "case, facts and timeline views")
 

@@ -21,17 +21,18 @@ from hub.wire.codec import event_to_record, record_to_event
 from hub.wire.schemas import event_schema_json, named_schema_json
 
 
-def event_serializer(client: SchemaRegistryClient, spec: EventSpec, auto_register: bool = False):
+def event_serializer(client: SchemaRegistryClient, spec: EventSpec):
     """``serialize(event, topic) -> bytes`` in the Confluent wire format.
 
-    By default the schema must already be registered (``hub schemas register`` checks evolution
-    first); the serializer then only looks its id up, once, and caches it.
+    The schema must already be registered (``hub schemas register``, by the operator, checks
+    evolution first): no serializer ever registers one — departments and services hold read-only
+    registry accounts — it only looks the id up, once, and caches it.
     """
     inner = AvroSerializer(
         client,
         event_schema_json(spec),
         to_dict=lambda event, _ctx: event_to_record(event),
-        conf={"auto.register.schemas": auto_register, "normalize.schemas": False,
+        conf={"auto.register.schemas": False, "normalize.schemas": False,
               "subject.name.strategy": topic_subject_name_strategy},
     )
 

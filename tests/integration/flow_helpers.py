@@ -174,7 +174,7 @@ def rule_for(event_type: str, item: str):
 # -- reading topics back ----------------------------------------------------------------------
 def read_all(settings: HubSettings, topic: str, timeout_s: float = 30.0) -> list:
     """Every record of ``topic`` from the beginning to its current end, all partitions."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
+    consumer = KafkaConsumer(**Clients(settings).connection(), enable_auto_commit=False,
                              group_id=None)
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]

@@ -47,14 +47,19 @@ def test_a_department_reads_only_its_own_inbox_in_its_own_group(department):
     assert {t for t, who in WRITE.items() if me in who and ".outcomes" in t} <= {NAMES.outcomes_of(department)}
 
 
+@pytest.mark.parametrize("department", list(Department))
+def test_a_departments_outcome_topic_has_it_as_its_only_writer(department):
+    assert WRITE.get(NAMES.outcomes_of(department), set()) <= {department_principal(department)}
+
+
 def test_each_event_topic_has_exactly_one_department_writer():
     for topic in NAMES.all_events():
         departments = WRITE[topic] - SERVICES
         assert len(departments) == 1, (topic, departments)
 
 
-def test_only_the_router_writes_inboxes_and_the_routing_log():
-    for topic in [*NAMES.all_inboxes(), NAMES.routing_log]:
+def test_only_the_router_writes_inboxes_the_routing_log_and_deadline_flags():
+    for topic in [*NAMES.all_inboxes(), NAMES.routing_log, NAMES.deadlines]:
         assert WRITE[topic] == {Service.ROUTER.value}, topic
 
 
