@@ -29,6 +29,7 @@ from hub.domain.departments import Department
 from hub.domain.outcomes import Completed, Handler, Outcome, OutcomeStatus, Rejected
 from hub.domain.routing import WorkItem
 from hub.kafka.topic_names import TopicNames
+from hub.security.principals import department_principal
 from hub.kafka.clients import Clients
 from hub.kafka.failures import is_transient
 from hub.wire.serde import model_deserializer, model_serializer
@@ -62,10 +63,12 @@ class Inbox:
                  clients: Clients | None = None, group: str | None = None,
                  retry: RetryPolicy = RetryPolicy(),
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
-        """``clients``: where the Kafka and registry clients come from (built from
-        ``settings`` if not given)."""
+        """``clients``: where the Kafka and registry clients come from; if not given, built from
+        ``settings`` as the department's own principal (unless the settings name one): the
+        broker, not this class, decides what the department may read and write."""
         self.department = department
-        self._clients = clients or Clients(settings or HubSettings())
+        self._clients = clients or Clients(
+            (settings or HubSettings()).for_service(department_principal(department)))
         self.settings = settings = self._clients.settings
         self.names = TopicNames(settings.topic_prefix)
         self.topic = self.names.inbox(department)

@@ -33,6 +33,7 @@ from hub.errors import ConfigurationError, HubError, PublishUnavailable
 from hub.kafka.clients import Clients
 from hub.kafka.failures import REGISTRY_TRANSPORT_ERRORS
 from hub.kafka.topic_names import TopicNames
+from hub.security.principals import department_principal
 from hub.schema_registry.subjects import value_subject
 from hub.wire.serde import event_serializer
 
@@ -54,11 +55,14 @@ class Publisher:
         shared: bool = False,
         clock: Clock = utc_now,
     ):
-        """``clients``: where the producer and registry client come from (built from
-        ``settings`` if not given). ``shared``: publish through the clients' shared producer
-        (a server publishing for many departments) instead of one of its own."""
+        """``clients``: where the producer and registry client come from; if not given, built from
+        ``settings`` as the department's own principal (unless the settings name one), so the
+        broker's ACLs — not this class — decide what it may publish. ``shared``: publish through
+        the clients' shared producer (a server publishing for many departments) instead of one
+        of its own."""
         self.department = Department.parse(department) if isinstance(department, str) else department
-        self._clients = clients or Clients(settings or HubSettings())
+        self._clients = clients or Clients(
+            (settings or HubSettings()).for_service(department_principal(self.department)))
         self._owns_clients = clients is None
         self.settings = self._clients.settings
         self._shared = shared

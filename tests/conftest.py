@@ -19,6 +19,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from hub.config import HubSettings
 from hub.devstack.provision import provision_stack
+from hub.kafka import acls
 from hub.kafka.clients import Clients
 from hub.schema_registry.provisioning import provision_catalogue
 from hub.schema_registry.subjects import value_subject
@@ -45,6 +46,9 @@ def make_settings(endpoints):
             "bootstrap_servers": endpoints.bootstrap_servers,
             "schema_registry_url": endpoints.schema_registry_url,
             "kafka_security": endpoints.kafka_security,
+            # Named, so SDK objects (Publisher, Inbox) keep the operator rather than switching to
+            # their department's principal, which has no ACLs on a test's fresh prefix.
+            "principal": "operator",
             "topic_prefix": f"t{uuid.uuid4().hex[:10]}",
         }
         made.append(HubSettings(**{**values, **overrides}))
@@ -56,8 +60,8 @@ def make_settings(endpoints):
 
 
 def delete_prefix_topics(settings: HubSettings) -> None:
-    """Delete every topic named after ``settings``' prefix (the router's own included) and the
-    registry subjects of those topics."""
+    """Delete every topic named after ``settings``' prefix (the router's own included), the
+    registry subjects of those topics, and the prefix's ACLs (the demo applies them)."""
     prefix = settings.topic_prefix
     ours = (f"{prefix}.", f"{prefix}-")
     try:
@@ -65,6 +69,8 @@ def delete_prefix_topics(settings: HubSettings) -> None:
             doomed = [t for t in admin.list_topics() if t.startswith(ours)]
             if doomed:
                 admin.delete_topics(doomed, timeout_ms=30_000)
+            if clients.secured:
+                acls.apply(clients, prefix, [])
             for topic in doomed:  # listing subjects is capped (Apicurio: 1,000); names are not
                 with contextlib.suppress(SchemaRegistryError):  # a topic without a schema
                     clients.registry.delete_subject(value_subject(topic))

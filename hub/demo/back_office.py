@@ -23,6 +23,7 @@ from hub.domain.departments import Department
 from hub.errors import HubError
 from hub.projections.cases import CaseProjection
 from hub.domain.case_views import case_lines
+from hub.security.principals import Service
 from hub.worker.process import WorkerProcess
 from producers.publisher import Publisher
 
@@ -55,10 +56,14 @@ class BackOffice:
         self.clients, self.echo = clients, echo
         self.settings = settings = clients.settings
         self.agencies_dir = Path(settings.state_dir) / "demo-agencies" / uuid.uuid4().hex[:8]
-        self._worker = WorkerProcess(settings)
+        # Each part as its own principal (unless the settings name one): the router, the
+        # auditor, the projections, and every agency's inbox as its department.
+        self._worker = WorkerProcess(settings.for_service(Service.ROUTER))
         self._fleet = AgencyFleet(settings, self.agencies_dir)
-        self.projection = CaseProjection(clients)
-        self.auditor = Auditor(clients, anchor_every_s=3600.0)
+        self._views = Clients(settings.for_service(Service.PROJECTIONS))
+        self._auditor_clients = Clients(settings.for_service(Service.AUDITOR))
+        self.projection = CaseProjection(self._views)
+        self.auditor = Auditor(self._auditor_clients, anchor_every_s=3600.0)
         self._auditing = self.auditor.running()
 
     def __enter__(self) -> "BackOffice":
@@ -74,6 +79,8 @@ class BackOffice:
         self._worker.stop()
         self._auditing.__exit__(*exc_info)
         self.projection.close()
+        self._views.close()
+        self._auditor_clients.close()
 
     def audit(self) -> None:
         """Let the auditor catch up, anchor the chain heads and verify the whole chain."""
@@ -100,7 +107,7 @@ class BackOffice:
             time.sleep(0.3)
         self.echo(f"\n{case.case_id} accepted with documents missing (容缺受理): "
                   f"{case.status.value}, waiting for {', '.join(case.pending_documents)}")
-        with Publisher(Department(case.source_department), clients=self.clients) as publisher:
+        with Publisher(Department(case.source_department), self.settings) as publisher:
             publisher.publish_raw("documents_supplemented", {
                 "occurred_at": datetime.now(timezone.utc).isoformat(),
                 "payload": {"supplements_event_id": receipt.event_id,

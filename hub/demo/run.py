@@ -31,7 +31,11 @@ from hub.kafka.topic_names import TopicNames
 from consumers.event_reader import read_between
 from producers.demo_data import generate
 from producers.pool import PublisherPool
-from producers.publisher import Receipt
+from producers.publisher import Publisher, Receipt
+from hub.kafka import acls
+from hub.rules import load_rules
+from hub.security.acl_plan import plan
+from hub.security.principals import Service
 
 Echo = Callable[[str], None]
 # The six seed triggers (the supplement event is published only in answer to a held case).
@@ -44,6 +48,11 @@ def _prepare(clients: Clients, echo: Echo) -> None:
     echo(f"topics: {len(done.topics)} event topics ({len(done.created_topics)} created now)")
     for status in done.schemas:
         echo(f"schema: {status.subject} -> id {status.schema_id}")
+    if clients.secured:
+        prefix = clients.settings.topic_prefix
+        change = acls.apply(clients, prefix, plan(TopicNames(prefix), load_rules()))
+        echo(f"ACLs for {prefix!r}: {change.unchanged + len(change.created)} (each department, the "
+             "router, the auditor and the gateway run as their own principals from here on)")
 
 
 def _publish_over_http(base: str, tokens: dict, rng: random.Random) -> list[Receipt]:
@@ -75,15 +84,22 @@ def _run(clients: Clients, echo: Echo, seed: int | None) -> list[Receipt]:
     tokens = {spec.owner: f"demo_{secrets.token_urlsafe(16)}" for spec in TRIGGERS}
     store = TokenStore([TokenRecord(department=d, sha256=token_hash(t), issued_at=datetime.now(timezone.utc))
                         for d, t in tokens.items()])
-    pool = PublisherPool(clients)
+    # HTTP ingest publishes as the gateway, for the department each token names; the SDK as
+    # each department itself (its own credentials: the broker checks what it may write).
+    gateway = Clients(settings.for_service(Service.GATEWAY))
+    pool = PublisherPool(gateway)
     with BackOffice(clients, echo) as back_office:
         try:
-            sdk = [pool(s.owner).publish_raw(s.event_type.value, seed_submission(s, rng, "sdk"))
-                   for s in TRIGGERS]
+            sdk = []
+            for spec in TRIGGERS:
+                with Publisher(spec.owner, settings) as department:
+                    sdk.append(department.publish_raw(spec.event_type.value,
+                                                      seed_submission(spec, rng, "sdk")))
             with LocalServer(create_app(settings, store, pool)) as base:
                 http = _publish_over_http(base, tokens, rng)
         finally:
             pool.close()
+            gateway.close()
         echo("\nreceipts:")
         for via, receipt in [("sdk", r) for r in sdk] + [("http", r) for r in http]:
             echo(f"  [{via:4}] {receipt.model_dump_json()}")

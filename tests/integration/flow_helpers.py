@@ -56,7 +56,7 @@ def fresh_settings(endpoints) -> HubSettings:
     fixtures with a wider scope than a function."""
     settings = HubSettings(bootstrap_servers=endpoints.bootstrap_servers,
                            schema_registry_url=endpoints.schema_registry_url,
-                           kafka_security=endpoints.kafka_security,
+                           kafka_security=endpoints.kafka_security, principal="operator",
                            topic_prefix=f"t{uuid.uuid4().hex[:10]}")
     provision_catalogue(Clients(settings))
     return settings
