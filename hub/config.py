@@ -73,7 +73,12 @@ class HubSettings(BaseSettings):
         "per caller address (the `limits` notation); past it: 429, counted in the next audited one."
     )
 
-    @field_validator("unauthenticated_audit_limit")
+    read_rate_limit: str = Field(
+        "120/minute", description="Reads of personal data over HTTP (cases, timelines, facts) each "
+        "bearer token may make per window (the `limits` notation); past it: 429 with Retry-After."
+    )
+
+    @field_validator("unauthenticated_audit_limit", "read_rate_limit")
     @classmethod
     def _a_rate_limit(cls, value: str) -> str:
         try:
@@ -81,7 +86,7 @@ class HubSettings(BaseSettings):
         except ValueError:
             raise ValueError(f"{value!r} is not a rate limit such as '20/minute'") from None
         if amount < 1:
-            raise ValueError(f"{value!r} allows nothing: at least 1 refusal per window is audited")
+            raise ValueError(f"{value!r} allows nothing: at least 1 per window")
         return value
 
     @property

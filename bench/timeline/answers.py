@@ -29,12 +29,15 @@ def http_client(projection):
     from fastapi.testclient import TestClient
 
     from hub.api.app import create_app
-    from hub.api.tokens import TokenRecord, TokenStore, token_hash
-    from hub.domain.departments import Department
+    from hub.api.tokens import Role, TokenRecord, TokenStore, token_hash
+    from hub.memory.audit_notes import InMemoryAuditNotes
 
-    tokens = TokenStore([TokenRecord(department=Department.CIVIL_AFFAIRS, sha256=token_hash("bench"),
+    # An auditor sees whole timelines; its read notes go to memory and the per-token limit is
+    # lifted, so the figures are the timeline's own (the audit intake is measured elsewhere).
+    tokens = TokenStore([TokenRecord(role=Role.AUDITOR, sha256=token_hash("bench"),
                                      issued_at=datetime.now(timezone.utc))])
-    client = TestClient(create_app(projection.settings, tokens, lambda d: None, timeline=projection))
+    client = TestClient(create_app(projection.settings, tokens, lambda d: None, timeline=projection,
+                                   audit_intake=InMemoryAuditNotes(), read_rate_limit="1000000/minute"))
     return client, {"Authorization": "Bearer bench"}
 
 

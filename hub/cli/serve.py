@@ -37,5 +37,5 @@ def serve(
     hub = clients()
     api = create_app(hub.settings, tokens, PublisherPool(hub), cases=CaseProjection(hub),
                      facts=FactsProjection(hub), audit_intake=KafkaAuditIntake(hub),
-                     timeline=TimelineProjection(hub))
+                     timeline=TimelineProjection(hub), read_rate_limit=hub.settings.read_rate_limit)
     uvicorn.run(api, host=host, port=port)

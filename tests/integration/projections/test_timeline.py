@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from hub.api.app import create_app
 from hub.audit.intake import KafkaAuditIntake
-from hub.api.tokens import TokenRecord, TokenStore, token_hash
+from hub.api.tokens import Role, TokenRecord, TokenStore, token_hash
+from hub.memory.audit_notes import InMemoryAuditNotes
 from hub.cli.app import app as cli
 from hub.domain.audit_entries import FactQueryNote, QueriedField, iso
 from hub.domain.departments import Department
@@ -120,9 +121,11 @@ def test_the_timeline_shows_what_each_department_actually_received(settings, cli
     assert json.loads(result.stdout) == expected
     text = CliRunner().invoke(cli, ["audit", "subject", subject], env=hub_env(settings, tmp_path / "state"))
     assert text.exit_code == 0 and "Who has the data, and why:" in text.stdout
-    tokens = TokenStore([TokenRecord(department=Department.CIVIL_AFFAIRS, sha256=token_hash("t"),
+    # An auditor's token: it sees the whole timeline (a department sees only its own share).
+    tokens = TokenStore([TokenRecord(role=Role.AUDITOR, sha256=token_hash("t"),
                                      issued_at=datetime.now(timezone.utc))])
-    api = TestClient(create_app(settings, tokens, lambda d: None, timeline=timeline))
+    api = TestClient(create_app(settings, tokens, lambda d: None, timeline=timeline,
+                                audit_intake=InMemoryAuditNotes()))
     response = api.get(f"/v1/audit/subjects/{subject}", headers={"Authorization": "Bearer t"})
     assert response.status_code == 200 and response.json() == expected
     timeline.close()

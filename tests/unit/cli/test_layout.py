@@ -11,19 +11,20 @@ from hub.cli.errors import exit_code
 from hub.errors import InvalidEvent, NotAudited, TopicMissing, Unavailable
 
 COMMAND_PATHS = [
+    "acl apply", "acl plan",
     "agencies run",
     "audit anchors", "audit run", "audit subject", "audit verify",
     "case show", "case subject",
     "demo",
     "demo-data",
-    "dev down", "dev status", "dev up",
+    "dev down", "dev rotate", "dev status", "dev up",
     "dlq list", "dlq redrive",
     "publish",
     "rebuild",
     "replay",
     "schemas check", "schemas register", "schemas show",
     "serve",
-    "tokens issue",
+    "tokens issue", "tokens list", "tokens revoke",
     "topics ensure",
     "worker",
 ]
