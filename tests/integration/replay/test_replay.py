@@ -275,9 +275,11 @@ def test_changes_inside_the_window_reach_where_the_router_sent_their_older_origi
     assert _file_items(out) == router
     assert (summary.context, summary.read, summary.matched) == (2, 2, 2) and not summary.skipped
 
-    # Without the context the replay cannot know: it says so rather than guessing.
+    # Without the context the replay cannot know (nor check that their departments own the
+    # originals): it says so rather than guessing, and routes neither.
     blind = run_replay(clients, ReplayRequest(ReplayWindow(start, end), to_file=out, context_from=start))
-    assert blind.context == 0 and blind.matched == 1 and blind.skipped_total == 1
-    assert "is waiting for documents" in " ".join(blind.skip_examples["ValueError"])
-    assert "COMMERCE" not in {i.department.value for i in _file_items(out).values()}
+    assert blind.context == 0 and blind.matched == 0 and blind.skipped_total == 2
+    examples = " ".join(blind.skip_examples["Refused"])
+    assert "was never recorded" in examples and "is waiting for documents" in examples
+    assert _file_items(out) == {}
     assert supplement.event_id  # published, and skipped above as unroutable without its original
