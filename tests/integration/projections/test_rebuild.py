@@ -63,7 +63,8 @@ def test_rebuilt_projections_equal_the_live_ones(settings, clients, tmp_path: Pa
 
     # `hub rebuild cases` discards what the projection file held (here: a case that never was)
     state_dir = tmp_path / "state"
-    cli_settings = settings.model_copy(update={"state_dir": state_dir})
+    cli_settings = settings.model_copy(update={"state_dir": state_dir,  # its credentials stay
+                                               "credentials_file": settings.resolved_credentials_file})
     stale = CaseProjection(Clients(cli_settings))
     stale.catch_up()
     stale.connection().execute("INSERT INTO cases VALUES ('case-never', NULL, 1, ?)",
