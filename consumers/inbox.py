@@ -174,7 +174,7 @@ class Inbox:
                                topic=record.topic, partition=record.partition,
                                offset=record.offset, key=record.key, value=record.value,
                                parked_at=self._clock())
-        topic = self.names.dead_letters
+        topic = self.names.dead_letters_of(self.department)  # its own: one writer per topic
         self._pending.append(self._kafka_producer().send(
             topic, key=record.key or b"", value=self._encode_letter(letter, topic)))
         self.stats.parked += 1

@@ -85,13 +85,14 @@ class TopicNames:
         return f"{self.prefix}.deadlines"
 
     def writer_of(self, topic: str) -> Department | None:
-        """The one department that writes ``topic`` (an event or outcome topic); None for the
-        hub's own topics and for names that are not the hub's."""
+        """The one department that writes ``topic`` (an event, outcome or its dead-letter topic);
+        None for the hub's own topics and for names that are not the hub's."""
         return self._writers.get(topic)
 
     @cached_property
     def _writers(self) -> dict[str, Department]:
         writers = {self.outcomes_of(d): d for d in Department}
+        writers.update({self.dead_letters_of(d): d for d in Department})
         for department in Department:
             writers.update(dict.fromkeys(self.event_topics_of(department), department))
         return writers
@@ -105,6 +106,15 @@ class TopicNames:
     @property
     def dead_letters(self) -> str:
         return f"{self.prefix}.dlq"
+
+    def dead_letters_of(self, department: Department) -> str:
+        """Where a department's inbox parks the items it cannot take: its own topic, so a
+        department can neither forge the hub's dead letters nor another department's."""
+        return f"{self.prefix}.dlq.{Department(department).value.lower()}"
+
+    def all_dead_letters(self) -> list[str]:
+        """The hub's dead letters (router, auditor) and every department's."""
+        return [self.dead_letters, *(self.dead_letters_of(d) for d in Department)]
 
     @property
     def audit(self) -> str:
@@ -129,7 +139,7 @@ class TopicNames:
         """Topics with one of the hub's own record schemas (everything but the department
         event topics and the audit topics): inboxes, outcomes, deadlines, routing log, DLQ."""
         return [*self.all_inboxes(), *self.all_outcomes(), self.deadlines, self.routing_log,
-                self.dead_letters]
+                *self.all_dead_letters()]
 
     def schema_of(self, topic: str) -> str | None:
         """Record name of the value schema of one of the hub's internal topics."""
@@ -137,4 +147,6 @@ class TopicNames:
             return "WorkItem"
         if topic in self.all_outcomes() or topic == self.deadlines:
             return "Outcome"
-        return {self.routing_log: "RoutingDecision", self.dead_letters: "DeadLetter"}.get(topic)
+        if topic in self.all_dead_letters():
+            return "DeadLetter"
+        return {self.routing_log: "RoutingDecision"}.get(topic)

@@ -94,8 +94,8 @@ def _department(names: TopicNames, rules: RuleBook, department: Department) -> I
                          why="commits its inbox progress in its own group")
         yield from _topics(me, Operation.WRITE, [names.outcomes_of(department)],
                            "reports outcomes of its own items")
-        yield from _topics(me, Operation.WRITE, [names.dead_letters],
-                           "parks an item its handler cannot take, with the reason")
+        yield from _topics(me, Operation.WRITE, [names.dead_letters_of(department)],
+                           "parks an item its handler cannot take, on its own dead-letter topic")
 
 
 def _router(names: TopicNames) -> Iterator[Permission]:
@@ -114,10 +114,10 @@ def _router(names: TopicNames) -> Iterator[Permission]:
 
 def _auditor(names: TopicNames) -> Iterator[Permission]:
     me = Service.AUDITOR.value
-    disclosed = [names.routing_log, *names.all_outcomes(), names.deadlines, *names.all_inboxes(),
-                 names.dead_letters]
+    disclosed = [names.routing_log, *names.all_outcomes(), names.deadlines, *names.all_inboxes()]
     yield from _topics(me, Operation.READ, [*disclosed, names.audit_intake],
                        "audits every disclosure and every note")
+    yield from _topics(me, Operation.WRITE, [names.dead_letters], "parks a record it cannot read")
     yield from _topics(me, Operation.READ, [names.audit, names.audit_anchors], "resumes its chain")
     yield from _topics(me, Operation.WRITE, [names.audit, names.audit_anchors],
                        "alone writes the audit chain")

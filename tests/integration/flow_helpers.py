@@ -217,7 +217,8 @@ def routing_decisions(settings: HubSettings) -> list[RoutingDecision]:
 
 def dead_letters(settings: HubSettings) -> list[DeadLetter]:
     names, decoders = TopicNames(settings.topic_prefix), Decoders(settings)
-    return [decoders.dead_letter(r.value, r.topic) for r in read_all(settings, names.dead_letters)]
+    return [decoders.dead_letter(r.value, r.topic) for topic in names.all_dead_letters()
+            for r in read_all(settings, topic)]
 
 
 def inbox_record_count(settings: HubSettings) -> int:

@@ -147,7 +147,8 @@ def test_kafka_refuses_what_the_acls_do_not_allow(stage):
     for topic in names.audit_topics():
         refused_by_error(f"write to {topic.removeprefix(settings.topic_prefix + '.')}", "kafka",
                          lambda topic=topic: send(attacker, topic))
-    for topic in (names.routing_log, names.inbox(RECEIVER)):
+    for topic in (names.routing_log, names.inbox(RECEIVER), names.dead_letters,
+                  names.dead_letters_of(RECEIVER)):
         refused_by_error(f"write to {topic.removeprefix(settings.topic_prefix + '.')}", "kafka",
                          lambda topic=topic: send(attacker, topic))
 

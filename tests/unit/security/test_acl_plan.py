@@ -48,8 +48,13 @@ def test_a_department_reads_only_its_own_inbox_in_its_own_group(department):
 
 
 @pytest.mark.parametrize("department", list(Department))
-def test_a_departments_outcome_topic_has_it_as_its_only_writer(department):
-    assert WRITE.get(NAMES.outcomes_of(department), set()) <= {department_principal(department)}
+def test_a_departments_outcome_and_dead_letter_topics_have_it_as_their_only_writer(department):
+    for topic in (NAMES.outcomes_of(department), NAMES.dead_letters_of(department)):
+        assert WRITE.get(topic, set()) <= {department_principal(department)}
+
+
+def test_no_department_writes_the_hubs_dead_letters():
+    assert WRITE[NAMES.dead_letters] == {Service.ROUTER.value, Service.AUDITOR.value}
 
 
 def test_each_event_topic_has_exactly_one_department_writer():
