@@ -1,5 +1,6 @@
-"""``hub dlq list | redrive``: records the router or an agency could not process, parked on the
-dead-letter topic, and sending them back to their source topic once the cause is fixed.
+"""``hub dlq list | redrive``: records the router, the auditor or an agency could not process,
+parked on the dead-letter topics (the hub's and each department's), and sending them back to
+their source topic once the cause is fixed.
 """
 
 from __future__ import annotations
