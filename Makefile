@@ -48,6 +48,10 @@ bench-replay: stack
 bench-verify: stack
 	$(BIN)/python -m bench.verify_bench --records 100000
 
+.PHONY: bench-security
+bench-security: stack
+	$(BIN)/python -m bench.security_bench
+
 status: install
 	$(BIN)/hub dev status
 
