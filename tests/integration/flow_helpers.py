@@ -8,6 +8,7 @@ misrouted record is seen.
 
 from __future__ import annotations
 
+import atexit
 import random
 import time
 import uuid
@@ -174,29 +175,64 @@ def rule_for(event_type: str, item: str):
 # -- reading topics back ----------------------------------------------------------------------
 def read_all(settings: HubSettings, topic: str, timeout_s: float = 30.0) -> list:
     """Every record of ``topic`` from the beginning to its current end, all partitions."""
-    consumer = KafkaConsumer(**Clients(settings).connection(), enable_auto_commit=False,
-                             group_id=None)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        assert partitions, f"topic {topic} does not exist"
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        records = []
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < off for tp, off in end.items()):
-            assert time.monotonic() < deadline, f"could not read {topic} to its end {end}"
-            for tp, batch in consumer.poll(timeout_ms=500).items():
-                records += [r for r in batch if r.offset < end[tp]]
-        return sorted(records, key=lambda r: (r.partition, r.offset))
-    finally:
+    return read_topics(settings, [topic], timeout_s)
+
+
+# One reading consumer per cluster identity, reused: on the secured stack every new client costs
+# two TLS handshakes and SCRAM logins, and tests poll these helpers in loops.
+_readers: dict[tuple, KafkaConsumer] = {}
+
+
+def _reader(settings: HubSettings) -> KafkaConsumer:
+    key = (settings.bootstrap_servers, settings.kafka_security, str(settings.resolved_credentials_file))
+    if key not in _readers:
+        _readers[key] = KafkaConsumer(**Clients(settings).connection(), enable_auto_commit=False,
+                                      group_id=None)
+    return _readers[key]
+
+
+@atexit.register
+def _close_readers() -> None:
+    for consumer in _readers.values():
         consumer.close()
 
 
-class Decoders:
-    """Decoders of the hub's own topics (the registered schemas, resolved to the local ones)."""
+def read_topics(settings: HubSettings, topics: list[str], timeout_s: float = 30.0) -> list:
+    """Every record of ``topics`` from the beginning to their current ends, sorted per topic by
+    partition and offset."""
+    consumer = _reader(settings)
+    partitions = []
+    for topic in topics:
+        found = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        assert found, f"topic {topic} does not exist"
+        partitions += found
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    end = consumer.end_offsets(partitions)
+    records = []
+    deadline = time.monotonic() + timeout_s
+    while any(consumer.position(tp) < off for tp, off in end.items()):
+        assert time.monotonic() < deadline, f"could not read {topics} to their end {end}"
+        for tp, batch in consumer.poll(timeout_ms=500).items():
+            records += [r for r in batch if r.offset < end[tp]]
+    consumer.assign([])
+    return sorted(records, key=lambda r: (r.topic, r.partition, r.offset))
 
-    def __init__(self, settings: HubSettings):
+
+class Decoders:
+    """Decoders of the hub's own topics (the registered schemas, resolved to the local ones);
+    one per registry account (each keeps the schemas it has fetched)."""
+
+    _made: dict[tuple, "Decoders"] = {}
+
+    def __new__(cls, settings: HubSettings):
+        key = (settings.schema_registry_url, settings.kafka_security, str(settings.resolved_credentials_file))
+        if key not in cls._made:
+            made = cls._made[key] = super().__new__(cls)
+            made._build(settings)
+        return cls._made[key]
+
+    def _build(self, settings: HubSettings) -> None:
         registry = Clients(settings).registry
         self.item = model_deserializer(registry, "WorkItem", WorkItem)
         self.decision = model_deserializer(registry, "RoutingDecision", RoutingDecision)
@@ -206,8 +242,11 @@ class Decoders:
 def inbox_items(settings: HubSettings) -> dict[Department, list[tuple[Any, WorkItem]]]:
     """Every record of every inbox topic of the prefix, decoded: department → [(record, item)]."""
     names, decoders = TopicNames(settings.topic_prefix), Decoders(settings)
-    return {d: [(r, decoders.item(r.value, r.topic)) for r in read_all(settings, names.inbox(d))]
-            for d in Department}
+    found: dict[Department, list] = {d: [] for d in Department}
+    by_topic = {names.inbox(d): d for d in Department}
+    for r in read_topics(settings, list(by_topic)):
+        found[by_topic[r.topic]].append((r, decoders.item(r.value, r.topic)))
+    return found
 
 
 def routing_decisions(settings: HubSettings) -> list[RoutingDecision]:
@@ -217,8 +256,8 @@ def routing_decisions(settings: HubSettings) -> list[RoutingDecision]:
 
 def dead_letters(settings: HubSettings) -> list[DeadLetter]:
     names, decoders = TopicNames(settings.topic_prefix), Decoders(settings)
-    return [decoders.dead_letter(r.value, r.topic) for topic in names.all_dead_letters()
-            for r in read_all(settings, topic)]
+    return [decoders.dead_letter(r.value, r.topic)
+            for r in read_topics(settings, names.all_dead_letters())]
 
 
 def inbox_record_count(settings: HubSettings) -> int:
