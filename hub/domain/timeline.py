@@ -48,8 +48,22 @@ def _event(d: dict) -> dict:
     }
 
 
+def from_a_foreign_outcome_topic(content: dict) -> bool:
+    """An outcome audited from a department's outcome topic (``<prefix>.outcomes.<dept>``) that
+    names another department: a department reporting on an item that is not its own. Both
+    projections of the timeline skip it, as the case view does; the audit chain keeps it."""
+    topic = str((content.get("source") or {}).get("topic") or "")
+    head, _, writer = topic.rpartition(".outcomes.")
+    return bool(head) and writer != str(content.get("department", "")).lower()
+
+
 def _recipient(item_id: str, sends: list[dict], outcomes: list[dict],
-               replays: dict[str, dict]) -> dict:
+               replays: dict[str, dict], decided_for: str | None = None) -> dict | None:
+    department = sends[0]["department"] if sends else decided_for
+    # Only the department the item went to reports on it (an outcome naming another is dropped).
+    outcomes = [o for o in outcomes if o.get("department") == department]
+    if not sends and not outcomes:
+        return None
     first = (sends or outcomes)[0]
     grants: dict[str, str] = {}  # field -> basis
     fields: set[str] = set()
@@ -120,8 +134,12 @@ def subject_timeline(subject_id: str, decisions: Iterable[dict], sent: Iterable[
         sends_by_item.setdefault(send["item_id"], []).append(send)
     for outcome in outcomes:
         outcomes_by_item.setdefault(outcome["item_id"], []).append(outcome)
-    recipients = [_recipient(i, sends_by_item.get(i, []), outcomes_by_item.get(i, []), notes)
-                  for i in {**sends_by_item, **outcomes_by_item}]
+    # An item is one the router decided for this subject (its send may be audited after its
+    # outcome): an outcome about any other item id is nobody's receipt of this person's data.
+    decided = {i["item_id"]: i["department"] for e in events for i in e["items"]}
+    recipients = [r for i in {**sends_by_item, **outcomes_by_item}
+                  if (r := _recipient(i, sends_by_item.get(i, []), outcomes_by_item.get(i, []),
+                                      notes, decided.get(i))) is not None]
     recipients.sort(key=lambda r: (r["sent_at"] or "~", r["department"], r["item_id"]))
     asked = sorted(({"query_id": q.get("query_id"), "department": q.get("department"),
                      "allowed": bool(q.get("allowed")), "fields": list(q.get("fields") or []),

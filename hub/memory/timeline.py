@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 
-from hub.domain.timeline import subject_timeline
+from hub.domain.timeline import from_a_foreign_outcome_topic, subject_timeline
 from hub.memory.log import InMemoryLog
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,8 @@ class InMemoryTimeline(InMemoryLog[tuple[dict, str]]):
         kind, at = c["kind"], str(c["at"])
         if kind not in _KINDS:
             return None
+        if kind == "outcome" and from_a_foreign_outcome_topic(c):
+            return []  # as the projection: a department reporting on another's item
         table, field, row_of = _KINDS[kind]
         row = {**row_of(c), "at": at, "audit": audit}
         # a fact query is filed under every subject it names; the rest under their one key

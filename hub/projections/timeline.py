@@ -27,7 +27,7 @@ import sqlite3
 
 from hub.audit.codec import decode_record
 from hub.kafka.clients import Clients
-from hub.domain.timeline import subject_timeline
+from hub.domain.timeline import from_a_foreign_outcome_topic, subject_timeline
 from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
 
@@ -151,6 +151,9 @@ class TimelineProjection(SqliteProjection):
                                     c.get("event_type"), c["department"], c.get("item"), c.get("change"),
                                     shape, c.get("replay_id"), at))]
         if kind == "outcome":
+            if from_a_foreign_outcome_topic(c):
+                log.warning("timeline ignores an outcome for another department's item (%s)", pos)
+                return []
             return [("outcomes", (pos, str(c["case_id"]), c["item_id"], c.get("event_id"), c["department"],
                                   c.get("item"), c["status"], c.get("reference"), c.get("reason"), at))]
         if kind == "fact_query":

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from hub.domain.audit_entries import decision_entry, outcome_entry, source
+from hub.domain.audit_entries import decision_entry, item_entry, outcome_entry, source
+from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.domain.outcomes import Outcome, OutcomeStatus
 from hub.domain.ports import TimelineReader
@@ -118,3 +119,23 @@ def test_the_projection_and_the_in_memory_reader_agree(reader_feed):
         fed(feed, trail)
         answers.append(({s: feed.reader.subject_timeline(s) for s in subjects}, feed.reader.skipped))
     assert answers[0] == answers[1] and answers[0][1] == 2
+
+
+def test_a_department_cannot_report_on_another_departments_item(timeline):
+    """From its own outcome topic (the only one it may write), a department names another's
+    item: neither as the other department nor as itself does it reach the timeline."""
+    decision, items = decided(event_of(EventType.DEATH_CERTIFIED, 4))
+    victim = items[0]
+    attacker = next(d for d in Department if d is not victim.department)
+    own_topic = f"p.outcomes.{attacker.value.lower()}"
+    as_victim = Outcome.for_item(victim, OutcomeStatus.COMPLETED, T0 + timedelta(seconds=5),
+                                 reference="FORGED")
+    as_itself = as_victim.model_copy(update={"department": attacker, "outcome_id": "forged-2"})
+    fed(timeline, [(0, decision_entry(decision, source("p.routing", 0, 0))),
+                   (0, item_entry(victim, source(f"p.inbox.{victim.department.value.lower()}", 0, 0), T0)),
+                   (0, outcome_entry(as_victim, source(own_topic, 0, 0))),
+                   (0, outcome_entry(as_itself, source(own_topic, 0, 1)))])
+    recipients = timeline.reader.subject_timeline(decision.subject_ids[0])["recipients"]
+    mine = [r for r in recipients if r["item_id"] == victim.item_id]
+    assert [(r["department"], r["status"], r["outcomes"]) for r in mine] == [
+        (victim.department.value, "SENT", [])]
