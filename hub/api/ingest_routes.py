@@ -26,6 +26,7 @@ from hub.api.tokens import TokenStore
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, spec_for_publisher
 from hub.errors import FieldError, InvalidEvent
+from hub.kafka.topic_names import TopicNames
 
 
 # Python refuses to convert longer digit strings (CVE-2020-10735); the body is refused with 422.
@@ -99,9 +100,14 @@ def install_ingest_routes(app: FastAPI, settings: HubSettings, tokens: TokenStor
 
     @app.get("/v1/event-types", summary="The event catalogue: types, owners, topics")
     def event_types() -> list[dict]:
+        names = TopicNames(settings.topic_prefix)
         return [
             {"event_type": s.event_type.value, "title": s.title_zh, "owner": s.owner.value,
-             "topic": s.topic(settings.topic_prefix), "schema_version": s.schema_version}
+             "publishers": sorted(d.value for d in s.publishers),
+             # the owner's topic; with several publishers, each writes its own ("topics")
+             "topic": s.topic(settings.topic_prefix),
+             "topics": {d.value: names.events(s, d) for d in sorted(s.publishers)},
+             "schema_version": s.schema_version}
             for s in CATALOGUE.values()
         ]
 

@@ -333,6 +333,9 @@ def test_event_types_endpoint_lists_the_catalogue(make):
     assert set(listed) == {t.value for t in EventType}
     assert listed["marriage_registered"]["owner"] == "CIVIL_AFFAIRS"
     assert listed["birth_certified"]["topic"] == "zj.events.birth_certified"
+    supplements = listed["documents_supplemented"]
+    assert supplements["topics"]["HEALTH"] == "zj.events.documents_supplemented.health"
+    assert len(supplements["topics"]) == len(supplements["publishers"]) > 1
 
 
 def test_healthz(make):
