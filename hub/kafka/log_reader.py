@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import UnknownTopicOrPartitionError
 
 from hub.errors import TopicMissing
 from hub.kafka.clients import Clients
 
 
+def _partition_numbers(consumer: KafkaConsumer, topic: str, attempts: int = 5) -> list[int]:
+    # kafka-python asks for every topic's metadata here, and a topic someone else is deleting at
+    # that moment fails the whole answer (UnknownTopicOrPartitionError): ask again.
+    for attempt in range(attempts):
+        try:
+            return sorted(consumer.partitions_for_topic(topic) or ())
+        except UnknownTopicOrPartitionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    return []
+
+
 def partitions_of(consumer: KafkaConsumer, topics: list[str], needed_by: str = "") -> list[TopicPartition]:
     """Every partition of ``topics``; :class:`TopicMissing` names any topic that does not exist."""
-    found = {t: sorted(consumer.partitions_for_topic(t) or ()) for t in topics}
+    found = {t: _partition_numbers(consumer, t) for t in topics}
     missing = [t for t, numbers in found.items() if not numbers]
     if missing:
         raise TopicMissing(missing, needed_by)

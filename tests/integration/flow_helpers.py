@@ -34,6 +34,7 @@ from hub.kafka.topic_names import TopicNames
 from hub.schema_registry.provisioning import provision_catalogue
 from hub.rules import load_rules
 from hub.kafka.admin import end_offsets
+from hub.kafka.log_reader import partitions_of
 from hub.wire.serde import model_deserializer
 from hub.worker.process import WorkerProcess
 from producers.demo_data import generate
@@ -201,11 +202,7 @@ def read_topics(settings: HubSettings, topics: list[str], timeout_s: float = 30.
     """Every record of ``topics`` from the beginning to their current ends, sorted per topic by
     partition and offset."""
     consumer = _reader(settings)
-    partitions = []
-    for topic in topics:
-        found = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        assert found, f"topic {topic} does not exist"
-        partitions += found
+    partitions = partitions_of(consumer, topics, "a test's read-back")
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
     end = consumer.end_offsets(partitions)
