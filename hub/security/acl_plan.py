@@ -42,7 +42,6 @@ class Operation(StrEnum):
     READ = "READ"
     WRITE = "WRITE"
     CREATE = "CREATE"
-    DESCRIBE = "DESCRIBE"
 
 
 @dataclass(frozen=True, order=True)
