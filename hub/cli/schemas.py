@@ -66,11 +66,21 @@ def schemas_register(
     file: Optional[Path] = typer.Option(None, help="Candidate .avsc to register instead of schemas/."),
     event_type: Optional[str] = _EVENT_TYPE,
 ) -> None:
-    """Check, then register each schema and pin the subject to FULL_TRANSITIVE."""
+    """Check, then register each schema and pin the subject to FULL_TRANSITIVE; without --file,
+    also the subjects of the hub's own topics (inboxes, outcomes, routing log, dead letters)."""
     candidate, specs, registry = _candidate(file, event_type)
     for spec in specs:
         status = registry.register(spec, candidate)
         typer.echo(f"registered {status.subject} (schema id {status.schema_id})")
+    if file is None:
+        # The router, the inboxes and the auditor write the hub's own records too (items,
+        # decisions, outcomes, dead letters): without their subjects nothing could be routed.
+        from hub.kafka.topic_names import TopicNames
+
+        names = TopicNames(settings().topic_prefix)
+        for topic in names.internal():
+            status = registry.register_named(topic, names.schema_of(topic))
+            typer.echo(f"registered {status.subject} (schema id {status.schema_id})")
 
 
 @schemas_app.command("show")

@@ -11,6 +11,9 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from typer.testing import CliRunner
 
 from hub.cli.app import app
+from hub.kafka.admin import ensure_topics, hub_topics
+from hub.kafka.clients import Clients
+from hub.kafka.topic_names import TopicNames
 from hub.domain.catalogue import CATALOGUE
 from hub.wire.schemas import event_schema
 
@@ -45,6 +48,24 @@ def _remove_office(fields):
 
 def _retype_certificate(fields):
     next(f for f in fields if f["name"] == "certificate_number")["type"] = "long"
+
+
+def test_register_covers_every_subject_the_hub_writes(make_settings):
+    """The production path (`hub topics ensure`, `hub schemas register`) leaves nothing for the
+    router to miss: its items, decisions, outcomes and dead letters have their subjects too."""
+    fresh = make_settings()
+    with Clients(fresh) as clients:
+        ensure_topics(clients, hub_topics(fresh.topic_prefix))  # (so the test's clean-up finds them)
+        result = _run(fresh, "register")
+        assert result.exit_code == 0, result.output
+        names = TopicNames(fresh.topic_prefix)
+        missing = []
+        for topic in [*names.all_events(), *names.internal()]:
+            try:
+                clients.registry.get_latest_version(f"{topic}-value")
+            except SchemaRegistryError:
+                missing.append(topic)
+    assert missing == []
 
 
 def test_check_reports_every_subject_ok(settings):
