@@ -39,39 +39,35 @@ def _key(acl: ACL) -> tuple[str, str, str, str, str]:
             pattern.resource_name, pattern.pattern_type.name, acl.operation.name)
 
 
-def existing(clients: Clients) -> list[ACL]:
-    """Every ALLOW ACL of one of the hub's principals, on any resource."""
-    found: list[ACL] = []
-    with clients.administering("oncehub-acl") as admin:
-        for principal in all_principals():
-            acls, error = admin.describe_acls(ACLFilter(
-                f"User:{principal}", "*", ACLOperation.ANY, ACLPermissionType.ANY,
-                ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)))
-            if error is not None and error.errno != 0:
-                raise RuntimeError(f"describing ACLs of {principal} failed: {error}")
-            found.extend(acls)
-    return found
+def existing(admin) -> list[ACL]:
+    """Every ACL of one of the hub's principals, on any resource (one request for all)."""
+    acls, error = admin.describe_acls(ACLFilter(
+        None, None, ACLOperation.ANY, ACLPermissionType.ANY,
+        ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)))
+    if error is not None and error.errno != 0:
+        raise RuntimeError(f"describing ACLs failed: {error}")
+    ours = {f"User:{principal}" for principal in all_principals()}
+    return [acl for acl in acls if acl.principal in ours]
 
 
 def apply(clients: Clients, prefix: str, planned: list[Permission]) -> AclChange:
     """Make the cluster's ACLs for ``prefix`` equal ``planned``."""
-    current = {_key(a): a for a in existing(clients)}
-    wanted = {p.key(): p for p in planned}
-    missing = [p for k, p in wanted.items() if k not in current]
-    stale = [a for k, a in current.items()
-             if k not in wanted and owned_by_prefix(prefix, a.resource_pattern.resource_name)]
     with clients.administering("oncehub-acl") as admin:
+        current = {_key(a): a for a in existing(admin)}
+        wanted = {p.key(): p for p in planned}
+        missing = [p for k, p in wanted.items() if k not in current]
+        stale = [a for k, a in current.items()
+                 if k not in wanted and owned_by_prefix(prefix, a.resource_pattern.resource_name)]
         if missing:
             result = admin.create_acls([_acl(p) for p in missing])
             if result.get("failed"):
                 raise RuntimeError(f"creating ACLs failed: {result['failed'][:3]}")
         if stale:
-            filters = [ACLFilter(a.principal, a.host, a.operation, a.permission_type,
-                                 ResourcePatternFilter(a.resource_pattern.resource_type,
-                                                       a.resource_pattern.resource_name,
-                                                       a.resource_pattern.pattern_type))
-                       for a in stale]
-            admin.delete_acls(filters)
+            admin.delete_acls([ACLFilter(a.principal, a.host, a.operation, a.permission_type,
+                                         ResourcePatternFilter(a.resource_pattern.resource_type,
+                                                               a.resource_pattern.resource_name,
+                                                               a.resource_pattern.pattern_type))
+                               for a in stale])
     return AclChange(missing, [_key(a) for a in stale], len(wanted) - len(missing))
 
 

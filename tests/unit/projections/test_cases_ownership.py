@@ -10,24 +10,17 @@ from datetime import timedelta
 
 import pytest
 
-from hub.config import HubSettings
 from hub.domain.case import CaseState, ItemStatus
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.domain.outcomes import Outcome, OutcomeStatus
 from hub.domain.routing import RoutingDecision
 from hub.kafka.topic_names import TopicNames
-from hub.memory.kafka import InMemoryClients
 from hub.projections.cases import CaseProjection
 from hub.wire.serde import model_serializer
 from tests.builders import decided, event_of
 
 TAX = Department.TAX
-
-
-@pytest.fixture
-def clients(tmp_path):
-    return InMemoryClients.provisioned(HubSettings(topic_prefix="unit", state_dir=tmp_path))
 
 
 @pytest.fixture

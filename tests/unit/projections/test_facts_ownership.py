@@ -7,12 +7,10 @@ import logging
 
 import pytest
 
-from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.kafka.topic_names import TopicNames
-from hub.memory.kafka import InMemoryClients
 from hub.projections.facts import FactsProjection
 from hub.wire.codec import record_to_event
 from hub.wire.serde import event_serializer
@@ -20,11 +18,6 @@ from tests.factories import change_record, sealed_record, submission, supplement
 
 NAMES = TopicNames("unit")
 CIVIL, MARKET, HEALTH = Department.CIVIL_AFFAIRS, Department.MARKET_SUPERVISION, Department.HEALTH
-
-
-@pytest.fixture
-def clients(tmp_path):
-    return InMemoryClients.provisioned(HubSettings(topic_prefix="unit", state_dir=tmp_path))
 
 
 @pytest.fixture
