@@ -12,7 +12,10 @@ default partitioner (murmur2 of the key) chooses, so a key lands where it would 
 
 ``broker.refuse()`` makes every client fail as it fails when the cluster cannot be reached, with
 kafka-python's own errors, so the hub's translation of them is exercised too;
-``broker.restore()`` brings the cluster back.
+``broker.restore()`` brings the cluster back. ``broker.fail_next("commit", CommitFailedError())``
+makes just the next call of one consumer operation (``poll`` or ``commit``) fail with that error.
+A consumer given a ``group_id`` starts where its group last committed (``commit``/``committed``);
+there is no group membership, so no rebalance.
 """
 
 from __future__ import annotations
@@ -62,6 +65,21 @@ class InMemoryBroker:
         self._lock = threading.Lock()
         self._refusal: KafkaError | None = None
         self._sent = 0  # for spreading keyless records over partitions
+        self._faults: dict[str, list[BaseException]] = {}  # operation -> errors for its next calls
+        self.committed: dict[tuple[str, TopicPartition], int] = {}  # (group, partition) -> offset
+
+    def fail_next(self, operation: str, error: BaseException, times: int = 1) -> None:
+        """Make the next ``times`` calls of a consumer's ``operation`` ("poll", "commit") raise."""
+        self._faults.setdefault(operation, []).extend([error] * times)
+
+    def fault(self, operation: str) -> None:
+        """Raise the refusal, or the next error injected for ``operation``."""
+        self.check()
+        with self._lock:
+            errors = self._faults.get(operation)
+            error = errors.pop(0) if errors else None
+        if error is not None:
+            raise error
 
     def refuse(self, cause: KafkaError | None = None) -> None:
         """Make every client call fail (by default as an unreachable cluster does)."""
@@ -191,9 +209,10 @@ class InMemoryConsumer:
     """A consumer of assigned partitions (no group): ``assign``, ``seek``, ``poll`` by offset."""
 
     def __init__(self, broker: InMemoryBroker, *topics: str, auto_offset_reset: str = "latest",
-                 **config):
+                 group_id: str | None = None, **config):
         broker.check()
         self._broker = broker
+        self._group = group_id
         self._reset = auto_offset_reset
         self._positions: dict[TopicPartition, int] = {}
         self._assigned: list[TopicPartition] = []
@@ -217,8 +236,10 @@ class InMemoryConsumer:
         return set(self._assigned)
 
     def position(self, tp: TopicPartition) -> int:
-        if tp not in self._positions:  # no position yet: reset as ``auto_offset_reset`` says
-            self._positions[tp] = 0 if self._reset == "earliest" else self._broker.end(tp)
+        if tp not in self._positions:  # the group's committed offset, else ``auto_offset_reset``
+            committed = self.committed(tp)
+            self._positions[tp] = (committed if committed is not None
+                                   else 0 if self._reset == "earliest" else self._broker.end(tp))
         return self._positions[tp]
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
@@ -252,6 +273,7 @@ class InMemoryConsumer:
     def poll(self, timeout_ms: int = 0, max_records: int | None = None,
              update_offsets: bool = True) -> dict[TopicPartition, list[Record]]:
         """Records from each assigned partition's position, partitions in name order."""
+        self._broker.fault("poll")
         budget = max_records or _MAX_POLL_RECORDS
         polled: dict[TopicPartition, list[Record]] = {}
         for tp in sorted(self._assigned):
@@ -266,6 +288,20 @@ class InMemoryConsumer:
         if not polled:  # a real poll waits up to its timeout for records: do not spin a caller
             time.sleep(min(timeout_ms, 10) / 1000)
         return polled
+
+    def commit(self, offsets: dict | None = None) -> None:
+        """Record the group's offsets (``offsets``: partition -> OffsetAndMetadata; default: the
+        current positions)."""
+        self._broker.fault("commit")
+        if self._group is None:
+            raise IllegalStateError("commit needs a group_id")
+        chosen = ({tp: meta.offset for tp, meta in offsets.items()} if offsets is not None
+                  else dict(self._positions))
+        for tp, offset in chosen.items():
+            self._broker.committed[(self._group, tp)] = offset
+
+    def committed(self, tp: TopicPartition) -> int | None:
+        return None if self._group is None else self._broker.committed.get((self._group, tp))
 
     def close(self, autocommit: bool = True) -> None:
         self.closed = True
