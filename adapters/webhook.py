@@ -23,7 +23,10 @@ The answer
     - other 4xx except 408/429 → ``Rejected(reason="HTTP <status>: <reason or body>")``, no retry;
     - 408, 429, 5xx, timeouts, connection errors → retried with exponential backoff and full
       jitter, honouring ``Retry-After`` up to ``max_retry_after_s``; after ``max_attempts``
-      attempts :class:`DeliveryFailed` is raised and the inbox parks the item;
+      attempts, or once the next wait would take the call past ``max_elapsed_s`` (60 s by
+      default, so that one call fits well inside the inbox's poll interval: see
+      :meth:`consumers.inbox.Inbox.poll_once`), :class:`DeliveryFailed` is raised and the inbox
+      retries the item itself, then parks it;
     - 1xx/3xx (a misconfigured URL) → :class:`DeliveryFailed` at once: retrying cannot help.
 """
 
@@ -110,12 +113,15 @@ class WebhookAdapter:
     ``secret`` is the agency's signing secret (from configuration, never from code). Pass an
     ``httpx.Client`` to share connections; otherwise the adapter owns one (see :meth:`close`)
     with ``timeout`` (default: 10 s, 5 s to connect).
+    ``max_elapsed_s`` bounds one call's retries: no wait is begun that would end past it (the
+    request then in flight adds at most its ``timeout``).
     ``sleep`` and ``clock`` are injectable so tests neither wait nor depend on the real time.
     """
 
     def __init__(self, url: str, secret: str | bytes, *, client: httpx.Client | None = None,
                  max_attempts: int = 5, backoff_initial_s: float = 0.5, backoff_max_s: float = 30.0,
-                 max_retry_after_s: float = 60.0, timeout: httpx.Timeout | None = None,
+                 max_retry_after_s: float = 60.0, max_elapsed_s: float = 60.0,
+                 timeout: httpx.Timeout | None = None,
                  clock: Clock = utc_now, sleep: Callable[[float], None] = time.sleep):
         if not secret:
             raise ValueError("webhook secret must not be empty")
@@ -129,6 +135,7 @@ class WebhookAdapter:
         self._timeout = timeout or httpx.USE_CLIENT_DEFAULT
         self._clock, self._sleep = clock, sleep
         self.max_attempts, self.max_retry_after_s = max_attempts, max_retry_after_s
+        self.max_elapsed_s = max_elapsed_s
         self._backoff = tenacity.wait_random_exponential(multiplier=backoff_initial_s, max=backoff_max_s)
         # Logs and errors show where we deliver, never credentials in the URL's userinfo or query.
         parts = urlsplit(url)
@@ -151,7 +158,9 @@ class WebhookAdapter:
         body = json.dumps(item.model_dump(mode="json"), ensure_ascii=False, sort_keys=True,
                           separators=(",", ":")).encode("utf-8")
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts), wait=self._wait,
+            stop=(tenacity.stop_after_attempt(self.max_attempts)
+                  | tenacity.stop_before_delay(self.max_elapsed_s)),
+            wait=self._wait,
             retry=tenacity.retry_if_exception_type(_Retryable), sleep=self._sleep,
             before_sleep=lambda state: self._log_retry(item, state), reraise=False,
         )
@@ -161,7 +170,8 @@ class WebhookAdapter:
                     result = self._attempt(item, body, attempt.retry_state.attempt_number)
         except tenacity.RetryError as exc:
             last = exc.last_attempt.exception()
-            raise DeliveryFailed(self.target, item.item_id, self.max_attempts, redact(str(last))) from last
+            raise DeliveryFailed(self.target, item.item_id, exc.last_attempt.attempt_number,
+                                 redact(str(last))) from last
         log.info("webhook %s %s: %s", self.target, describe(item), type(result).__name__)
         return result
 

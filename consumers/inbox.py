@@ -10,6 +10,18 @@ error, and a FAILED outcome — never silently dropped. A record that cannot eve
 parked the same way. Offsets are committed only after the batch's outcomes and dead letters are
 acknowledged by Kafka, so a crash redelivers rather than loses; handlers are idempotent by item
 id, so a redelivery is harmless.
+
+Kafka failing is not the end of an inbox: a timeout, a commit refused because the group
+rebalanced, a broker or coordinator that cannot be reached (and the registry being unreachable)
+are waited out — logged, the clients closed, a capped exponential backoff, then the inbox starts
+again from the group's committed offsets. The batch in flight may be redelivered; its items are
+applied once by item id. Only an error that waiting cannot fix (the broker refusing this
+department's credentials or rights, a handler returning nonsense) leaves :meth:`Inbox.run`.
+
+One poll's records are handled within a time budget well below the consumer's
+``max.poll.interval.ms`` (see :meth:`Inbox.poll_once`), so a slow or unreachable agency cannot
+make the consumer miss its poll deadline, lose its partitions, fail its commit and be handed the
+same batch again, round after round.
 """
 
 from __future__ import annotations
@@ -20,7 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
+from kafka.errors import AuthorizationError, KafkaError, SaslAuthenticationFailedError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from hub.config import HubSettings
@@ -28,6 +41,7 @@ from hub.domain.dead_letters import DeadLetter
 from hub.domain.departments import Department
 from hub.domain.outcomes import Completed, Handler, Outcome, OutcomeStatus, Rejected
 from hub.domain.routing import WorkItem
+from hub.errors import caused_by
 from hub.kafka.topic_names import TopicNames
 from hub.security.principals import department_principal
 from hub.kafka.clients import Clients
@@ -35,6 +49,25 @@ from hub.kafka.failures import is_transient
 from hub.wire.serde import model_deserializer, model_serializer
 
 log = logging.getLogger(__name__)
+
+# kafka-python's default; set explicitly on the inbox's consumer because the batch budget below
+# is derived from it.
+MAX_POLL_INTERVAL_MS = 300_000
+
+
+def is_transient_failure(exc: BaseException) -> bool:
+    """True if waiting may cure ``exc``: the registry unreachable, or any Kafka error (timeouts,
+    a commit refused after a rebalance, brokers or the group coordinator unreachable) except
+    the broker refusing our credentials or rights, which needs an operator."""
+    if is_transient(exc):
+        return True
+    if caused_by(exc, (AuthorizationError, SaslAuthenticationFailedError)):
+        return False
+    return caused_by(exc, (KafkaError,))
+
+
+class _OutOfTime(Exception):
+    """The batch's time budget ran out while an item was still being retried."""
 
 
 @dataclass(frozen=True)
@@ -62,10 +95,18 @@ class Inbox:
     def __init__(self, department: Department, settings: HubSettings | None = None, *,
                  clients: Clients | None = None, group: str | None = None,
                  retry: RetryPolicy = RetryPolicy(),
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 max_records: int = 20, max_poll_interval_ms: int = MAX_POLL_INTERVAL_MS,
+                 batch_budget_s: float | None = None,
+                 reconnect_initial_s: float = 1.0, reconnect_max_s: float = 30.0,
+                 monotonic: Callable[[], float] = time.monotonic):
         """``clients``: where the Kafka and registry clients come from; if not given, built from
         ``settings`` as the department's own principal (unless the settings name one): the
-        broker, not this class, decides what the department may read and write."""
+        broker, not this class, decides what the department may read and write.
+
+        ``batch_budget_s`` (default: a third of ``max_poll_interval_ms``) bounds the time spent
+        on one poll's records, at most ``max_records`` of them; ``reconnect_*`` the backoff
+        after a Kafka or registry failure."""
         self.department = department
         self._clients = clients or Clients(
             (settings or HubSettings()).for_service(department_principal(department)))
@@ -74,6 +115,14 @@ class Inbox:
         self.topic = self.names.inbox(department)
         self.group = group or f"{settings.topic_prefix}.agency.{department.value.lower()}"
         self.retry, self._clock = retry, clock
+        self.max_records, self.max_poll_interval_ms = max_records, max_poll_interval_ms
+        self.batch_budget_s = (max_poll_interval_ms / 3000 if batch_budget_s is None
+                               else batch_budget_s)
+        self.reconnect_initial_s, self.reconnect_max_s = reconnect_initial_s, reconnect_max_s
+        self._monotonic = monotonic
+        # Items begun but not finished (DELIVERED sent): item id -> handler attempts so far, so
+        # an item put back when a batch's budget runs out resumes its count after the next poll.
+        self._tries: dict[str, int] = {}
         self.stats = InboxStats()
         registry = self._clients.registry
         self._decode = model_deserializer(registry, "WorkItem", WorkItem)
@@ -85,37 +134,73 @@ class Inbox:
 
     def run(self, handler: Handler, stop: Callable[[], bool] = lambda: False,
             poll_ms: int = 500) -> InboxStats:
-        """Process items until ``stop()`` is true; returns the counts."""
+        """Process items until ``stop()`` is true; returns the counts. Kafka and registry
+        failures are waited out (see the module's docstring); other errors are raised."""
+        failures = 0
         try:
             while not stop():
                 try:
                     self.poll_once(handler, poll_ms)
+                    failures = 0
                 except Exception as exc:
-                    if not is_transient(exc):
+                    if not is_transient_failure(exc):
                         raise
-                    # Start over from the committed offsets once the registry is back.
-                    log.warning("registry unavailable (%s); reconnecting from committed offsets", exc)
-                    self.close()
-                    time.sleep(2)
+                    failures += 1
+                    delay = min(self.reconnect_max_s, self.reconnect_initial_s * 2 ** (failures - 1))
+                    # Kafka's and the registry's messages name brokers, topics and groups, never
+                    # an item's data.
+                    log.warning("inbox %s: %s: %s; starting again from the committed offsets in "
+                                "%.1fs (failure %d in a row)", self.department.value,
+                                type(exc).__name__, str(exc)[:300], delay, failures)
+                    self._close_quietly()
+                    self._wait(delay, stop)
         finally:
-            self.close()
+            self._close_quietly()
         return self.stats
 
+    def _wait(self, seconds: float, stop: Callable[[], bool]) -> None:
+        deadline = self._monotonic() + seconds
+        while not stop() and (left := deadline - self._monotonic()) > 0:
+            time.sleep(min(left, 0.2))
+
     def poll_once(self, handler: Handler, poll_ms: int = 500) -> int:
-        """One batch: process, make outcomes durable, then commit. Returns records processed."""
+        """One batch: process, make outcomes durable, then commit. Returns records processed.
+
+        Why a time budget: if the consumer does not poll again within ``max.poll.interval.ms``
+        it leaves the group, its commit is refused and the whole batch is redelivered — with
+        retries stacking (the inbox's attempts × a webhook's own attempts × the records of a
+        poll) that happened every round while an agency was slow. So at most ``max_records``
+        are fetched and, once ``batch_budget_s`` (a third of the interval) is spent, no further
+        record or handler attempt is begun: what was handled is committed and the consumer is
+        sought back to the first record that was not, which the next poll fetches again. An
+        item interrupted between attempts keeps its attempt count, so it is still parked after
+        ``RetryPolicy.attempts`` in all and a batch cannot repeat forever. The remaining two
+        thirds of the interval cover the one handler call in flight when the budget runs out
+        (the webhook adapter bounds its own retries by ``max_elapsed_s``) and the wait for
+        the outcomes' acknowledgements. Pausing the partitions while an agency is down would
+        also work, but needs the retry state kept across polls for every item; this needs it
+        only for the one interrupted item."""
         consumer = self._kafka_consumer()
-        batches = consumer.poll(timeout_ms=poll_ms, max_records=100)
-        offsets = {}
+        batches = consumer.poll(timeout_ms=poll_ms, max_records=self.max_records)
+        deadline = self._monotonic() + self.batch_budget_s
+        offsets, handled = {}, 0
         for tp, records in batches.items():
             for record in records:
-                self._process(record, handler)
+                try:
+                    if self._monotonic() >= deadline:
+                        raise _OutOfTime()
+                    self._process(record, handler, deadline)
+                except _OutOfTime:
+                    consumer.seek(tp, record.offset)  # fetched again by the next poll
+                    break
                 offsets[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+                handled += 1
         if offsets:
             self._await_sends()
             consumer.commit(offsets)  # only after every outcome above is acknowledged
-        return sum(len(r) for r in batches.values())
+        return handled
 
-    def _process(self, record, handler: Handler) -> None:
+    def _process(self, record, handler: Handler, deadline: float = float("inf")) -> None:
         try:
             item = self._decode_retrying(record)
         except Exception as exc:  # noqa: BLE001 - undecodable records are parked, not fatal
@@ -123,24 +208,35 @@ class Inbox:
                 raise  # nothing committed: the batch is redelivered once the registry answers
             self._park(record, exc)
             return
-        self._emit(Outcome.for_item(item, OutcomeStatus.DELIVERED, self._clock()))
-        self.stats.delivered += 1
-        attempts = 0
+        if item.item_id not in self._tries:
+            self._emit(Outcome.for_item(item, OutcomeStatus.DELIVERED, self._clock()))
+            self.stats.delivered += 1
+            self._tries[item.item_id] = 0
+        attempts = self._tries[item.item_id]
+
+        def give_up(state) -> bool:
+            return (attempts + state.attempt_number >= self.retry.attempts
+                    or self._monotonic() >= deadline)
+
         try:
-            for attempt in Retrying(stop=stop_after_attempt(self.retry.attempts), reraise=True,
+            for attempt in Retrying(stop=give_up, reraise=True,
                                     wait=wait_exponential_jitter(multiplier=self.retry.initial_s,
                                                               max=self.retry.max_s,
                                                               jitter=self.retry.initial_s)):
                 with attempt:
-                    attempts = attempt.retry_state.attempt_number
+                    self._tries[item.item_id] = attempts + attempt.retry_state.attempt_number
                     result = handler(item)
         except Exception as exc:  # noqa: BLE001 - the handler's failure is reported, not raised
+            tries = self._tries[item.item_id]
+            if tries < self.retry.attempts:  # out of time, not out of attempts: put back
+                raise _OutOfTime() from exc
             self._park(record, exc)
             self._emit(Outcome.for_item(item, OutcomeStatus.FAILED, self._clock(),
-                                        reason=f"{type(exc).__name__}: {exc}"[:2000], attempts=attempts))
+                                        reason=f"{type(exc).__name__}: {exc}"[:2000], attempts=tries))
             self.stats.failed += 1
+            del self._tries[item.item_id]
             return
-        self._emit(self._result_outcome(item, result, attempts))
+        self._emit(self._result_outcome(item, result, self._tries.pop(item.item_id)))
 
     def _decode_retrying(self, record) -> WorkItem:
         # A registry that is briefly unreachable (or loses a response) is retried here, so a
@@ -192,6 +288,7 @@ class Inbox:
             self._consumer = self._clients.consumer(
                 self.topic, group_id=self.group, auto_offset_reset="earliest",
                 client_id=f"oncehub-inbox-{self.department.value.lower()}",
+                max_poll_records=self.max_records, max_poll_interval_ms=self.max_poll_interval_ms,
             )
         return self._consumer
 
@@ -201,11 +298,25 @@ class Inbox:
                 client_id=f"oncehub-inbox-{self.department.value.lower()}")
         return self._producer
 
+    def _close_quietly(self) -> None:
+        """Close both clients even while Kafka is down; the batch's unsent work is dropped (it
+        was not committed, so it is redelivered, DELIVERED again included)."""
+        self._pending, self._tries = [], {}
+        try:
+            self.close()
+        except Exception as exc:  # noqa: BLE001 - closing after a failure must not fail again
+            log.warning("inbox %s: closing its clients failed (%s)", self.department.value,
+                        type(exc).__name__)
+
     def close(self) -> None:
-        if self._producer is not None:
-            self._producer.flush(timeout=self.settings.publish_timeout_s)
-            self._producer.close(timeout=5)
-            self._producer = None
-        if self._consumer is not None:
-            self._consumer.close(autocommit=False)
-            self._consumer = None
+        producer, consumer = self._producer, self._consumer
+        self._producer = self._consumer = None
+        try:
+            if producer is not None:
+                try:
+                    producer.flush(timeout=self.settings.publish_timeout_s)
+                finally:
+                    producer.close(timeout=5)
+        finally:
+            if consumer is not None:
+                consumer.close(autocommit=False)

@@ -173,6 +173,17 @@ def test_retry_after_is_honoured_and_bounded(agency):
     assert slept[:2] == [2.0, 10.0] and 9 <= slept[2] <= 10
 
 
+def test_no_wait_is_begun_past_max_elapsed(agency):
+    """One call's retries are bounded in time, so they cannot stack past the inbox's poll
+    interval (issue 12); the inbox retries the item itself later."""
+    agency.script = [{"status": 503, "headers": {"Retry-After": "30"}}] * 5
+    slept: list[float] = []
+    with adapter(agency.url, max_elapsed_s=20, sleep=slept.append) as deliver, \
+            pytest.raises(DeliveryFailed) as failed:
+        deliver(ITEM)
+    assert failed.value.attempts == 1 and slept == [] and len(agency.seen) == 1
+
+
 def test_lost_response_after_timeout_is_retried_and_deduplicated(agency):
     agency.script = [{"delay": 0.6}]  # applies the item, but only after the client gave up
     with adapter(agency.url, timeout=httpx.Timeout(0.3)) as deliver:
