@@ -10,10 +10,17 @@ the audit partitions end where its own last writes ended, and stops (``AuditorCo
 someone else wrote there.
 
 Crash safety without transactions: source offsets are committed only after a batch's audit
-records are acknowledged. After a crash the batch in flight may already be in the audit topic,
-so on start the auditor reads the tail of every audit partition (at least two batches deep) and
-skips source records whose position is already recorded there. Nothing is audited twice and
-nothing is skipped.
+records are acknowledged, so every source record below the committed offset is audited. After
+a crash the batch in flight may be partly in the audit topic — its records go to several audit
+partitions (by case), and some of those writes may have landed while others did not. So on
+start the auditor resumes each source partition from its committed offset, not from the highest
+offset audited, and skips exactly the source records whose position (topic, partition, offset)
+it finds in the tail of the audit partitions (read at least two batches deep, which covers the
+batch in flight). A record whose audit write was lost is audited then, appended to its chain
+after the head that was actually stored; nothing is audited twice and nothing is skipped. Only if
+the group's offsets are gone (expired) and the audit topic is longer than the tail does the
+auditor fall back to resuming after the lowest of the per-audit-partition highest audited
+offsets, and says so.
 
 Chain heads are anchored to a separate topic every ``anchor_every_s`` and reported through
 ``on_anchor``, so an auditor can keep them outside the system.
@@ -91,6 +98,7 @@ class Auditor:
         self._anchored: dict[int, int] = {}
         self._last_anchor = time.monotonic()
         self._lock = threading.RLock()
+        self._already: set[tuple[str, int, int]] = set()  # audited, offsets not yet committed
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self.audited = 0
@@ -110,30 +118,49 @@ class Auditor:
         self._producer = self._clients.producer(client_id="oncehub-auditor")
         consumer = self._clients.consumer(group_id=self.group, auto_offset_reset="earliest",
                                           max_poll_records=self.batch_max)
-        audited_up_to = self._read_tail(consumer)
+        audited, highest, whole = self._read_tail(consumer)
         partitions = assign_all(consumer, self.sources(), "the auditor")
+        resumed: dict[tuple[str, int], int] = {}
         for tp in partitions:
-            committed = consumer.committed(tp)
-            audited = audited_up_to.get((tp.topic, tp.partition))
-            start = max(committed or 0, audited + 1 if audited is not None else 0)
-            if committed is None and audited is None:
+            key = (tp.topic, tp.partition)
+            start = consumer.committed(tp)
+            if start is None and not whole and highest.get(key):
+                # No committed offsets (expired?) and a chain longer than the tail: the best
+                # guess that skips nothing the tail cannot vouch for.
+                start = min(highest[key].values()) + 1
+                log.warning("auditor: no committed offset for %s[%d]; resuming at %d from the "
+                            "audit chain's tail", tp.topic, tp.partition, start)
+            if start is None:
                 consumer.seek_to_beginning(tp)
+                start = 0
             else:
                 consumer.seek(tp, start)
+            resumed[key] = start
+        # Audited but not committed: the batch in flight when the last auditor stopped.
+        self._already = {a for a in audited if a[2] >= resumed.get(a[:2], 0)}
         self._consumer = consumer
-        log.info("auditor started: heads %s", {p: h[:12] for p, h in self.heads.items()})
+        log.info("auditor started: heads %s, %d record(s) of the last batch already audited",
+                 {p: h[:12] for p, h in self.heads.items()}, len(self._already))
 
-    def _read_tail(self, consumer: KafkaConsumer) -> dict[tuple[str, int], int]:
-        """Chain heads, and the highest source offset already audited per source partition."""
+    def _read_tail(self, consumer: KafkaConsumer
+                   ) -> tuple[set[tuple[str, int, int]], dict[tuple[str, int], dict[int, int]], bool]:
+        """Chain heads; the source records audited in the tail (topic, partition, offset); per
+        source partition the highest offset audited on each audit partition; and whether the
+        tail is the whole audit topic."""
         topic = self.names.audit
         parts = partitions_of(consumer, [topic], "the auditor")
-        audited: dict[tuple[str, int], int] = {}
+        audited: set[tuple[str, int, int]] = set()
+        highest: dict[tuple[str, int], dict[int, int]] = {}
+        whole = True
         with self._clients.reading() as reader:
             reader.assign(parts)
             end = reader.end_offsets(parts)
+            begin = reader.beginning_offsets(parts)
             for tp in parts:
                 self.heads[tp.partition], self.next_offset[tp.partition] = GENESIS, end[tp]
-                reader.seek(tp, max(0, end[tp] - 2 * self.batch_max))
+                first = max(0, end[tp] - 2 * self.batch_max)
+                whole = whole and first <= begin[tp]
+                reader.seek(tp, first)
             while any(reader.position(tp) < end[tp] for tp in parts):
                 for tp, records in reader.poll(timeout_ms=500).items():
                     for rec in records:
@@ -149,9 +176,11 @@ class Auditor:
                         src = record.content.get("source") or {}
                         k = (src.get("topic"), src.get("partition"))
                         if isinstance(src.get("offset"), int):
-                            audited[k] = max(audited.get(k, -1), src["offset"])
+                            audited.add((*k, src["offset"]))
+                            mine = highest.setdefault(k, {})
+                            mine[tp.partition] = max(mine.get(tp.partition, -1), src["offset"])
         self._anchored = {p: off - 1 for p, off in self.next_offset.items()}
-        return audited
+        return audited, highest, whole
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -174,6 +203,10 @@ class Auditor:
             futures = []
             for records in polled.values():
                 for rec in records:
+                    position = (rec.topic, rec.partition, rec.offset)
+                    if position in self._already:  # audited before a crash, not committed
+                        self._already.discard(position)
+                        continue
                     futures += self._audit(rec)
             for partition, expected, future in futures:
                 metadata = future.get(timeout=self.settings.publish_timeout_s)
