@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import random
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from hub.kafka.admin import end_offsets
 from hub.kafka.log_reader import partitions_of
 from hub.wire.serde import model_deserializer
 from hub.worker.process import WorkerProcess
+from tests.integration.helpers import new_prefix
 from producers.demo_data import generate
 from producers.publisher import Publisher, Receipt
 
@@ -53,14 +53,22 @@ SEED_TYPES: tuple[EventType, ...] = (
 )
 
 
+# Prefixes made by ``fresh_settings`` and not yet deleted; the ``module_prefixes`` fixture of
+# tests/integration/conftest.py deletes them when their test module ends.
+FRESH_PREFIXES: list[HubSettings] = []
+
+
 def fresh_settings(endpoints) -> HubSettings:
     """Like the ``settings`` fixture (fresh prefix, topics created, schemas registered), for
-    fixtures with a wider scope than a function."""
+    fixtures with a wider scope than a function; deleted with all it owns when the test module
+    ends (after the module's own fixtures, and the processes they started, have stopped)."""
     settings = HubSettings(bootstrap_servers=endpoints.bootstrap_servers,
                            schema_registry_url=endpoints.schema_registry_url,
                            kafka_security=endpoints.kafka_security, principal="operator",
-                           topic_prefix=f"t{uuid.uuid4().hex[:10]}")
-    provision_catalogue(Clients(settings))
+                           topic_prefix=new_prefix())
+    FRESH_PREFIXES.append(settings)
+    with Clients(settings) as clients:
+        provision_catalogue(clients)
     return settings
 
 
