@@ -27,6 +27,7 @@ from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision
 from hub.domain.rules import RuleBook
 from hub.kafka.topic_names import TopicNames
 from hub.kafka.failures import is_transient
+from hub.worker.staged import Staged
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,15 @@ class Output:
     topic: str
     key: bytes
     value: bytes
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A record's outputs, built, and the table changes that go with them (not yet made)."""
+
+    outputs: list[Output]
+    commit: Callable[[], None]
+    discard: Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,8 @@ class RouterProcessor:
     ``held`` under the event's id and applied when the event comes; if the event then needs no
     documents, the supplement is dead-lettered at that point, naming its own source offset.
     Without it (replay, which reads in time order) a supplement for nothing held is a dead letter.
+    A supplement kept for an event that does not come within a set time is dead-lettered by
+    :meth:`expire_early` (the router runs it on a timer), so ``held`` does not grow without bound.
     """
 
     def __init__(
@@ -87,18 +99,41 @@ class RouterProcessor:
         self._specs = specs_by_topic
         self._encode_item, self._encode_decision = encode_item, encode_decision
         self._encode_dead_letter = encode_dead_letter
-        self._routed, self._held, self._clock = routed, held, clock
-        self._cases = cases if cases is not None else {}
+        # Every table change is staged and made only once all of a record's outputs are built.
+        self._routed, self._held = Staged(routed), Staged(held)
+        self._cases = Staged(cases if cases is not None else {})
+        self._tables = (self._routed, self._held, self._cases)
+        self._clock = clock
         self._early_supplements = early_supplements
 
     def process(self, record: SourceRecord) -> list[Output]:
+        """Route one record and record it in the tables; a transient failure raises and leaves
+        the tables untouched, so the same record can be tried again."""
+        prepared = self.prepare(record)
+        prepared.commit()
+        return prepared.outputs
+
+    def prepare(self, record: SourceRecord) -> Prepared:
+        """Build one record's outputs without changing the tables: ``commit()`` makes the
+        changes, after the caller has the outputs (the router calls it on faust's event loop,
+        having built the outputs on a thread, because registry lookups block)."""
         try:
-            return self._route(record)
+            outputs = self._route(record)
         except Exception as exc:  # noqa: BLE001 - every failure of one record is parked, by design
+            self._discard()
             if is_transient(exc):
                 raise  # the registry is unreachable: retry the record, don't park it
             log.warning("parking %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
-            return [self.dead_letter(record, exc)]
+            return Prepared([self.dead_letter(record, exc)], _nothing, _nothing)
+        return Prepared(outputs, self._commit, self._discard)
+
+    def _commit(self) -> None:
+        for table in self._tables:
+            table.commit()
+
+    def _discard(self) -> None:
+        for table in self._tables:
+            table.discard()
 
     def _route(self, record: SourceRecord) -> list[Output]:
         spec = self._specs.get(record.topic)
@@ -192,10 +227,10 @@ class RouterProcessor:
             self._held[event_id] = {"early": [*early, {
                 "department": str(supplement["envelope"]["source_department"]),
                 "documents": list(payload["documents"]), "topic": record.topic,
-                "partition": record.partition, "offset": record.offset,
+                "partition": record.partition, "offset": record.offset, "kept_at": self._clock().isoformat(),
                 "key": record.key.hex() if record.key is not None else None, "value": record.value.hex()}]}
-            # A warning, not info: the race is rare (a backlog read unevenly), and a supplement
-            # naming an event that never comes stays kept; this line is how it is found.
+            # A warning, not info: the race is rare (a backlog read unevenly); a supplement naming
+            # an event that never comes is dead-lettered by ``expire_early`` after a while.
             log.warning("supplement %s[%d]@%d came before event %s: kept until it comes",
                         record.topic, record.partition, record.offset, event_id)
             return []
@@ -228,6 +263,28 @@ class RouterProcessor:
         del self._held[event_id]
         return kept["early"]
 
+    def expire_early(self, ttl_s: float) -> Prepared:
+        """Supplements kept longer than ``ttl_s`` for an event that has not come: dead letters
+        (the event's id was wrong, or it was never published), so ``held`` stays bounded."""
+        now, outputs = self._clock(), []
+        for event_id, entry in list(self._held.items()):
+            if "early" not in entry:
+                continue
+            if any("kept_at" not in s for s in entry["early"]):  # kept by an older router: from now
+                self._held[event_id] = entry = {**entry, "early": [
+                    {"kept_at": now.isoformat(), **s} for s in entry["early"]]}
+            expired = [s for s in entry["early"] if _age_s(s, now) > ttl_s]
+            if not expired:
+                continue
+            outputs += self._unwanted(expired, f"supplement came before event {event_id}, which did "
+                                               f"not come within {ttl_s:.0f}s")
+            kept = [s for s in entry["early"] if s not in expired]
+            if kept:
+                self._held[event_id] = {**entry, "early": kept}
+            else:
+                del self._held[event_id]
+        return Prepared(outputs, self._commit, self._discard)
+
     def _unwanted(self, early: list[dict], reason: str) -> list[Output]:
         """Supplements kept for an event that did not need them (after all): dead letters."""
         return [self.dead_letter(
@@ -251,6 +308,15 @@ class RouterProcessor:
                                key=record.key, value=record.value, parked_at=self._clock())
         topic = self._names.dead_letters
         return Output(topic, record.key or b"", self._encode_dead_letter(letter, topic))
+
+
+def _age_s(kept: dict, now: datetime) -> float:
+    """Seconds since an early supplement was kept."""
+    return (now - datetime.fromisoformat(kept["kept_at"])).total_seconds()
+
+
+def _nothing() -> None:
+    """The commit of a dead letter: a parked record changes no table."""
 
 
 def _refuse_if(reason: str | None) -> None:

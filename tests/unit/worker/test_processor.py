@@ -202,3 +202,83 @@ def test_early_supplements_beyond_what_releases_the_event_are_dead_lettered_not_
     (letter,) = [m for _, m in out if isinstance(m, DeadLetter)]
     assert letter.source_offset == 6 and "already released" in letter.reason
     assert not router._held
+
+
+def _transient_failure():
+    """What a serializer raises when the registry does not answer (a transport error inside)."""
+    from confluent_kafka.serialization import SerializationError
+
+    from hub.kafka.failures import REGISTRY_TRANSPORT_ERRORS
+
+    try:
+        raise REGISTRY_TRANSPORT_ERRORS[0]("registry did not answer")
+    except REGISTRY_TRANSPORT_ERRORS[0] as exc:
+        try:
+            raise SerializationError("could not fetch the schema id") from exc
+        except SerializationError as wrapped:
+            return wrapped
+
+
+@pytest.mark.parametrize("early", [False, True], ids=["supplement-after-event", "supplement-before-event"])
+def test_a_release_survives_an_item_that_fails_to_encode_once(early):
+    """Issue 12: the held entry was deleted and ``routed`` written before the items were
+    encoded; a transient failure then made the retry dead-letter the supplement and lose the
+    event's items. Now the tables change only when every output is built."""
+    failures = [_transient_failure()]
+
+    def encode_item(model, topic):
+        if failures:
+            raise failures.pop()
+        return pickle.dumps(model)
+
+    routed, held = {}, {}
+    processor = RouterProcessor(load_rules(), NAMES, lambda spec, data, topic: pickle.loads(data), SPECS,
+                                encode_item, lambda m, t: pickle.dumps(m), lambda m, t: pickle.dumps(m), routed, held,
+                                clock=lambda: NOW, early_supplements=early)
+    event = _event(EventType.SOCIAL_ORGANISATION_REGISTERED, pending_documents=["章程"])
+    first, second = (_record(_supplement(event, ["章程"]), 5), _record(event, 3)) if early else \
+        (_record(event, 3), _record(_supplement(event, ["章程"]), 5))
+    processor.process(first)
+    before = (dict(routed), dict(held))
+    with pytest.raises(Exception) as failed:
+        processor.process(second)
+    assert failed.value is not None and (dict(routed), dict(held)) == before  # nothing changed
+    out = _decoded(processor.process(second))  # the retry
+    assert not any(isinstance(m, DeadLetter) for _, m in out)
+    assert [i.department.value for _, i in out if isinstance(i, WorkItem)] == ["TAX"]
+    assert out[-1][1].kind is DecisionKind.RELEASED and not held
+
+
+def test_a_parked_record_changes_no_table(processor):
+    """A refusal dead-letters the record and leaves no trace in the router's memory."""
+    event = _event(EventType.MARRIAGE_REGISTERED)
+    processor.process(_record(event))
+    reused = _event(EventType.MARRIAGE_REGISTERED, seed=2, event_id=event["envelope"]["event_id"])
+    before = (dict(processor._routed.base), dict(processor._cases.base))
+    (out,) = processor.process(_record(reused, 1))
+    assert isinstance(pickle.loads(out.value), DeadLetter)
+    assert (dict(processor._routed.base), dict(processor._cases.base)) == before
+
+
+def test_an_early_supplement_whose_event_never_comes_expires_into_the_dead_letters():
+    """Issue 12: such a supplement was kept, raw bytes and all, for ever."""
+    clock = [NOW]
+    held: dict = {}
+    router = RouterProcessor(load_rules(), NAMES, lambda spec, data, topic: pickle.loads(data), SPECS,
+                             lambda m, t: pickle.dumps(m), lambda m, t: pickle.dumps(m),
+                             lambda m, t: pickle.dumps(m), {}, held, clock=lambda: clock[0],
+                             early_supplements=True)
+    waiting = _event(EventType.SOCIAL_ORGANISATION_REGISTERED, pending_documents=["章程"])
+    never = _event(EventType.SOCIAL_ORGANISATION_REGISTERED, seed=2, pending_documents=["章程"])
+    assert router.process(_record(_supplement(never, ["章程"]), 5)) == []
+    clock[0] = NOW.replace(hour=NOW.hour + 2)
+    assert router.process(_record(_supplement(waiting, ["章程"]), 6)) == []
+    clock[0] = NOW.replace(hour=NOW.hour + 2, minute=30)
+    prepared = router.expire_early(ttl_s=3600)
+    assert len(held) == 2  # nothing changes before the dead letters are written
+    (letter,) = [pickle.loads(o.value) for o in prepared.outputs]
+    assert letter.source_offset == 5 and "did not come within 3600s" in letter.reason
+    prepared.commit()
+    assert list(held) == [waiting["envelope"]["event_id"]]  # the younger one is still kept
+    out = _decoded(router.process(_record(waiting, 3)))
+    assert out[-1][1].kind is DecisionKind.RELEASED
