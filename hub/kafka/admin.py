@@ -20,6 +20,14 @@ from hub.kafka.topic_names import TopicNames
 KEEP_FOREVER = {"retention.ms": "-1"}
 
 
+def topic_configs(replication: int) -> dict[str, str]:
+    """A hub topic's configuration: kept forever; with three replicas or more, a write is
+    acknowledged (acks=all) only once two replicas hold it, whatever the broker's default."""
+    if replication >= 3:
+        return {**KEEP_FOREVER, "min.insync.replicas": "2"}
+    return dict(KEEP_FOREVER)
+
+
 def hub_topics(prefix: str) -> list[str]:
     """Every topic of a hub: event topics, inboxes and logs, the audit trail."""
     names = TopicNames(prefix)
@@ -36,7 +44,7 @@ def ensure_topics(clients: Clients, topics: list[str]) -> list[str]:
             try:
                 admin.create_topics([
                     NewTopic(topic, settings.topic_partitions, settings.topic_replication,
-                             topic_configs=KEEP_FOREVER)
+                             topic_configs=topic_configs(settings.topic_replication))
                 ])
             except TopicAlreadyExistsError:  # created concurrently by another process
                 pass
