@@ -36,17 +36,23 @@ def up(
         "writing to its log (a broker recovering many partitions keeps logging; at most "
         f"{stack.HARD_LIMIT_FACTOR}x this in all)."
     ),
+    brokers: int | None = typer.Option(
+        None, min=1, max=3, help="Kafka nodes: 1, or 3 (each broker + controller, replication 3, "
+        "min.insync.replicas 2; node N at the bootstrap port + 2(N-1)). Fixed when the state "
+        "directory is first formatted; default: as it was formatted, else 1."
+    ),
 ) -> None:
-    """Fetch (first run only) and start Kafka and the registry; return when both answer."""
+    """Fetch (first run only) and start Kafka and the registry; return when all answer."""
     settings = HubSettings()
     t0 = time.monotonic()
     try:
-        started = stack.up(settings, timeout=timeout, say=_say)
+        started = stack.up(settings, timeout=timeout, say=_say, brokers=brokers)
     except ValueError as exc:  # an unparsable address in the settings
         raise ConfigurationError(str(exc)) from None
     if started:
+        kafka_at = ", ".join(s.address for s in stack.servers(settings)[:-1])  # no probes
         typer.echo(
-            f"Dev stack up in {time.monotonic() - t0:.1f}s: Kafka at {settings.bootstrap_servers}, "
+            f"Dev stack up in {time.monotonic() - t0:.1f}s: Kafka at {kafka_at}, "
             f"registry at {settings.schema_registry_url}"
         )
 
@@ -59,7 +65,8 @@ def down() -> None:
 
 @dev_app.command()
 def status() -> None:
-    """Show each server's address and health; exit non-zero unless both are healthy."""
+    """Show each server (every Kafka node) with its address, health and pid; exit non-zero
+    unless all are healthy."""
     rows = stack.status(HubSettings())
     for row in rows:
         state = "healthy" if row.health else "NOT HEALTHY"

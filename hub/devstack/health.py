@@ -79,8 +79,11 @@ def _quiet(logger_name: str):
         logger.setLevel(old)
 
 
-def kafka_health(clients: Clients, timeout: float = 5.0) -> Health:
-    """Ask the cluster for its metadata (with the hub's own client configuration)."""
+def kafka_health(clients: Clients, timeout: float = 5.0, node_id: int | None = None) -> Health:
+    """Ask the cluster for its metadata (with the hub's own client configuration). With
+    ``node_id``, the probe asks that node (the first bootstrap address) and it is healthy only
+    once the cluster's metadata lists it as a broker: a node of a quorum may accept
+    connections before it has registered."""
     host, port = first_bootstrap(clients.settings.bootstrap_servers)
     if not port_open(host, port, timeout=min(timeout, 2.0)):
         return Health(False, f"nothing listens on {host}:{port}")
@@ -98,6 +101,14 @@ def kafka_health(clients: Clients, timeout: float = 5.0) -> Health:
     brokers = cluster.get("brokers") or []
     if not brokers:
         return Health(False, "metadata request answered with no brokers")
+    if node_id is not None:
+        ids = sorted(b["broker_id"] for b in brokers)
+        unfenced = [b["broker_id"] for b in brokers if not b.get("is_fenced")]
+        if node_id not in unfenced:
+            return Health(False, f"node {node_id} not yet an unfenced broker (brokers {ids}, "
+                                 f"unfenced {sorted(unfenced)})")
+        return Health(True, f"node {node_id} of cluster {cluster.get('cluster_id')}, "
+                            f"{len(brokers)} broker(s) {ids}")
     return Health(True, f"cluster {cluster.get('cluster_id')}, {len(brokers)} broker(s)")
 
 

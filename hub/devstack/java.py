@@ -1,8 +1,9 @@
 """Find installed JDKs and pick one per server.
 
-Kafka 3.9 runs on the machine's Java 17; Apicurio Registry 3.3.x needs Java 21 or newer. Both
-can be forced with an environment variable naming a JDK home (``HUB_KAFKA_JAVA_HOME``,
-``HUB_REGISTRY_JAVA_HOME``); otherwise the usual install locations are searched.
+Kafka 4.x brokers need Java 17 (the machine's 17 is preferred); Apicurio Registry 3.3.x needs
+Java 21 or newer. Both can be forced with an environment variable naming a JDK home
+(``HUB_KAFKA_JAVA_HOME``, ``HUB_REGISTRY_JAVA_HOME``); otherwise the usual install locations are
+searched.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ def _select(
 
 
 def kafka_jdk(environ: Mapping[str, str] | None = None, homes: Iterable[Path] | None = None) -> Jdk:
-    """The JDK that runs Kafka: ``HUB_KAFKA_JAVA_HOME``, else Java 17, else the newest >= 11."""
+    """The JDK that runs Kafka: ``HUB_KAFKA_JAVA_HOME``, else Java 17, else the newest newer one."""
     return _select(
         what=f"Apache Kafka {KAFKA_VERSION}",
         env_var=KAFKA_JAVA_ENV,

@@ -1,4 +1,5 @@
-"""``up``, ``down`` and ``status`` for the two servers of the development stack.
+"""``up``, ``down`` and ``status`` for the servers of the development stack: one Kafka node (or
+three, :mod:`hub.devstack.cluster`) and the registry.
 
 Each server is addressed by the hub's own settings (``bootstrap_servers``,
 ``schema_registry_url``): whatever answers there counts, whether or not ``hub dev`` started it.
@@ -14,16 +15,16 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from hub.config import HubSettings
 from hub.errors import DevStackError
-from hub.devstack import apicurio, fetch, java, kafka, procs
+from hub.devstack import apicurio, cluster, fetch, java, kafka, procs
 from hub.devstack.security import DevSecurity
 from hub.devstack.health import (
     Health,
-    first_bootstrap,
     is_loopback,
     kafka_health,
     port_open,
@@ -64,7 +65,8 @@ class Server:
         return self.probe()
 
 
-def _probe_kafka(settings: HubSettings, security: DevSecurity | None):
+def _probe_kafka(settings: HubSettings, security: DevSecurity | None,
+                 node: kafka.Node | None = None):
     # The Kafka client library loads only when a broker is probed (`hub --help` stays quick).
     from hub.kafka.clients import Clients
 
@@ -72,26 +74,80 @@ def _probe_kafka(settings: HubSettings, security: DevSecurity | None):
     # made once it answers.
     if security is not None and security.kafka_files.admin_properties.exists():
         settings = security.admin_settings()
+    if node is not None:  # a node of a cluster: ask that node, and that it is registered
+        settings = settings.model_copy(update={"bootstrap_servers": node.address})
     with Clients(settings) as clients:
-        return kafka_health(clients)
+        return kafka_health(clients, node_id=node.node_id if node else None)
 
 
-def servers(settings: HubSettings) -> list[Server]:
-    """Kafka and the registry, as configured by ``settings``."""
+def _kafka_servers(settings: HubSettings, quorum: tuple[kafka.Node, ...],
+                   security: DevSecurity | None) -> list[Server]:
+    """One Server per Kafka node; the first one's ``ready`` sets up principals and ACLs once
+    every node answers."""
     state, cache = Path(settings.state_dir), Path(settings.cache_dir)
-    run_dir, logs_dir = state / "run", state / "logs"
-    kfiles = kafka.KafkaFiles(state / "kafka", logs_dir)
-    rfiles = apicurio.RegistryFiles(state / "registry", logs_dir)
-    khost, kport = first_bootstrap(settings.bootstrap_servers)
-    rhost, rport = registry_address(settings.schema_registry_url)
-    security = DevSecurity(settings, kfiles) if settings.kafka_security == "sasl_ssl" else None
+    count = len(quorum)
+    node_files = cluster.files(state, count)
+    shared = node_files[0]  # the broker's own user and the markers live in <state>/kafka
 
-    def prepare_kafka(say: Say) -> Launch:
-        jdk = java.kafka_jdk()
-        libs = fetch.ensure_kafka(cache, say) / "libs"
-        cmd = kafka.prepare(jdk.java, libs, kfiles, khost, kport,
-                            security.broker() if security else None)
-        return Launch(cmd, dict(os.environ), kfiles.root)
+    def prepare_node(node: kafka.Node, kfiles: kafka.KafkaFiles) -> Callable[[Say], Launch]:
+        def prepare(say: Say) -> Launch:
+            jdk = java.kafka_jdk()
+            libs = fetch.ensure_kafka(cache, say) / "libs"
+            # Every node of a cluster is formatted with the same id; one node takes a fresh one.
+            shared_id = (_cluster_id(jdk.java, libs, kfiles)
+                         if count > 1 and not kafka.is_formatted(kfiles.data_dir) else None)
+            cmd = kafka.prepare(jdk.java, libs, kfiles, node.host, node.port,
+                                security.broker() if security else None,
+                                quorum=quorum if count > 1 else (), cluster_id=shared_id)
+            cluster.remember(kfiles.root, count)
+            return Launch(cmd, dict(os.environ), kfiles.node_dir)
+        return prepare
+
+    def kafka_ready(say: Say) -> None:
+        if security is not None and shared.admin_properties.exists():
+            security.ready(say)
+
+    return [
+        Server(
+            name="kafka" if count == 1 else f"kafka-{node.node_id}",
+            address=settings.bootstrap_servers if count == 1 else node.address,
+            host=node.host,
+            port=node.port,
+            marker=kafka.MARKER,
+            pid_file=state / "run" / ("kafka.pid" if count == 1 else f"kafka-{node.node_id}.pid"),
+            log_file=kfiles.log_file,
+            stop_timeout=30.0,  # a controlled shutdown flushes and closes every log segment
+            probe=(lambda node=node: _probe_kafka(settings, security, node if count > 1 else None)),
+            prepare=prepare_node(node, kfiles),
+            ready=kafka_ready if node.node_id == 1 else None,
+        )
+        for node, kfiles in zip(quorum, node_files)
+    ]
+
+
+def _cluster_id(java_bin: Path, libs: Path, kfiles: kafka.KafkaFiles) -> str:
+    """The cluster id every node is formatted with: kept in ``kafka/cluster.id`` so a node
+    formatted later (its data deleted) joins the same cluster."""
+    path = kfiles.root / "cluster.id"
+    if not path.exists():
+        kfiles.root.mkdir(parents=True, exist_ok=True)
+        kfiles.log4j_properties.write_text(kafka.render_log4j())
+        path.write_text(kafka.new_cluster_id(java_bin, libs, kfiles) + "\n")
+    return path.read_text().strip()
+
+
+def servers(settings: HubSettings, brokers: int | None = None) -> list[Server]:
+    """The Kafka node(s) and the registry, as configured by ``settings``; ``brokers`` nodes
+    (default: as the state directory was formatted, else one)."""
+    state, cache = Path(settings.state_dir), Path(settings.cache_dir)
+    logs_dir = state / "logs"
+    quorum = cluster.nodes(settings, cluster.node_count(state, brokers))
+    # Probes, principals' credentials files and ACLs see every node of a cluster.
+    settings = cluster.cluster_settings(settings, quorum)
+    rfiles = apicurio.RegistryFiles(state / "registry", logs_dir)
+    rhost, rport = registry_address(settings.schema_registry_url)
+    security = (DevSecurity(settings, kafka.KafkaFiles(state / "kafka", logs_dir))
+                if settings.kafka_security == "sasl_ssl" else None)
 
     def prepare_registry(say: Say) -> Launch:
         jdk = java.registry_jdk()
@@ -103,31 +159,15 @@ def servers(settings: HubSettings) -> list[Server]:
             rfiles.root,
         )
 
-    def kafka_ready(say: Say) -> None:
-        if security is not None and kfiles.admin_properties.exists():
-            security.ready(say)
-
     return [
-        Server(
-            name="kafka",
-            address=settings.bootstrap_servers,
-            host=khost,
-            port=kport,
-            marker=kafka.MARKER,
-            pid_file=run_dir / "kafka.pid",
-            log_file=kfiles.log_file,
-            stop_timeout=30.0,  # a controlled shutdown flushes and closes every log segment
-            probe=lambda: _probe_kafka(settings, security),
-            prepare=prepare_kafka,
-            ready=kafka_ready,
-        ),
+        *_kafka_servers(settings, quorum, security),
         Server(
             name="registry",
             address=settings.schema_registry_url,
             host=rhost,
             port=rport,
             marker=apicurio.MARKER,
-            pid_file=run_dir / "registry.pid",
+            pid_file=state / "run" / "registry.pid",
             log_file=rfiles.log_file,
             stop_timeout=20.0,
             probe=lambda: registry_health(settings.schema_registry_url),
@@ -156,10 +196,12 @@ def _failure(server: Server, why: str) -> str:
     )
 
 
-def up(settings: HubSettings, *, timeout: float = START_TIMEOUT_S, say: Say = print) -> bool:
-    """Start whichever server does not answer; return when both answer.
+def up(settings: HubSettings, *, timeout: float = START_TIMEOUT_S, say: Say = print,
+       brokers: int | None = None) -> bool:
+    """Start whichever server does not answer; return when all answer. ``brokers``: how many
+    Kafka nodes (1 or 3; default as the state directory was formatted, else 1).
 
-    Returns False if both already answered (nothing was done). Raises DevStackError, with the
+    Returns False if all already answered (nothing was done). Raises DevStackError, with the
     tail of the server's log, when a server cannot be started or does not become healthy.
     """
     errors: list[str] = []
@@ -167,7 +209,7 @@ def up(settings: HubSettings, *, timeout: float = START_TIMEOUT_S, say: Say = pr
         pending: dict[str, tuple[Server, int]] = {}
         to_start: list[Server] = []
         ready: list[Server] = []
-        for server in servers(settings):
+        for server in servers(settings, brokers=brokers):
             health = server.health()
             if health:
                 say(f"{server.name}: already answering at {server.address} ({health.detail})")
@@ -200,6 +242,7 @@ def up(settings: HubSettings, *, timeout: float = START_TIMEOUT_S, say: Say = pr
             problems = _make_ready(ready, say)
             if problems:
                 raise DevStackError("\n\n".join(problems))
+            _tell_settings(settings, brokers, say)
             say("Dev stack already up: nothing to do.")
             return False
 
@@ -232,7 +275,18 @@ def up(settings: HubSettings, *, timeout: float = START_TIMEOUT_S, say: Say = pr
             errors.extend(_make_ready([*ready, *(server for server, _ in waited)], say))
     if errors:
         raise DevStackError("\n\n".join(errors))
+    _tell_settings(settings, brokers, say)
     return True
+
+
+def _tell_settings(settings: HubSettings, brokers: int | None, say: Say) -> None:
+    """Write ``dev-stack.env``; say what the hub's other commands need when this process's
+    settings differ (a cluster: every node's address, replication 3)."""
+    quorum = cluster.nodes(settings, cluster.node_count(settings.state_dir, brokers))
+    path, lacking = cluster.write_env(settings, quorum)
+    if lacking:
+        say(f"kafka: {len(quorum)} nodes; hub commands need {' '.join(lacking)} — all the "
+            f"settings are in {path}: set -a; . {path}; set +a")
 
 
 def _make_ready(servers_up: list[Server], say: Say) -> list[str]:
@@ -310,22 +364,38 @@ def _wait_healthy(pending: dict[str, tuple[Server, int]], timeout: float, say: S
 def down(settings: HubSettings, *, say: Say = print) -> None:
     """Stop the servers `hub dev up` started: SIGTERM, then SIGKILL after their timeout."""
     with _locked(settings.state_dir):
-        for server in reversed(servers(settings)):  # clients (registry) before the broker
-            pid = procs.live_pid(server.pid_file, server.marker)
-            if pid is None:
-                if server.health():
-                    say(
-                        f"{server.name}: answering at {server.address} but not started by "
-                        "`hub dev` (no pid file); left running"
-                    )
-                else:
-                    say(f"{server.name}: not running")
-                continue
+        *nodes, registry = servers(settings)
+        _stop([registry], say)  # clients (the registry) before the brokers
+        # All nodes at once: stopped one by one, the last two of a quorum of three would each
+        # wait for a controller that is already gone, and be killed after their timeout.
+        _stop(nodes, say)
+
+
+def _stop(group: list[Server], say: Say) -> None:
+    """SIGTERM every running server of ``group`` together, wait for each (SIGKILL after its
+    timeout)."""
+    running: list[tuple[Server, int]] = []
+    for server in group:
+        pid = procs.live_pid(server.pid_file, server.marker)
+        if pid is not None:
             say(f"{server.name}: stopping pid {pid}...")
-            t0 = time.monotonic()
-            outcome = procs.terminate(pid, timeout=server.stop_timeout, marker=server.marker)
-            procs.remove_pid(server.pid_file)
-            say(f"{server.name}: {outcome} after {time.monotonic() - t0:.1f}s")
+            running.append((server, pid))
+        elif server.health():
+            say(f"{server.name}: answering at {server.address} but not started by "
+                "`hub dev` (no pid file); left running")
+        else:
+            say(f"{server.name}: not running")
+
+    def stop(entry: tuple[Server, int]) -> str:
+        (server, pid), t0 = entry, time.monotonic()
+        outcome = procs.terminate(pid, timeout=server.stop_timeout, marker=server.marker)
+        procs.remove_pid(server.pid_file)
+        return f"{server.name}: {outcome} after {time.monotonic() - t0:.1f}s"
+
+    if running:
+        with ThreadPoolExecutor(max_workers=len(running)) as pool:
+            for outcome in pool.map(stop, running):
+                say(outcome)
 
 
 @dataclass(frozen=True)

@@ -118,10 +118,12 @@ def test_server_properties_localhost_binds_ipv4_loopback(tmp_path):
     assert p["advertised.listeners"] == "PLAINTEXT://localhost:19092"
 
 
-def test_log4j_renders_to_stdout_and_keeps_scala_object_logger_name():
+def test_log4j2_renders_to_stdout_and_keeps_scala_object_logger_name():
     p = props(kafka.render_log4j())
-    assert p["log4j.rootLogger"] == "INFO, stdout"
-    assert p["log4j.logger.kafka.network.RequestChannel$"] == "WARN"
+    assert p["appender.stdout.type"] == "Console"
+    assert p["rootLogger.appenderRef.stdout.ref"] == p["appender.stdout.name"]
+    assert p["logger.channel.name"] == "kafka.network.RequestChannel$"
+    assert p["logger.channel.level"] == "WARN"
 
 
 def test_pom_names_the_broker_and_a_logging_binding():
@@ -135,8 +137,7 @@ def test_pom_names_the_broker_and_a_logging_binding():
     }
     assert deps == {
         ("kafka_2.13", KAFKA_VERSION),
-        ("slf4j-reload4j", "1.7.36"),
-        ("reload4j", "1.2.25"),
+        ("log4j-slf4j-impl", "2.25.5"),  # Kafka 4.x: log4j2, through slf4j 1.7
     }
 
 
@@ -145,7 +146,7 @@ def test_broker_command_uses_kafka_run_class_flags(tmp_path):
     cmd = kafka.broker_command(Path("/jdk/bin/java"), tmp_path / "libs", files)
     assert cmd[0] == "/jdk/bin/java"
     assert {"-Xmx512m", "-Xms512m", "-XX:+UseG1GC", "-Djava.awt.headless=true"} <= set(cmd)
-    assert f"-Dlog4j.configuration=file:{files.log4j_properties}" in cmd
+    assert f"-Dlog4j2.configurationFile={files.log4j_properties}" in cmd
     assert cmd[cmd.index("-cp") + 1] == f"{tmp_path / 'libs'}/*"
     assert cmd[-2:] == ["kafka.Kafka", str(files.server_properties)]
 
@@ -298,7 +299,7 @@ def test_up_does_nothing_when_both_answer(monkeypatch, tmp_path, fake_settings):
     monkeypatch.setattr(
         stack,
         "servers",
-        lambda s: [
+        lambda s, brokers=None: [
             fake_server(tmp_path, "kafka", healthy=True),
             fake_server(tmp_path, "registry", healthy=True),
         ],
@@ -316,7 +317,7 @@ def test_up_refuses_remote_addresses_and_taken_ports(monkeypatch, tmp_path, fake
         monkeypatch.setattr(
             stack,
             "servers",
-            lambda s: [
+            lambda s, brokers=None: [
                 fake_server(tmp_path, "kafka", healthy=False, host="kafka.example"),
                 fake_server(tmp_path, "registry", healthy=False, port=taken),
             ],
