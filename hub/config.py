@@ -67,6 +67,10 @@ class HubSettings(BaseSettings):
     deadline_check_s: float = Field(
         30.0, gt=0, description="How often the router's leader looks for items past their deadline."
     )
+    early_supplement_ttl_s: float = Field(
+        86_400.0, gt=0, description="How long the router keeps a supplement read before the event "
+        "it completes (topics are read side by side) before dead-lettering it."
+    )
     max_body_bytes: int = Field(64 * 1024, gt=0, description="Largest HTTP ingest body accepted.")
     unauthenticated_audit_limit: str = Field(
         "20/minute", description="Refused shared-data queries without a valid token audited one by one "

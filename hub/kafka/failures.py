@@ -52,3 +52,21 @@ def unavailable_as_hub_error(what: str) -> Iterator[None]:
         if not is_unreachable(exc):
             raise
         raise Unavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
+# The registry's answer for a subject (or version) it does not have: provisioning was skipped.
+SUBJECT_NOT_REGISTERED = frozenset({40400, 40401, 40403})  # 40400: the mock and some registries
+
+
+def is_not_registered(exc: BaseException) -> bool:
+    """True if ``exc`` or its cause is the registry saying a subject is not registered — a
+    configuration error (run ``hub schemas register``), never worth the same quick retry as an
+    outage."""
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, SchemaRegistryError) and seen.error_code in SUBJECT_NOT_REGISTERED:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -19,14 +19,20 @@ the case rule there.)
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 import logging
+
+import asyncio
 
 import faust
 from faust.types import TP
 
 from hub.config import HubSettings
+from hub.errors import ConfigurationError
+from hub.kafka.failures import is_not_registered, is_transient
+from hub.schema_registry.subjects import value_subject
+from hub.worker.state_dir import claim_slot
+from hub.worker.resilience import keep_going, off_loop, until_done
 from hub.kafka.clients import Clients
 from hub.domain.catalogue import CATALOGUE
 from hub.kafka.topic_names import TopicNames
@@ -46,31 +52,52 @@ def raw_topic(app: faust.App, *names: str):
                      key_serializer="raw", value_serializer="raw")
 
 
-async def _process_retrying(processor: RouterProcessor, record: SourceRecord) -> list:
-    """Process one record; while the registry is unreachable, wait and try again (the
-    partition waits rather than parking good records)."""
-    delay = 0.5
-    while True:
+def unregistered_subjects(registry, topics: list[str]) -> list[str]:
+    """The value subjects of ``topics`` the registry does not have (blocking)."""
+    missing = []
+    for topic in topics:
         try:
-            return processor.process(record)
-        except Exception as exc:  # noqa: BLE001 - only transient errors reach here
-            log.warning("registry unavailable for %s[%d]@%d (%s); retrying in %.1fs",
-                        record.topic, record.partition, record.offset, exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+            registry.get_latest_version(value_subject(topic))
+        except Exception as exc:  # noqa: BLE001 - anything but "not registered" is checked later
+            if is_not_registered(exc):
+                missing.append(value_subject(topic))
+            elif is_transient(exc):
+                log.warning("schema registry unavailable at start-up (%s); the subjects are "
+                            "checked when the router first writes", exc)
+                return []
+            else:
+                raise
+    return missing
 
 
-def create_app(clients: Clients) -> faust.App:
-    """The router app on ``clients``; rules are validated here, before anything starts."""
+def written_by_router(names: TopicNames) -> list[str]:
+    """Every topic the router writes with one of the hub's schemas."""
+    return [*names.all_inboxes(), names.routing_log, names.dead_letters, names.deadlines]
+
+
+# RocksDB's defaults (a 2 GiB block cache and 3 x 64 MiB write buffers per database, one
+# database per table and partition) would let the router grow to gigabytes; these keep a table
+# partition to a few MiB of memory, the rest on disk. Reads hit recent keys (corrections and
+# supplements come soon after their event), so a small cache loses little.
+TABLE_OPTIONS = {"write_buffer_size": 2 * 1024 * 1024, "max_write_buffer_number": 2,
+                 "block_cache_size": 4 * 1024 * 1024, "driver": "rocksdict"}
+
+
+def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
+    """The router app on ``clients``; rules are validated here, before anything starts.
+    ``datadir``: where its tables live on disk (one directory per router process)."""
     settings = clients.settings
     rules = load_rules()  # RuleError stops the worker with the rule and the reason
     names = TopicNames(settings.topic_prefix)
-    datadir = Path(settings.state_dir) / "faust" / settings.topic_prefix
+    if datadir is None:
+        datadir = Path(settings.state_dir) / "faust" / settings.topic_prefix / "router-0"
     datadir.parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = faust.App(
         f"{settings.topic_prefix}-router",
         **clients.faust_broker(),
-        store="memory://",
+        store="rocksdb://",
+        # The "which partition holds this key" cache of the RocksDB store (faust's default: 1M keys).
+        table_key_index_size=10_000,
         web_enabled=False,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
@@ -88,9 +115,11 @@ def create_app(clients: Clients) -> faust.App:
     registry = clients.registry
     specs = names.event_specs()
     decoders = {spec.event_type: event_deserializer(registry, spec) for spec in CATALOGUE.values()}
-    routed = app.Table("routed-events", default=None, partitions=settings.topic_partitions)
-    held = app.Table("held-events", default=None, partitions=settings.topic_partitions)
-    cases = app.Table("case-openers", default=None, partitions=settings.topic_partitions)
+    def table(name: str):
+        return app.Table(name, default=None, partitions=settings.topic_partitions,
+                         options=dict(TABLE_OPTIONS))  # faust pops keys from the dict it is given
+
+    routed, held, cases = table("routed-events"), table("held-events"), table("case-openers")
     processor = RouterProcessor(
         rules=rules, names=names,
         decode=lambda spec, data, topic: event_to_record(decoders[spec.event_type](data, topic)),
@@ -108,8 +137,26 @@ def create_app(clients: Clients) -> faust.App:
     guard = StallGuard(clients, app.conf.id, grace_s=30.0)
     event_topics = set(names.all_events())
 
+    where = lambda r: f"routing {r.topic}[{r.partition}]@{r.offset}"  # noqa: E731
+
+    one_at_a_time = asyncio.Lock()  # the agent and the expiry timer share the staged tables
+
     async def handle(record: SourceRecord) -> None:
-        outputs = await _process_retrying(processor, record)
+        async with one_at_a_time:
+            await _handle(record)
+
+    async def _handle(record: SourceRecord) -> None:
+        # Built on a thread (registry lookups block), written, and only then remembered: the
+        # tables change once every output is durable, so a retry finds them as they were.
+        prepared = await until_done(where(record), lambda: off_loop(processor.prepare, record))
+        try:
+            await until_done(where(record), lambda: send_all(prepared.outputs))
+        except BaseException:
+            prepared.discard()  # stopped or revoked: the record will be routed again
+            raise
+        prepared.commit()
+
+    async def send_all(outputs) -> None:
         pending = [await sinks[o.topic].send(key=o.key, value=o.value) for o in outputs]
         for future in pending:
             await future  # durable before this event's offset can be committed
@@ -118,19 +165,20 @@ def create_app(clients: Clients) -> faust.App:
 
     @app.agent(raw_topic(app, *names.all_events()), concurrency=1)
     async def route_events(stream):
-        loop = asyncio.get_running_loop()
         async for event in stream.events():
             msg = event.message
             key = (msg.topic, msg.partition)
             guard.progressed(*key)
             if key not in next_offset:
-                next_offset[key] = await loop.run_in_executor(None, guard.committed, *key)
+                next_offset[key] = await until_done(
+                    f"reading the committed offset of {key[0]}[{key[1]}]", lambda: off_loop(guard.committed, *key))
             if msg.offset > next_offset[key]:
                 # faust can skip a record around start-up and rebalances (and then commit past
                 # it): read the skipped ones directly and route them first. Routing is
                 # deterministic, so re-routing one that was in fact handled is harmless.
-                missed = await loop.run_in_executor(
-                    None, guard.read_range, msg.topic, msg.partition, next_offset[key], msg.offset)
+                missed = await until_done(
+                    f"reading skipped records of {key[0]}[{key[1]}]",
+                    lambda: off_loop(guard.read_range, msg.topic, msg.partition, next_offset[key], msg.offset))
                 for rec in missed:
                     log.warning("routing %s[%d]@%d, which faust skipped", rec.topic, rec.partition, rec.offset)
                     await handle(SourceRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value))
@@ -141,19 +189,34 @@ def create_app(clients: Clients) -> faust.App:
     async def resume_stalled_partitions():
         assigned = [(tp.topic, tp.partition) for tp in app.consumer.assignment()
                     if tp.topic in event_topics]
-        stalled = await asyncio.get_running_loop().run_in_executor(None, guard.stalled, assigned)
+        stalled = await keep_going("checking for stalled partitions", lambda: guard.stalled(assigned)) or {}
         for (topic, partition), offset in stalled.items():
             log.warning("partition %s[%d] has unprocessed records and no progress; "
                         "seeking back to its committed offset %d", topic, partition, offset)
             guard.progressed(topic, partition)  # give the re-read its grace period
             await app.consumer.seek(TP(topic, partition), offset)
 
+    @app.timer(interval=min(settings.early_supplement_ttl_s / 4, 300.0))
+    async def expire_early_supplements():
+        async with one_at_a_time:
+            prepared = await keep_going("expiring early supplements",
+                                        lambda: processor.expire_early(settings.early_supplement_ttl_s))
+            if prepared is None or not prepared.outputs:
+                return
+            try:
+                await until_done("writing expired early supplements", lambda: send_all(prepared.outputs))
+            except BaseException:
+                prepared.discard()
+                raise
+            prepared.commit()
+            log.warning("%d early supplement(s) expired into the dead letters", len(prepared.outputs))
+
     watch = DeadlineWatch(clients)
 
     @app.timer(interval=settings.deadline_check_s, on_leader=True)
     async def check_deadlines():
-        # kafka-python is blocking: run the watch off the event loop.
-        await asyncio.get_running_loop().run_in_executor(None, watch.tick)
+        # kafka-python is blocking: off the event loop; a broker outage skips a round, no more.
+        await keep_going("the deadline check", watch.tick)
 
     return app
 
@@ -161,8 +224,16 @@ def create_app(clients: Clients) -> faust.App:
 def run_worker(settings: HubSettings, loglevel: str = "warning") -> None:
     """Run the router until interrupted (SIGINT/SIGTERM stop it cleanly)."""
     clients = Clients(settings)
+    slot = claim_slot(Path(settings.state_dir) / "faust" / settings.topic_prefix)
     try:
-        worker = faust.Worker(create_app(clients), loglevel=loglevel, quiet=True)
+        missing = unregistered_subjects(clients.registry, written_by_router(TopicNames(settings.topic_prefix)))
+        if missing:
+            raise ConfigurationError(
+                f"the router cannot start: {len(missing)} subject(s) it writes are not registered in "
+                f"the schema registry ({', '.join(missing[:4])}{', …' if len(missing) > 4 else ''}); "
+                "run `hub schemas register` first")
+        worker = faust.Worker(create_app(clients, slot.path), loglevel=loglevel, quiet=True)
         worker.execute_from_commandline()
     finally:
         clients.close()
+        slot.release()
