@@ -43,6 +43,12 @@ class RefersTo(HubModel):
 
     event_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
     change_kind: ChangeKind
+    subject_id: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="The subject the referred-to event is filed under (its primary subject, or "
+        "the subject_id it named itself), needed only when this event names another primary subject — "
+        "a correction of the subject itself: the event is filed with its original, so the "
+        "router holding the original's partition sees it.")
 
 
 class Envelope(HubModel):
@@ -71,8 +77,16 @@ class Event(HubModel, Generic[P]):
 
     @property
     def key(self) -> str:
-        """Kafka key: the primary subject, so one subject's events stay in order."""
-        return self.envelope.subject_ids[0]
+        """Kafka key: the subject the event is filed under (:func:`filing_subject`)."""
+        return filing_subject(self.envelope.subject_ids, self.envelope.refers_to)
+
+
+def filing_subject(subject_ids: list[str], refers_to: "RefersTo | dict | None") -> str:
+    """The subject an event is filed under — its Kafka key, so one subject's events stay in
+    order on one partition: the primary subject, except for an event that changes an earlier
+    one filed under another subject (``refers_to.subject_id``), which is filed with it."""
+    named = refers_to.get("subject_id") if isinstance(refers_to, dict) else getattr(refers_to, "subject_id", None)
+    return named or subject_ids[0]
 
 
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$"

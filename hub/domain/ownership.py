@@ -5,8 +5,10 @@ The hub refuses an event that would reach into another department's data:
 - **one writer per topic** — an event must come from a department that publishes its type,
   on that department's own topic (:func:`writer_refusal`);
 - **references are owned** — a correction or annulment (``refers_to``) must name an event the
-  hub has recorded, published by the same department, of the same type, about the same primary
-  subject (``subject_ids[0]``); a 补齐材料 supplement must name an event held for documents
+  hub has recorded, published by the same department, of the same type, filed under the same
+  subject (its Kafka key); an annulment is also about the same primary subject (``subject_ids[0]``),
+  a correction may change it (a mistyped identity number) and is then filed under its original's
+  subject (``refers_to.subject_id``), so whichever router holds the original sees it; a 补齐材料 supplement must name an event held for documents
   (容缺受理) that the supplement's own department accepted (:func:`reference_refusal`);
 - **ids are owned** — an event id already recorded with different content is not that event
   again but a forgery or a mistake (:func:`id_refusal`; same content is the harmless
@@ -28,7 +30,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from hub.domain.envelope import EventType
+from hub.domain.envelope import EventType, filing_subject
 
 SUPPLEMENT = EventType.DOCUMENTS_SUPPLEMENTED.value
 
@@ -36,28 +38,36 @@ SUPPLEMENT = EventType.DOCUMENTS_SUPPLEMENTED.value
 @dataclass(frozen=True)
 class Recorded:
     """What the hub keeps about an event it accepted: who published it, what it was, about
-    whom, and a fingerprint of its content. ``None``: not recorded (an entry written before
-    the hub kept it)."""
+    whom, a fingerprint of its content, and the subject it is filed under. ``None``: not
+    recorded (an entry written before the hub kept it; ``filed_under``: its primary subject)."""
 
     department: str | None
     event_type: str | None
     subject: str | None
     fingerprint: str | None = None
+    filed_under: str | None = None
 
     @classmethod
     def of(cls, event: dict) -> "Recorded":
         env = event["envelope"]
         return cls(str(env["source_department"]), str(env["event_type"]),
-                   str(env["subject_ids"][0]), fingerprint(event))
+                   str(env["subject_ids"][0]), fingerprint(event),
+                   filing_subject(env["subject_ids"], env.get("refers_to")))
+
+    @property
+    def key(self) -> str | None:
+        """The subject the event is filed under (its Kafka key)."""
+        return self.filed_under or self.subject
 
     def as_json(self) -> dict:
         return {"department": self.department, "event_type": self.event_type,
-                "subject": self.subject, "fingerprint": self.fingerprint}
+                "subject": self.subject, "fingerprint": self.fingerprint,
+                **({"filed_under": self.filed_under} if self.filed_under != self.subject else {})}
 
     @classmethod
     def from_json(cls, data: dict) -> "Recorded":
         return cls(data.get("department"), data.get("event_type"), data.get("subject"),
-                   data.get("fingerprint"))
+                   data.get("fingerprint"), data.get("filed_under"))
 
 
 def _plain(value: Any) -> Any:
@@ -119,13 +129,18 @@ def reference_refusal(event: dict, original: Recorded | None) -> str | None:
     kind, target = str(refers["change_kind"]).lower(), refers["event_id"]
     prefix = f"{kind} refused (references are owned): event {target}"
     if original is None:
-        return f"{prefix} was never recorded by the hub"
+        return (f"{prefix} was never recorded by the hub (or is filed under another subject: an event "
+                "that changes the primary subject names its original's in refers_to.subject_id)")
     if original.department != department:
         return f"{prefix} was published by {original.department or 'an unrecorded department'}, not by {department}"
     if original.event_type != str(env["event_type"]):
         return f"{prefix} is a {original.event_type or 'unrecorded type'} event, not {env['event_type']}"
-    if original.subject != str(env["subject_ids"][0]):
-        return f"{prefix} is about another primary subject"  # no identity numbers in the reason
+    # No identity numbers in these reasons: they are logged and dead-lettered.
+    if original.key != filing_subject(env["subject_ids"], refers):
+        return (f"{prefix} is filed under another subject (an event that changes the primary subject "
+                "names its original's in refers_to.subject_id)")
+    if kind == "annulment" and original.subject != str(env["subject_ids"][0]):
+        return f"{prefix} is about another primary subject"
     return None
 
 

@@ -20,11 +20,13 @@ def _marriage(seed: int = 1) -> dict:
 
 
 def _referring(original: dict, kind: str = "ANNULMENT", *, event_type=None, seed=None,
-               department: Department | None = None) -> dict:
-    """An event of ``event_type`` (the original's by default) referring to ``original``."""
+               department: Department | None = None, filed_under: str | None = None) -> dict:
+    """An event of ``event_type`` (the original's by default) referring to ``original``
+    (naming the subject it is filed under, if ``filed_under``)."""
     event_type = event_type or original["envelope"]["event_type"]
     raw = submission(event_type, seed if seed is not None else 1)
-    raw["refers_to"] = {"event_id": original["envelope"]["event_id"], "change_kind": kind}
+    raw["refers_to"] = {"event_id": original["envelope"]["event_id"], "change_kind": kind,
+                        **({"subject_id": filed_under} if filed_under else {})}
     return sealed_record(event_type, raw, department=department)
 
 
@@ -48,10 +50,12 @@ def test_a_reference_to_another_type_or_subject_or_to_nothing_is_refused():
         "refers_to": {"event_id": original["envelope"]["event_id"], "change_kind": "CORRECTION"}})
     assert "is a marriage_registered event, not social_organisation_registered" in reference_refusal(
         other_type, Recorded.of(original))
-    other_subject = _referring(original, "CORRECTION", seed=2)  # other spouses
+    other_subject = _referring(original, "CORRECTION", seed=2)  # other spouses, filed under them
     reason = reference_refusal(other_subject, Recorded.of(original))
-    assert "another primary subject" in reason
+    assert "filed under another subject" in reason and "refers_to.subject_id" in reason
     assert original["envelope"]["subject_ids"][0] not in reason  # no identity number in a reason
+    annulment = _referring(original, "ANNULMENT", seed=2, filed_under=original["envelope"]["subject_ids"][0])
+    assert "another primary subject" in reference_refusal(annulment, Recorded.of(original))
     assert "never recorded" in reference_refusal(_referring(original), None)
 
 
@@ -118,3 +122,18 @@ def test_one_writer_per_topic():
 def test_an_outcome_counts_only_from_the_items_department():
     assert outcome_refusal("TAX", "i-1", "TAX") is None
     assert "routed to TAX, not to COMMERCE" in outcome_refusal("COMMERCE", "i-1", "TAX")
+
+
+def test_a_correction_may_change_the_primary_subject_filed_under_its_originals():
+    """A mistyped identity number is corrected by a correction naming the right one; it is
+    filed (keyed) under the original's subject, and so is a correction of that correction."""
+    original = _marriage()
+    filed = original["envelope"]["subject_ids"][0]
+    fixed = _referring(original, "CORRECTION", seed=2, filed_under=filed)
+    assert fixed["envelope"]["subject_ids"][0] != filed
+    assert reference_refusal(fixed, Recorded.of(original)) is None
+    assert Recorded.of(fixed).key == filed  # what a later change must be filed under
+    again = _referring(fixed, "CORRECTION", seed=2, filed_under=filed)
+    assert reference_refusal(again, Recorded.from_json(Recorded.of(fixed).as_json())) is None
+    unfiled = _referring(fixed, "CORRECTION", seed=2)  # filed under its own new subject
+    assert "filed under another subject" in reference_refusal(unfiled, Recorded.of(fixed))

@@ -104,9 +104,22 @@ def test_a_correction_of_another_type_another_subject_or_an_unknown_event_is_a_d
     assert "is a marriage_registered event" in _letter(_out(router, other_type, 1)).reason
     other_subject = change_record(sealed_record(EventType.MARRIAGE_REGISTERED, seed=2), 2)
     other_subject["envelope"]["refers_to"]["event_id"] = marriage["envelope"]["event_id"]
-    assert "another primary subject" in _letter(_out(router, other_subject, 2)).reason
+    assert "filed under another subject" in _letter(_out(router, other_subject, 2)).reason
     unknown = change_record(sealed_record(EventType.MARRIAGE_REGISTERED, seed=3), 3)
     assert "was never recorded" in _letter(_out(router, unknown, 3)).reason
+
+
+def test_a_correction_of_the_primary_subject_filed_under_the_original_reaches_its_departments(router):
+    marriage = _marriage(router)
+    filed = marriage["envelope"]["subject_ids"][0]
+    fixed = change_record(sealed_record(EventType.MARRIAGE_REGISTERED, seed=2), 2)  # other spouses
+    fixed["envelope"]["refers_to"] = {"event_id": marriage["envelope"]["event_id"],
+                                      "change_kind": "CORRECTION", "subject_id": filed}
+    items = [m for m in _out(router, fixed, 1) if isinstance(m, WorkItem)]
+    assert items and all(i.refers_to_item_id for i in items)  # each changes an item sent before
+    annul = change_record(fixed, 3, kind="ANNULMENT")
+    annul["envelope"]["refers_to"]["subject_id"] = filed
+    assert all(isinstance(m, WorkItem) for m in _out(router, annul, 2)[:-1])
 
 
 def test_a_correction_by_the_owner_is_routed_and_recorded(router):
@@ -123,7 +136,7 @@ def test_a_correction_by_the_owner_is_routed_and_recorded(router):
 
 def test_an_entry_of_an_older_router_still_routes_but_cannot_be_referred_to(router):
     marriage = sealed_record(EventType.MARRIAGE_REGISTERED)
-    router._routed[marriage["envelope"]["event_id"]] = [["PUBLIC_SECURITY", "household_marital_status"]]
+    router._routed.base[marriage["envelope"]["event_id"]] = [["PUBLIC_SECURITY", "household_marital_status"]]
     letter = _letter(_out(router, change_record(marriage, 1, kind="ANNULMENT"), 1))
     assert "an unrecorded department" in letter.reason
     assert "already used" in _letter(_out(router, marriage, 2)).reason  # content unknown: refused
