@@ -73,8 +73,11 @@ def node_count(state_dir: Path, brokers: int | None) -> int:
 
 def nodes(settings: HubSettings, count: int) -> tuple[Node, ...]:
     """The nodes' addresses: the bootstrap list if it names ``count`` servers, else derived
-    from its first address (node N at port + 2·(N-1), each controller at port + 1)."""
+    from its first address (node N at port + 2·(N-1), each controller at port + 1). One node is
+    the first address, whatever follows it (e.g. a cluster that is not ours, probed only)."""
     listed = [s.strip() for s in settings.bootstrap_servers.split(",") if s.strip()]
+    if count == 1:  # as before clusters: whatever answers at the settings' (first) address
+        return (Node(1, *first_bootstrap(listed[0])),)
     if len(listed) == count:
         found = tuple(Node(i, *first_bootstrap(a)) for i, a in enumerate(listed, start=1))
     elif len(listed) == 1:

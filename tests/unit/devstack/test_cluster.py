@@ -58,12 +58,16 @@ def test_single_node_files_keep_their_old_places_cluster_nodes_get_their_own(tmp
     assert second.security_marker == one.security_marker
 
 
-def test_nodes_follow_the_first_address_or_the_full_list():
+def test_nodes_follow_the_first_address_or_the_full_list(tmp_path):
     settings = HubSettings(bootstrap_servers="127.0.0.1:29092")
     assert [n.address for n in cluster.nodes(settings, 3)] == [
         "127.0.0.1:29092", "127.0.0.1:29094", "127.0.0.1:29096"]
     listed = HubSettings(bootstrap_servers="localhost:19092, localhost:19192,localhost:19292")
     assert [n.port for n in cluster.nodes(listed, 3)] == [19092, 19192, 19292]
+    # One node: the first address, as before (a list may name a cluster `hub dev` only probes).
+    assert [n.address for n in cluster.nodes(listed, 1)] == ["localhost:19092"]
+    elsewhere = listed.model_copy(update={"state_dir": tmp_path})
+    assert [s.address for s in stack.servers(elsewhere)][:1] == [listed.bootstrap_servers]
     with pytest.raises(DevStackError, match="names 2 servers"):
         cluster.nodes(HubSettings(bootstrap_servers="a:1,a:3"), 3)
     with pytest.raises(DevStackError, match="collide"):
