@@ -34,12 +34,21 @@ class AgencyFleet:
     """``with AgencyFleet(settings, base_dir) as fleet: ...`` — agencies work until the block ends.
 
     ``clients``: one :class:`~hub.kafka.clients.Clients` per department (tests give in-memory
-    ones); by default each inbox builds its own as the department's principal."""
+    ones); by default each inbox builds its own as the department's principal. ``departments``:
+    run only these agencies (by default all six) — one agency per process is how a single
+    agency is taken down in the fault drills."""
 
     def __init__(self, settings: HubSettings, base_dir: Path, retry: RetryPolicy = RetryPolicy(),
                  *, clients: dict[Department, Clients] | None = None,
-                 restart_initial_s: float = RESTART_INITIAL_S):
+                 restart_initial_s: float = RESTART_INITIAL_S,
+                 departments: frozenset[Department] | None = None):
         self.agencies = reference_agencies(base_dir)
+        if departments is not None:
+            unknown = departments - set(self.agencies)
+            if unknown:
+                raise ValueError(f"no reference agency for {', '.join(sorted(d.value for d in unknown))}")
+            for department in set(self.agencies) - departments:
+                self.agencies.pop(department).close()
         self._stop = threading.Event()
         self.inboxes = {d: Inbox(d, settings, retry=retry, clients=(clients or {}).get(d))
                         for d in self.agencies}

@@ -18,16 +18,26 @@ def register(app: typer.Typer) -> None:
 
 
 @agencies_app.command("run")
-def agencies_run(directory: Path = typer.Option(..., "--dir", help="Where the agencies keep their databases.")) -> None:
-    """Run the six reference agencies on their inboxes until interrupted."""
+def agencies_run(
+    directory: Path = typer.Option(..., "--dir", help="Where the agencies keep their databases."),
+    department: list[str] = typer.Option(
+        [], "--department", help="Run only this agency (repeatable; default: all six)."),
+) -> None:
+    """Run the reference agencies on their inboxes until interrupted."""
     import signal
     import threading
 
     from consumers.reference_agencies.fleet import AgencyFleet
+    from hub.domain.departments import Department
+    from hub.errors import InvalidOption
 
+    try:
+        chosen = frozenset(Department.parse(d) for d in department) or None
+    except ValueError as exc:
+        raise InvalidOption(f"--department: {exc}") from exc
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with AgencyFleet(settings(), directory):
+    with AgencyFleet(settings(), directory, departments=chosen):
         try:
             stop.wait()
         except KeyboardInterrupt:

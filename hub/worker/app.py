@@ -115,6 +115,7 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
     registry = clients.registry
     specs = names.event_specs()
     decoders = {spec.event_type: event_deserializer(registry, spec) for spec in CATALOGUE.values()}
+
     def table(name: str):
         return app.Table(name, default=None, partitions=settings.topic_partitions,
                          options=dict(TABLE_OPTIONS))  # faust pops keys from the dict it is given
@@ -201,7 +202,10 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
         async with one_at_a_time:
             prepared = await keep_going("expiring early supplements",
                                         lambda: processor.expire_early(settings.early_supplement_ttl_s))
-            if prepared is None or not prepared.outputs:
+            if prepared is None:
+                return
+            if not prepared.outputs:
+                prepared.commit()  # at most the time stamps of supplements kept by an older router
                 return
             try:
                 await until_done("writing expired early supplements", lambda: send_all(prepared.outputs))

@@ -266,6 +266,13 @@ class RouterProcessor:
     def expire_early(self, ttl_s: float) -> Prepared:
         """Supplements kept longer than ``ttl_s`` for an event that has not come: dead letters
         (the event's id was wrong, or it was never published), so ``held`` stays bounded."""
+        try:
+            return Prepared(self._expired(ttl_s), self._commit, self._discard)
+        except BaseException:
+            self._discard()
+            raise
+
+    def _expired(self, ttl_s: float) -> list[Output]:
         now, outputs = self._clock(), []
         for event_id, entry in list(self._held.items()):
             if "early" not in entry:
@@ -283,7 +290,7 @@ class RouterProcessor:
                 self._held[event_id] = {**entry, "early": kept}
             else:
                 del self._held[event_id]
-        return Prepared(outputs, self._commit, self._discard)
+        return outputs
 
     def _unwanted(self, early: list[dict], reason: str) -> list[Output]:
         """Supplements kept for an event that did not need them (after all): dead letters."""
