@@ -48,6 +48,23 @@ bench-replay: stack
 bench-verify: stack
 	$(BIN)/python -m bench.verify_bench --records 100000
 
+CLUSTER_ENV := HUB_STATE_DIR=$(CURDIR)/.state-cluster HUB_BOOTSTRAP_SERVERS=127.0.0.1:19092 HUB_SCHEMA_REGISTRY_URL=http://127.0.0.1:18080/apis/ccompat/v7
+.PHONY: cluster-up cluster-down cluster-status test-cluster
+# A three-node stack beside the single-node one (its own state directory and ports).
+cluster-up: install
+	$(CLUSTER_ENV) $(BIN)/hub dev up --brokers 3
+cluster-down:
+	$(CLUSTER_ENV) $(BIN)/hub dev down
+cluster-status: install
+	$(CLUSTER_ENV) $(BIN)/hub dev status
+test-cluster: install
+	HUB_TEST_CLUSTER=1 $(BIN)/python -m pytest tests/integration/devstack/test_cluster.py
+
+.PHONY: test-faults
+# The fault matrix (tests/faults): stacks of its own, about an hour; figures in RELIABILITY.md.
+test-faults: install
+	HUB_TEST_FAULTS=1 $(BIN)/python -m pytest tests/faults -p no:cacheprovider -s
+
 .PHONY: bench-security
 bench-security: stack
 	$(BIN)/python -m bench.security_bench
