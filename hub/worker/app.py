@@ -8,13 +8,18 @@ event is acknowledged, so its offset is committed only after its effects are dur
 Crashes and rebalances may re-route an event (faust #502, #517); that is harmless by design:
 work items are deterministic (same ids, same bytes), and agencies apply each item id once.
 The "routed before" table (event id → departments, and who published the event, its type,
-primary subject and content fingerprint), the "held" table (events accepted with documents
-missing, 容缺受理) and the "case openers" table (case id → the department that opened it) live
-in changelog-backed faust tables, co-partitioned with the event topics because corrections and
-supplements keep their original's key. (A case joined by an event about another subject is
-looked up across partitions: with several router processes, one that does not hold the case's
-partition sees it as new — run one router, or give the table a global store, before relying on
-the case rule there.)
+primary subject, the subject it is filed under and content fingerprint), the "held" table
+(events accepted with documents missing, 容缺受理, and supplements read before their event) and
+the "case openers" table (case id → the department that opened it) are changelog-backed faust
+tables kept in RocksDB (bounded memory, restarts that read only the changelog's tail),
+co-partitioned with the event topics: corrections, annulments and supplements are filed under
+their original's subject, so several routers can share the partitions. (A case joined by an
+event about another subject is looked up across partitions: with several router processes,
+one that does not hold the case's partition sees it as new — the case view, which reads the
+routing log keyed by case, still refuses the join.)
+
+Blocking work (registry lookups, kafka-python consumers) runs off faust's event loop, and no
+timer or record can crash the app: see :mod:`hub.worker.resilience`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 import logging
 
-import asyncio
+import time
 
 import faust
 from faust.types import TP
@@ -140,13 +145,7 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
 
     where = lambda r: f"routing {r.topic}[{r.partition}]@{r.offset}"  # noqa: E731
 
-    one_at_a_time = asyncio.Lock()  # the agent and the expiry timer share the staged tables
-
     async def handle(record: SourceRecord) -> None:
-        async with one_at_a_time:
-            await _handle(record)
-
-    async def _handle(record: SourceRecord) -> None:
         # Built on a thread (registry lookups block), written, and only then remembered: the
         # tables change once every output is durable, so a retry finds them as they were.
         prepared = await until_done(where(record), lambda: off_loop(processor.prepare, record))
@@ -162,6 +161,23 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
         for future in pending:
             await future  # durable before this event's offset can be committed
 
+    async def expire_early_supplements(partition: int) -> None:
+        # In the agent, after one of the partition's records: faust writes a table only for the
+        # partition of the record being handled (a timer cannot), and that is where these live.
+        prepared = await until_done(f"expiring early supplements of partition {partition}", lambda: off_loop(
+            processor.expire_early, settings.early_supplement_ttl_s, partition))
+        try:
+            await until_done("writing expired early supplements", lambda: send_all(prepared.outputs))
+        except BaseException:
+            prepared.discard()
+            raise
+        prepared.commit()
+        if prepared.outputs:
+            log.warning("%d early supplement(s) of partition %d expired into the dead letters",
+                        len(prepared.outputs), partition)
+
+    sweep_every_s = min(settings.early_supplement_ttl_s / 4, 300.0)
+    last_sweep: dict[int, float] = {}
     next_offset: dict[tuple[str, int], int] = {}
 
     @app.agent(raw_topic(app, *names.all_events()), concurrency=1)
@@ -185,6 +201,10 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
                     await handle(SourceRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value))
             await handle(SourceRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value))
             next_offset[key] = max(next_offset[key], msg.offset + 1)
+            now = time.monotonic()
+            if now - last_sweep.setdefault(msg.partition, now) >= sweep_every_s:
+                last_sweep[msg.partition] = now
+                await expire_early_supplements(msg.partition)
 
     @app.timer(interval=guard.grace_s / 2)
     async def resume_stalled_partitions():
@@ -196,24 +216,6 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
                         "seeking back to its committed offset %d", topic, partition, offset)
             guard.progressed(topic, partition)  # give the re-read its grace period
             await app.consumer.seek(TP(topic, partition), offset)
-
-    @app.timer(interval=min(settings.early_supplement_ttl_s / 4, 300.0))
-    async def expire_early_supplements():
-        async with one_at_a_time:
-            prepared = await keep_going("expiring early supplements",
-                                        lambda: processor.expire_early(settings.early_supplement_ttl_s))
-            if prepared is None:
-                return
-            if not prepared.outputs:
-                prepared.commit()  # at most the time stamps of supplements kept by an older router
-                return
-            try:
-                await until_done("writing expired early supplements", lambda: send_all(prepared.outputs))
-            except BaseException:
-                prepared.discard()
-                raise
-            prepared.commit()
-            log.warning("%d early supplement(s) expired into the dead letters", len(prepared.outputs))
 
     watch = DeadlineWatch(clients)
 

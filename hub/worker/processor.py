@@ -263,19 +263,24 @@ class RouterProcessor:
         del self._held[event_id]
         return kept["early"]
 
-    def expire_early(self, ttl_s: float) -> Prepared:
+    def expire_early(self, ttl_s: float, partition: int | None = None) -> Prepared:
         """Supplements kept longer than ``ttl_s`` for an event that has not come: dead letters
-        (the event's id was wrong, or it was never published), so ``held`` stays bounded."""
+        (the event's id was wrong, or it was never published), so ``held`` stays bounded.
+        ``partition``: only those read from that partition (the router sweeps a partition while
+        it handles one of its records, as faust writes a table only for the current record's
+        partition)."""
         try:
-            return Prepared(self._expired(ttl_s), self._commit, self._discard)
+            return Prepared(self._expired(ttl_s, partition), self._commit, self._discard)
         except BaseException:
             self._discard()
             raise
 
-    def _expired(self, ttl_s: float) -> list[Output]:
+    def _expired(self, ttl_s: float, partition: int | None) -> list[Output]:
         now, outputs = self._clock(), []
         for event_id, entry in list(self._held.items()):
             if "early" not in entry:
+                continue
+            if partition is not None and entry["early"][0].get("partition") != partition:
                 continue
             if any("kept_at" not in s for s in entry["early"]):  # kept by an older router: from now
                 self._held[event_id] = entry = {**entry, "early": [

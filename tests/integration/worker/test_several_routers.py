@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+import time
+import uuid
 
 import pytest
 
@@ -79,3 +81,38 @@ def test_the_router_refuses_to_start_while_a_subject_it_writes_is_not_registered
     said = run.stdout + run.stderr
     assert "not registered in the schema registry" in said and "hub schemas register" in said
     assert f"{settings.topic_prefix}.inbox." in said
+
+
+def test_a_supplement_whose_event_never_comes_is_dead_lettered_after_its_time(make_settings, tmp_path):
+    """The router keeps a supplement read before its event; if the event never comes, the
+    supplement expires into the dead letters (swept in the agent, where faust lets it change
+    its tables — a timer could not) and the router goes on."""
+    from datetime import datetime, timezone
+
+    from hub.kafka.clients import Clients
+    from hub.schema_registry.provisioning import provision_catalogue
+
+    settings = make_settings(early_supplement_ttl_s=3.0)
+    with Clients(settings) as clients:
+        provision_catalogue(clients)
+
+    def supplement(publisher) -> object:
+        return publisher.publish_raw(EventType.DOCUMENTS_SUPPLEMENTED.value, {
+            "occurred_at": datetime.now(timezone.utc).isoformat(),
+            "payload": {"supplements_event_id": str(uuid.uuid4()), "subject_id": "91330100MA27XL0001",
+                        "documents": ["章程"]}})
+
+    router = WorkerProcess(settings, log_file=tmp_path / "router.log").start()
+    try:
+        with Publisher(Department.CIVIL_AFFAIRS, settings) as civil:
+            first = supplement(civil)
+            wait_until(lambda: "came before event" in (tmp_path / "router.log").read_text(), TIMEOUT_S,
+                       "the first supplement kept")
+            time.sleep(4)
+            supplement(civil)  # same subject, same partition: its handling sweeps the partition
+            (letter,) = wait_until(lambda: dead_letters(settings), TIMEOUT_S, "the first one dead-lettered")
+        router.check_alive()
+    finally:
+        router.stop(timeout_s=20)
+    assert (letter.source_partition, letter.source_offset) == (first.partition, first.offset)
+    assert "did not come within 3s" in letter.reason

@@ -274,7 +274,8 @@ def test_an_early_supplement_whose_event_never_comes_expires_into_the_dead_lette
     clock[0] = NOW.replace(hour=NOW.hour + 2)
     assert router.process(_record(_supplement(waiting, ["章程"]), 6)) == []
     clock[0] = NOW.replace(hour=NOW.hour + 2, minute=30)
-    prepared = router.expire_early(ttl_s=3600)
+    assert router.expire_early(ttl_s=3600, partition=1).outputs == []  # both were read from partition 0
+    prepared = router.expire_early(ttl_s=3600, partition=0)
     assert len(held) == 2  # nothing changes before the dead letters are written
     (letter,) = [pickle.loads(o.value) for o in prepared.outputs]
     assert letter.source_offset == 5 and "did not come within 3600s" in letter.reason
