@@ -7,7 +7,6 @@ Slow (three JVMs and a registry start, then stop): marked ``cluster``, run with
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import pytest
@@ -20,25 +19,9 @@ from hub.devstack import procs, stack
 from hub.errors import DevStackError
 from hub.kafka.admin import ensure_topics, hub_topics
 from hub.kafka.clients import Clients
+from tests.faults.drill_stack import free_ports
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_ports(count: int, start: int = 31092) -> int:
-    """A base port with ``count`` consecutive free ports from it (the nodes take six)."""
-    for base in range(start, start + 2000, 10):
-        if all(_free(p) for p in range(base, base + count)):
-            return base
-    raise RuntimeError("no free run of loopback ports")
 
 
 def _quiet(_message: str) -> None:
@@ -47,7 +30,7 @@ def _quiet(_message: str) -> None:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    base = _free_ports(7)  # three nodes (client + controller ports), then the registry
+    base = free_ports(7, start=31092)  # three nodes (client + controller ports), then the registry
     settings = HubSettings(
         bootstrap_servers=f"127.0.0.1:{base}",
         schema_registry_url=f"http://127.0.0.1:{base + 6}/apis/ccompat/v7",

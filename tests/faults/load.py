@@ -1,0 +1,77 @@
+"""A steady load: registrations published at a fixed rate by each event type's department,
+every publish's fate recorded — its receipt, or the error it was refused with."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from hub.config import HubSettings
+from hub.domain.envelope import EventType
+from tests.integration.flow_helpers import Departments, unique_mix
+
+
+@dataclass
+class Published:
+    event_type: EventType
+    submission: dict
+    sent_at: float
+    receipt: object | None = None
+    error: str | None = None
+
+
+@dataclass
+class Load:
+    """Publishes ``count`` events at ``rate`` per second in a thread (``start``/``join``)."""
+
+    settings: HubSettings
+    count: int
+    rate: float
+    seed: int
+    sent: list[Published] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="drill-load", daemon=True)
+        self._mix = unique_mix(self.count, random.Random(self.seed))
+
+    def start(self) -> "Load":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop publishing (the drill is over, whatever happened)."""
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise AssertionError(f"the load did not finish within {timeout:.0f}s")
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        with Departments(self.settings) as departments:
+            for n, (event_type, submission) in enumerate(self._mix):
+                due = started + n / self.rate
+                if self._stop.wait(max(0.0, due - time.monotonic())):
+                    return
+                # Our own event id: a refused event can be looked for in the log afterwards.
+                submission = {**submission, "event_id": str(uuid.uuid4())}
+                entry = Published(event_type, submission, time.monotonic())
+                try:
+                    entry.receipt = departments.publish(event_type, submission)
+                except Exception as exc:  # noqa: BLE001 - a refusal is a figure of the drill
+                    entry.error = f"{type(exc).__name__}: {exc}"
+                self.sent.append(entry)
+
+    @property
+    def accepted(self) -> list[Published]:
+        return [p for p in self.sent if p.receipt is not None]
+
+    @property
+    def refused(self) -> list[Published]:
+        return [p for p in self.sent if p.error is not None]
