@@ -132,10 +132,14 @@ class Publisher:
             ("oncehub.source_department", self.department.value.encode()),
             ("oncehub.event_id", event.envelope.event_id.encode()),
         ]
+        producer = self._kafka()
         try:
-            future = self._kafka().send(topic, key=event.key.encode(), value=value, headers=headers)
+            future = producer.send(topic, key=event.key.encode(), value=value, headers=headers)
             meta = future.get(timeout=self.settings.publish_timeout_s + 1)
         except KafkaError as exc:
+            # Not used again: after an outage it may refuse every later send (see discard_producer).
+            self._clients.discard_producer(producer)
+            self._producer = None
             raise PublishUnavailable(
                 f"Kafka at {self.settings.bootstrap_servers} did not accept the event within "
                 f"{self.settings.publish_timeout_s:g}s ({type(exc).__name__}: {exc}); it was not written. "

@@ -7,7 +7,7 @@ so a replay or a query is not reported done before its audit note is durable.
 
 from __future__ import annotations
 
-from hub.domain.audit_entries import FactQueryNote, Note, ReadNote, ReplayNote
+from hub.domain.audit_entries import FactQueryNote, Note, ReadNote
 from hub.errors import NotAudited
 from hub.kafka.clients import Clients
 from hub.kafka.failures import unavailable_as_hub_error
@@ -41,12 +41,13 @@ class KafkaAuditIntake:
         self._clients = clients
 
     def post(self, note: Note) -> None:
+        producer = self._clients.shared_producer()
         try:
             with unavailable_as_hub_error("the audit note could not be written"):
-                self._clients.shared_producer().send(
-                    self.topic, key=note_key(note), value=encode_note(note)
-                ).get(timeout=self.settings.publish_timeout_s)
+                producer.send(self.topic, key=note_key(note), value=encode_note(note)
+                              ).get(timeout=self.settings.publish_timeout_s)
         except Exception as exc:
+            self._clients.discard_producer(producer)  # a fresh one for the next note
             raise NotAudited(f"audit note not written: {exc}") from exc
 
     def close(self) -> None:

@@ -13,6 +13,8 @@ client this object built and that is still open, so an entry point that closes i
 
 from __future__ import annotations
 
+import logging
+
 import threading
 import weakref
 from collections.abc import Iterator
@@ -27,6 +29,8 @@ from hub.security.credentials import KafkaCredentials, read_credentials
 
 # The floor of every producer wait: below this, a busy broker on two cores times out at random.
 _MIN_BOUND_MS = 2_500
+
+log = logging.getLogger(__name__)
 
 
 class Clients:
@@ -167,6 +171,21 @@ class Clients:
             yield admin
         finally:
             admin.close()
+
+    def discard_producer(self, producer: KafkaProducer) -> None:
+        """Close a producer that failed to deliver, at once, so the next send builds a fresh one
+        (the shared producer too). An idempotent producer whose batches expired during an outage
+        can stay out of step with the broker's sequence numbers and have every later send
+        refused until it is replaced (seen in the fault drills: a publisher never recovered
+        from a broker's restart); a new producer gets a new producer id and starts clean."""
+        with self._lock:
+            if producer is self._shared_producer:
+                self._shared_producer = None
+            self._built.discard(producer)
+        try:
+            producer.close(timeout=0)
+        except Exception as exc:  # noqa: BLE001 - it is being thrown away; nothing to save
+            log.debug("closing a failed producer: %s", exc)
 
     # -- lifetime --------------------------------------------------------------------------------
 

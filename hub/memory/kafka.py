@@ -69,7 +69,8 @@ class InMemoryBroker:
         self.committed: dict[tuple[str, TopicPartition], int] = {}  # (group, partition) -> offset
 
     def fail_next(self, operation: str, error: BaseException, times: int = 1) -> None:
-        """Make the next ``times`` calls of a consumer's ``operation`` ("poll", "commit") raise."""
+        """Make the next ``times`` calls of a consumer's ``operation`` ("poll", "commit") raise,
+        or fail a producer's next ``times`` sends ("send")."""
         self._faults.setdefault(operation, []).extend([error] * times)
 
     def fault(self, operation: str) -> None:
@@ -194,6 +195,7 @@ class InMemoryProducer:
         if self.closed:
             raise IllegalStateError("cannot send after the producer is closed")
         try:
+            self._broker.fault("send")  # an error injected with fail_next("send", …)
             return _Sent(self._broker.append(topic, key, value, headers or (), partition, timestamp_ms))
         except KafkaError as exc:
             return _Sent(error=exc)

@@ -36,10 +36,14 @@ class DeadlineWatch:
             return []
         producer = self._clients.shared_producer()
         topic = self.projection.names.deadlines  # the hub's own topic, not a department's
-        futures = [producer.send(topic, key=o.case_id.encode(), value=self._encode(o, topic))
-                   for o in late]
-        for future in futures:
-            future.get(timeout=self.settings.publish_timeout_s)
+        try:
+            futures = [producer.send(topic, key=o.case_id.encode(), value=self._encode(o, topic))
+                       for o in late]
+            for future in futures:
+                future.get(timeout=self.settings.publish_timeout_s)
+        except Exception:
+            self._clients.discard_producer(producer)  # the next round starts with a fresh one
+            raise
         log.warning("%d item(s) overdue: %s", len(late), ", ".join(f"{o.department}/{o.item}" for o in late[:10]))
         return late
 
