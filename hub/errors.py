@@ -81,7 +81,18 @@ class Unavailable(HubError):
 
 
 class PublishUnavailable(Unavailable):
-    """The event could not be published in time; it was not written."""
+    """The event could not be published in time; it was not sent, so it was not written."""
+
+
+class PublishOutcomeUnknown(PublishUnavailable):
+    """The event was sent but Kafka did not acknowledge it in time: it may or may not have been
+    recorded (a broker can write a record whose acknowledgement never arrives). Publishing it
+    again with the same ``event_id`` is safe — the hub records an event id once — and is how the
+    caller learns the outcome; nothing is ever recorded that the caller was told was not."""
+
+    def __init__(self, message: str, event_id: str, retry_after_s: int = 5):
+        self.event_id = event_id
+        super().__init__(message, retry_after_s)
 
 
 class TopicMissing(HubError):

@@ -29,7 +29,7 @@ from hub.domain.envelope import Event, RefersTo
 from hub.domain.identifiers import mask_id
 from hub.domain.receipts import Receipt
 from hub.domain.sealing import Clock, seal, utc_now
-from hub.errors import ConfigurationError, HubError, PublishUnavailable
+from hub.errors import PublishOutcomeUnknown, ConfigurationError, HubError, PublishUnavailable
 from hub.kafka.clients import Clients
 from hub.kafka.failures import REGISTRY_TRANSPORT_ERRORS
 from hub.kafka.topic_names import TopicNames
@@ -132,24 +132,42 @@ class Publisher:
             ("oncehub.source_department", self.department.value.encode()),
             ("oncehub.event_id", event.envelope.event_id.encode()),
         ]
-        producer = self._kafka()
+        producer = None
         try:
+            producer = self._kafka()  # a new one bootstraps: that fails while Kafka is down
             future = producer.send(topic, key=event.key.encode(), value=value, headers=headers)
-            meta = future.get(timeout=self.settings.publish_timeout_s + 1)
-        except KafkaError as exc:
-            # Not used again: after an outage it may refuse every later send (see discard_producer).
-            self._clients.discard_producer(producer)
-            self._producer = None
+        except KafkaError as exc:  # not even sent (no metadata in time, buffer full)
+            if producer is not None:
+                self._drop(producer)
             raise PublishUnavailable(
                 f"Kafka at {self.settings.bootstrap_servers} did not accept the event within "
-                f"{self.settings.publish_timeout_s:g}s ({type(exc).__name__}: {exc}); it was not written. "
-                f"Is the broker up, and does {topic} exist (`hub topics ensure`)?"
+                f"{self.settings.publish_timeout_s:g}s ({type(exc).__name__}: {exc}); it was not sent, "
+                f"so it was not written. Is the broker up, and does {topic} exist (`hub topics ensure`)?"
             ) from exc
+        try:
+            meta = future.get(timeout=self.settings.publish_timeout_s + 1)
+        except KafkaError as exc:
+            # Sent, not acknowledged: a broker may still have written it (acks=all waits for the
+            # replicas; the wait can outlast ours). Say so, and how to find out, rather than claim
+            # it was not written.
+            self._drop(producer)
+            event_id = event.envelope.event_id
+            raise PublishOutcomeUnknown(
+                f"Kafka at {self.settings.bootstrap_servers} did not acknowledge event {event_id} "
+                f"within {self.settings.publish_timeout_s:g}s ({type(exc).__name__}: {exc}): it may or "
+                f"may not have been recorded. Publish it again with event_id {event_id}: the hub "
+                "records an event id once, so the repeat is harmless and its receipt is the answer.",
+                event_id) from exc
         return Receipt(
             event_id=event.envelope.event_id, case_id=event.envelope.case_id,
             event_type=spec.event_type.value, topic=meta.topic, partition=meta.partition,
             offset=meta.offset,
         )
+
+    def _drop(self, producer: KafkaProducer) -> None:
+        """Not used again: after an outage it may refuse every later send (see discard_producer)."""
+        self._clients.discard_producer(producer)
+        self._producer = None
 
     def _kafka(self) -> KafkaProducer:
         if self._producer is None:

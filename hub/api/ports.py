@@ -21,7 +21,8 @@ class EventPublisher(Protocol):
         """Validate, seal and write a JSON-shaped submission; return once it is durable.
 
         Raises ``UnknownEventType`` / ``NotOwner`` / ``InvalidEvent`` (nothing written) or
-        ``PublishUnavailable`` (not written; retry after its ``retry_after_s``)."""
+        ``PublishUnavailable`` (not written; retry after its ``retry_after_s``) — or its
+        ``PublishOutcomeUnknown`` (sent, not acknowledged: retry with the same event id)."""
         ...
 
 

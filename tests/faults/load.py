@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from hub.config import HubSettings
+from hub.errors import PublishOutcomeUnknown, PublishUnavailable
 from hub.domain.envelope import EventType
 from tests.integration.flow_helpers import Departments, unique_mix
 
@@ -21,6 +22,8 @@ class Published:
     sent_at: float
     receipt: object | None = None
     error: str | None = None
+    unknown: bool = False  # sent but not acknowledged: the caller is told to publish it again
+    retry_receipt: object | None = None  # the receipt of that repeat (same event id)
 
 
 @dataclass
@@ -66,12 +69,33 @@ class Load:
                     entry.receipt = departments.publish(event_type, submission)
                 except Exception as exc:  # noqa: BLE001 - a refusal is a figure of the drill
                     entry.error = f"{type(exc).__name__}: {exc}"
+                    entry.unknown = isinstance(exc, PublishOutcomeUnknown)
                 self.sent.append(entry)
+            self._repeat_unknown(departments)
+
+    def _repeat_unknown(self, departments: Departments) -> None:
+        """What the error tells a department to do: publish the same event again, same event id,
+        until it is acknowledged (after the fault)."""
+        for entry in (p for p in self.sent if p.unknown):
+            for _ in range(20):
+                try:
+                    entry.retry_receipt = departments.publish(entry.event_type, entry.submission)
+                    break
+                except PublishUnavailable:
+                    if self._stop.wait(3):
+                        return
 
     @property
     def accepted(self) -> list[Published]:
-        return [p for p in self.sent if p.receipt is not None]
+        """Acknowledged, at once or when published again."""
+        return [p for p in self.sent if (p.receipt or p.retry_receipt) is not None]
 
     @property
     def refused(self) -> list[Published]:
-        return [p for p in self.sent if p.error is not None]
+        """Refused as not sent: the caller was told it was not written."""
+        return [p for p in self.sent if p.error is not None and not p.unknown]
+
+    @property
+    def unknown(self) -> list[Published]:
+        """Sent, not acknowledged: the caller was told to publish it again."""
+        return [p for p in self.sent if p.unknown]

@@ -7,6 +7,7 @@ import sys
 
 COLUMNS = [("fault", "fault"), ("stack", "stack"), ("run", "run"), ("published", "events accepted"),
            ("refused", "publishes refused"), ("refused_written_later", "refused but written"),
+           ("unknown", "not acknowledged (published again)"), ("unknown_settled", "of those, settled"),
            ("items_expected", "items"), ("items_lost", "items lost"), ("rows_doubled", "rows doubled"),
            ("cases_open", "cases not completed"), ("fault_s", "fault lasted s"),
            ("resume_s", "flow resumed after s"), ("backlog_cleared_s", "backlog cleared after s")]

@@ -44,6 +44,8 @@ class Figures:
     refused: int = 0
     refused_reasons: list[str] = field(default_factory=list)
     refused_written_later: int = 0
+    unknown: int = 0  # sent, not acknowledged: published again with the same event id
+    unknown_settled: int = 0  # of those, acknowledged when published again
     items_expected: int = 0
     items_lost: int = 0
     rows_doubled: int = 0
@@ -153,7 +155,7 @@ class Drill:
             f.fault_s, f.notes = round(ended - began, 1), [note]
             load.join(timeout=900)
             expected = [e for p in load.accepted
-                        for e in expected_items(p.event_type, p.receipt, p.submission["payload"])]
+                        for e in expected_items(p.event_type, p.receipt or p.retry_receipt, p.submission["payload"])]
             self._settle(expected)
         finally:
             load.stop()
@@ -181,8 +183,10 @@ class Drill:
     def _figures(self, load: Load, expected, watch: FlowWatch, fault_ended: float) -> None:
         f = self.figures
         f.published, f.refused = len(load.accepted), len(load.refused)
+        f.unknown = len(load.unknown)
+        f.unknown_settled = sum(1 for p in load.unknown if p.retry_receipt is not None)
         f.refused_reasons = sorted(Counter(p.error.split(":")[0] + ": " + _first_words(p.error)
-                                           for p in load.refused))
+                                           for p in load.refused + load.unknown))
         refused_ids = {p.submission["event_id"] for p in load.refused}
         names = TopicNames(self.settings.topic_prefix)
         with Clients(self.settings) as clients:
@@ -210,7 +214,7 @@ class Drill:
                 and (self.fault != "agency_down" or o.department is VICTIM)]
         after = sorted(at for at, _ in flow if at >= fault_ended)
         f.resume_s = round(after[0] - fault_ended, 1) if after else None
-        before = {p.receipt.event_id for p in load.accepted if p.sent_at < fault_ended}
+        before = {p.submission["event_id"] for p in load.accepted if p.sent_at < fault_ended}
         done_at = [at for at, o in flow if o.event_id in before]
         f.backlog_cleared_s = round(max(done_at) - fault_ended, 1) if done_at else None
 
