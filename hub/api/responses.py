@@ -28,6 +28,7 @@ from hub.errors import (
     NotFound,
     NotOwner,
     TopicMissing,
+    PublishOutcomeUnknown,
     Unavailable,
     UnknownEventType,
     caused_by,
@@ -62,6 +63,8 @@ STATUS_CODES: tuple[Answer, ...] = (
     Answer(NotOwner, 403, "event_type_owner"),
     Answer(Conflict, 409, "conflict"),
     Answer(NotAudited, 503, "audit_unavailable"),
+    # Sent, not acknowledged: the message names the event id to publish again.
+    Answer(PublishOutcomeUnknown, 503, "outcome_unknown"),
     Answer(Unavailable, 503, "unavailable"),
     # A view's topic not provisioned yet: all the caller can do is retry, as with Unavailable.
     Answer(TopicMissing, 503, "unavailable"),

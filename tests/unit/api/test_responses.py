@@ -29,7 +29,7 @@ from hub.config import HubSettings
 from hub.domain.departments import Department
 import hub.api
 from hub.errors import (Conflict, ConfigurationError, FieldError, HubError, InvalidEvent,
-                        InvalidOption, NotAudited, NotFound, NotOwner, PublishUnavailable,
+                        InvalidOption, NotAudited, NotFound, NotOwner, PublishOutcomeUnknown, PublishUnavailable,
                         TopicMissing, Unavailable, UnknownEventType)
 from hub.memory import InMemoryAuditNotes, InMemoryCases
 
@@ -55,6 +55,7 @@ def body_of(response) -> tuple[int, dict[str, str]]:
     (NotAudited("the note was not written"), 503, "audit_unavailable"),
     (Unavailable("Kafka did not answer"), 503, "unavailable"),
     (PublishUnavailable("not written"), 503, "unavailable"),
+    (PublishOutcomeUnknown("may have been recorded", "e1"), 503, "outcome_unknown"),
     (TopicMissing(["hub.audit"]), 503, "unavailable"),
 ], ids=lambda v: type(v).__name__ if isinstance(v, HubError) else None)
 def test_each_kind_of_error_has_its_status_and_rule(error, status, rule):
