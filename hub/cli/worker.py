@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli.context import run_as, settings
+from hub.cli.context import clients, run_as, settings
 from hub.security.principals import Service
 
 
 def register(app: typer.Typer) -> None:
     app.command()(worker)
+    app.command("deadline-check")(deadline_check)
 
 
 def worker(loglevel: str = typer.Option("warning", help="faust log level.")) -> None:
@@ -20,3 +21,17 @@ def worker(loglevel: str = typer.Option("warning", help="faust log level.")) -> 
 
     run_as(Service.ROUTER)
     run_worker(settings(), loglevel=loglevel)
+
+
+def deadline_check() -> None:
+    """One round of the router's deadline check: flag items past their deadline (OVERDUE).
+    `hub worker` runs it every HUB_DEADLINE_CHECK_S in a child process of its own."""
+    from hub.projections.deadlines import DeadlineWatch
+
+    run_as(Service.ROUTER)  # the deadlines topic is the router's to write
+    watch = DeadlineWatch(clients())
+    try:
+        flagged = watch.tick()
+    finally:
+        watch.close()
+    typer.echo(f"{len(flagged)} item(s) newly overdue")

@@ -27,6 +27,8 @@ from __future__ import annotations
 from pathlib import Path
 import logging
 
+import subprocess
+import sys
 import time
 
 import faust
@@ -41,7 +43,7 @@ from hub.worker.resilience import keep_going, off_loop, until_done
 from hub.kafka.clients import Clients
 from hub.domain.catalogue import CATALOGUE
 from hub.kafka.topic_names import TopicNames
-from hub.projections.deadlines import DeadlineWatch
+from hub.worker.process import settings_env
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.wire.serde import event_deserializer, model_serializer
@@ -217,14 +219,24 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
             guard.progressed(topic, partition)  # give the re-read its grace period
             await app.consumer.seek(TP(topic, partition), offset)
 
-    watch = DeadlineWatch(clients)
-
     @app.timer(interval=settings.deadline_check_s, on_leader=True)
     async def check_deadlines():
-        # kafka-python is blocking: off the event loop; a broker outage skips a round, no more.
-        await keep_going("the deadline check", watch.tick)
+        # In a child process: the case projection it keeps grows with the open cases, and its
+        # Python work would hold the router's GIL; a child returns both when it exits. A broker
+        # outage fails a round, no more.
+        await keep_going("the deadline check", lambda: run_deadline_check(settings))
 
     return app
+
+
+def run_deadline_check(settings: HubSettings) -> None:
+    """``hub deadline-check`` in a child process with the router's settings (blocking)."""
+    bound_s = max(60.0, settings.deadline_check_s * 4)
+    done = subprocess.run([sys.executable, "-m", "hub.cli", "deadline-check"], env=settings_env(settings),
+                          capture_output=True, text=True, timeout=bound_s)
+    if done.returncode != 0:
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        raise RuntimeError(f"hub deadline-check exited with {done.returncode}: {tail}")
 
 
 def run_worker(settings: HubSettings, loglevel: str = "warning") -> None:
