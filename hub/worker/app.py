@@ -27,6 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 import logging
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -158,10 +159,15 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
             raise
         prepared.commit()
 
+    ack_bound_s = max(30.0, 3 * settings.publish_timeout_s)
+
     async def send_all(outputs) -> None:
         pending = [await sinks[o.topic].send(key=o.key, value=o.value) for o in outputs]
         for future in pending:
-            await future  # durable before this event's offset can be committed
+            # Durable before this event's offset can be committed. Bounded: an acknowledgement
+            # that never comes (seen once after a broker restart: the worker then routed nothing
+            # for minutes) becomes a failed attempt, and the outputs are sent again.
+            await asyncio.wait_for(asyncio.shield(future), ack_bound_s)
 
     async def expire_early_supplements(partition: int) -> None:
         # In the agent, after one of the partition's records: faust writes a table only for the
