@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -42,6 +44,21 @@ class StallGuard:
         """``{(topic, partition): committed offset}`` for partitions to seek back (blocking)."""
         if not assigned:
             return {}
+        with self._renewed_on_failure():
+            return self._stalled(assigned)
+
+    @contextmanager
+    def _renewed_on_failure(self) -> Iterator[None]:
+        # A kafka-python consumer that lived through a broker outage can keep failing after the
+        # broker is back (seen in the fault drills: "Failed to get offsets by timestamps" every
+        # round, so skipped records were never re-read); the next call builds a fresh one.
+        try:
+            yield
+        except Exception:
+            self.close()
+            raise
+
+    def _stalled(self, assigned: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
         consumer = self._kafka()
         tps = [TopicPartition(t, p) for t, p in assigned]
         ends = consumer.end_offsets(tps)
@@ -58,7 +75,8 @@ class StallGuard:
 
     def committed(self, topic: str, partition: int) -> int:
         """The group's committed offset for one partition (0 when nothing was committed)."""
-        return self._kafka().committed(TopicPartition(topic, partition)) or 0
+        with self._renewed_on_failure():
+            return self._kafka().committed(TopicPartition(topic, partition)) or 0
 
     def read_range(self, topic: str, partition: int, start: int, end: int) -> list:
         """Records ``start <= offset < end`` of one partition, read directly (blocking)."""
@@ -81,6 +99,9 @@ class StallGuard:
         return self._consumer
 
     def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            try:
+                consumer.close()
+            except Exception as exc:  # noqa: BLE001 - being replaced; nothing to save
+                log.debug("closing the stall guard's consumer: %s", exc)
