@@ -98,7 +98,7 @@ class Inbox:
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  max_records: int = 20, max_poll_interval_ms: int = MAX_POLL_INTERVAL_MS,
                  batch_budget_s: float | None = None,
-                 reconnect_initial_s: float = 1.0, reconnect_max_s: float = 30.0,
+                 reconnect_initial_s: float = 1.0, reconnect_max_s: float = 5.0,
                  monotonic: Callable[[], float] = time.monotonic):
         """``clients``: where the Kafka and registry clients come from; if not given, built from
         ``settings`` as the department's own principal (unless the settings name one): the
