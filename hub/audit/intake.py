@@ -41,13 +41,15 @@ class KafkaAuditIntake:
         self._clients = clients
 
     def post(self, note: Note) -> None:
-        producer = self._clients.shared_producer()
+        producer = None
         try:
             with unavailable_as_hub_error("the audit note could not be written"):
+                producer = self._clients.shared_producer()  # a new one bootstraps: may fail
                 producer.send(self.topic, key=note_key(note), value=encode_note(note)
                               ).get(timeout=self.settings.publish_timeout_s)
         except Exception as exc:
-            self._clients.discard_producer(producer)  # a fresh one for the next note
+            if producer is not None:
+                self._clients.discard_producer(producer)  # a fresh one for the next note
             raise NotAudited(f"audit note not written: {exc}") from exc
 
     def close(self) -> None:

@@ -50,9 +50,11 @@ class Recorded:
     @classmethod
     def of(cls, event: dict) -> "Recorded":
         env = event["envelope"]
-        return cls(str(env["source_department"]), str(env["event_type"]),
-                   str(env["subject_ids"][0]), fingerprint(event),
-                   filing_subject(env["subject_ids"], env.get("refers_to")))
+        subject = str(env["subject_ids"][0])
+        filed = filing_subject(env["subject_ids"], env.get("refers_to"))
+        # None when it is the primary subject, as from_json reads an entry that omits it.
+        return cls(str(env["source_department"]), str(env["event_type"]), subject,
+                   fingerprint(event), filed if filed != subject else None)
 
     @property
     def key(self) -> str | None:
@@ -62,7 +64,7 @@ class Recorded:
     def as_json(self) -> dict:
         return {"department": self.department, "event_type": self.event_type,
                 "subject": self.subject, "fingerprint": self.fingerprint,
-                **({"filed_under": self.filed_under} if self.filed_under != self.subject else {})}
+                **({"filed_under": self.filed_under} if self.filed_under not in (None, self.subject) else {})}
 
     @classmethod
     def from_json(cls, data: dict) -> "Recorded":

@@ -17,6 +17,7 @@ COMMAND_PATHS = [
     "case show", "case subject",
     "demo",
     "demo-data",
+    "deadline-check",
     "dev down", "dev rotate", "dev status", "dev up",
     "dlq list", "dlq redrive",
     "publish",
