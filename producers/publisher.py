@@ -31,16 +31,13 @@ from hub.domain.receipts import Receipt
 from hub.domain.sealing import Clock, seal, utc_now
 from hub.errors import PublishOutcomeUnknown, ConfigurationError, HubError, PublishUnavailable
 from hub.kafka.clients import Clients
-from hub.kafka.failures import REGISTRY_TRANSPORT_ERRORS
+from hub.kafka.failures import REGISTRY_TRANSPORT_ERRORS, is_not_registered
 from hub.kafka.topic_names import TopicNames
 from hub.security.principals import department_principal
 from hub.schema_registry.subjects import value_subject
 from hub.wire.serde import event_serializer
 
 log = logging.getLogger(__name__)
-
-# Registry error codes meaning "this subject or schema was never registered".
-NOT_REGISTERED = {40401, 40403}
 
 
 class Publisher:
@@ -118,7 +115,7 @@ class Publisher:
                 f"schema registry at {self.settings.schema_registry_url} is unreachable: {exc}"
             ) from exc
         except SchemaRegistryError as exc:
-            if exc.error_code in NOT_REGISTERED:
+            if is_not_registered(exc):
                 raise ConfigurationError(
                     f"schema for {value_subject(topic)} is not registered; run `hub schemas register`"
                 ) from exc

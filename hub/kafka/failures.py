@@ -55,7 +55,7 @@ def unavailable_as_hub_error(what: str) -> Iterator[None]:
 
 
 # The registry's answer for a subject (or version) it does not have: provisioning was skipped.
-SUBJECT_NOT_REGISTERED = frozenset({40400, 40401, 40403})  # 40400: the mock and some registries
+SUBJECT_NOT_REGISTERED = frozenset({40401, 40403})  # subject not found, schema not found
 
 
 def is_not_registered(exc: BaseException) -> bool:

@@ -5,7 +5,6 @@ a registry; one node and a registry — on free loopback ports, never the shared
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -14,8 +13,8 @@ import pytest
 from tests.faults.drill_stack import DrillStack
 from tests.faults.proxy import DelayProxy
 from tests.faults.report import markdown_table
+from tests.integration.helpers import run_only_when_asked
 
-ASKED = os.environ.get("HUB_TEST_FAULTS") == "1"
 RESULTS: list[dict] = []
 RESULTS_DIR = Path(__file__).resolve().parents[2] / ".state" / "faults"
 
@@ -26,12 +25,8 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if ASKED:
-        return
-    skip = pytest.mark.skip(reason="a fault drill on stacks of its own: `make test-faults` runs it")
-    for item in items:
-        if "faults" in item.keywords:
-            item.add_marker(skip)
+    run_only_when_asked(items, "faults", "HUB_TEST_FAULTS",
+                        "a fault drill on stacks of its own (`make test-faults` runs it)")
 
 
 @pytest.fixture(scope="session")

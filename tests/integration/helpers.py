@@ -14,6 +14,8 @@ import signal
 import time
 import urllib.request
 import warnings
+
+import pytest
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -282,3 +284,14 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def run_only_when_asked(items, marker: str, variable: str, reason: str) -> None:
+    """Skip the collected tests marked ``marker`` unless the environment sets ``variable=1``
+    (slow suites with stacks of their own: the cluster tests, the fault drills)."""
+    if os.environ.get(variable) == "1":
+        return
+    skip = pytest.mark.skip(reason=f"{reason}: set {variable}=1 to run")
+    for item in items:
+        if item.get_closest_marker(marker) is not None:
+            item.add_marker(skip)

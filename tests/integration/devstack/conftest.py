@@ -3,11 +3,7 @@ more on a laptop, ~1.5 GB of RAM) run only when asked, with ``HUB_TEST_CLUSTER=1
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
-ASKED = os.environ.get("HUB_TEST_CLUSTER") == "1"
+from tests.integration.helpers import run_only_when_asked
 
 
 def pytest_configure(config):
@@ -16,9 +12,4 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if ASKED:
-        return
-    skip = pytest.mark.skip(reason="a three-node stack of its own: set HUB_TEST_CLUSTER=1 to run")
-    for item in items:
-        if item.get_closest_marker("cluster") is not None:
-            item.add_marker(skip)
+    run_only_when_asked(items, "cluster", "HUB_TEST_CLUSTER", "a three-node stack of its own")
