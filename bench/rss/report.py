@@ -13,6 +13,8 @@ def summary_table(summary: Mapping[str, Any]) -> str:
     rows = [
         ("max RSS", (f"{num(summary.get('max_rss_mb'), '.1f')} MB (at {num(summary.get('max_rss_at_routed'), ',')} events; "
                     f"limit {num(summary.get('limit_mb'), 'g')} MB)")),
+        ("with the deadline check's child", (f"{num(summary.get('max_with_children_mb'), '.1f')} MB at most, router and "
+                                             f"child together (the child alone: {num(summary.get('max_children_mb'), '.1f')} MB at most)")),
         ("RSS at the end", (f"{num(summary.get('end_rss_mb'), '.1f')} MB (main worker, "
                            f"{num(summary.get('end_at_routed'), ',')} events)")),
         ("steady segment", (f"worker {steady.get('worker', '–')}, events {num(steady.get('from_routed'), ',')}"

@@ -17,7 +17,7 @@ from rich.progress import Progress
 
 from bench.route.measures import process_ticks
 from bench.rss.feed import Feeder, to_send
-from bench.rss.sampling import Sample, dir_size_mb, main_worker, tree_rss_kb
+from bench.rss.sampling import Sample, dir_size_mb, main_worker, own_rss_kb, tree_rss_kb
 from bench.rss.watch import RouterWatch
 from hub.errors import HubError
 from hub.kafka.clients import Clients
@@ -63,11 +63,14 @@ class RunState:
 
     def sample(self) -> Sample | None:
         pid = self.pid
-        rss = tree_rss_kb(pid) if pid else None
+        # The router's own memory is the curve; its children (a deadline-check round, which
+        # exits when done) are recorded beside it.
+        rss, tree = (own_rss_kb(pid), tree_rss_kb(pid)) if pid else (None, None)
         if rss is None:
             return None
         s = Sample(round(time.monotonic() - self.started, 2), self.routed, rss,
-                   dir_size_mb(self.tables_dir), self.worker_no, process_ticks(pid))
+                   dir_size_mb(self.tables_dir), self.worker_no, process_ticks(pid),
+                   children_kb=max(0, (tree or rss) - rss))
         self.samples.append(s)
         if self.samples_file is not None:
             with self.samples_file.open("a") as out:

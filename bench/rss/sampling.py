@@ -17,8 +17,9 @@ from typing import Any
 @dataclass(frozen=True)
 class Sample:
     """One look: seconds since the run started, events the router has committed so far, the
-    worker's resident memory (its process and any children), its state directory on disk,
-    and which worker process it was (1 before the first restart, 2 after, …)."""
+    router process's resident memory, its state directory on disk, which worker process it was
+    (1 before the first restart, 2 after, …), its CPU ticks, and the resident memory of its
+    children at that moment (the deadline check's child process, while one runs)."""
 
     t_s: float
     routed: int
@@ -26,10 +27,15 @@ class Sample:
     disk_mb: float | None = None
     worker: int = 1
     cpu_ticks: int | None = None
+    children_kb: int = 0
 
     @property
     def rss_mb(self) -> float:
         return self.rss_kb / 1024
+
+    @property
+    def total_mb(self) -> float:
+        return (self.rss_kb + self.children_kb) / 1024
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +77,14 @@ def process_tree(pid: int, proc: Path = Path("/proc")) -> list[int]:
         out.append(p)
         todo += children_of(p, proc)
     return out
+
+
+def own_rss_kb(pid: int, proc: Path = Path("/proc")) -> int | None:
+    """Resident memory of ``pid`` alone, kB (None if it is gone)."""
+    try:
+        return parse_vmrss_kb((proc / str(pid) / "status").read_text())
+    except OSError:
+        return None
 
 
 def tree_rss_kb(pid: int, proc: Path = Path("/proc")) -> int | None:
@@ -174,6 +188,7 @@ def summarise(samples: Sequence[Sample], limit_mb: float) -> dict[str, Any]:
     if not samples:
         return {"samples": 0}
     top = max(samples, key=lambda s: s.rss_kb)
+    top_total = max(samples, key=lambda s: s.rss_kb + s.children_kb)
     warm = steady(samples)
     main = main_worker(samples)
     ordered = sorted((s for s in samples if s.worker == main), key=lambda s: s.t_s)
@@ -183,6 +198,8 @@ def summarise(samples: Sequence[Sample], limit_mb: float) -> dict[str, Any]:
         "max_rss_at_routed": top.routed,
         "end_rss_mb": round(ordered[-1].rss_mb, 1),
         "end_at_routed": ordered[-1].routed,
+        "max_children_mb": round(max(s.children_kb for s in samples) / 1024, 1),
+        "max_with_children_mb": round(top_total.total_mb, 1),
         "limit_mb": limit_mb,
         "within_limit": top.rss_mb <= limit_mb,
     }

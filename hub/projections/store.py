@@ -276,8 +276,10 @@ class SqliteProjection:
 
     def _kafka(self) -> KafkaConsumer:
         if self._consumer is None:
-            consumer = self.clients.consumer(group_id=None,
-                                             max_partition_fetch_bytes=4 * 1024 * 1024)
+            # Fetches bounded in all (not only per partition): a projection reads dozens of
+            # partitions, and the deadline check's child process must stay small.
+            consumer = self.clients.consumer(group_id=None, max_partition_fetch_bytes=1024 * 1024,
+                                             fetch_max_bytes=8 * 1024 * 1024)
             try:
                 assign_all(consumer, self.topics(), f"projection {self.name!r}")
             except BaseException:

@@ -24,32 +24,32 @@ timer or record can crash the app: see :mod:`hub.worker.resilience`.
 
 from __future__ import annotations
 
-from pathlib import Path
-import logging
-
 import asyncio
+import logging
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import faust
 from faust.types import TP
 
 from hub.config import HubSettings
-from hub.errors import ConfigurationError
-from hub.kafka.failures import is_not_registered, is_transient
-from hub.schema_registry.subjects import value_subject
-from hub.worker.state_dir import claim_slot
-from hub.worker.resilience import keep_going, off_loop, until_done
-from hub.kafka.clients import Clients
 from hub.domain.catalogue import CATALOGUE
+from hub.errors import ConfigurationError
+from hub.kafka.clients import Clients
+from hub.kafka.failures import is_not_registered, is_transient
 from hub.kafka.topic_names import TopicNames
-from hub.worker.process import settings_env
 from hub.rules import load_rules
+from hub.schema_registry.subjects import value_subject
 from hub.wire.codec import event_to_record
 from hub.wire.serde import event_deserializer, model_serializer
+from hub.worker import table_store
+from hub.worker.process import settings_env
 from hub.worker.processor import RouterProcessor, SourceRecord
+from hub.worker.resilience import keep_going, off_loop, until_done
 from hub.worker.stall_guard import StallGuard
+from hub.worker.state_dir import claim_slot
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,9 @@ def written_by_router(names: TopicNames) -> list[str]:
 # database per table and partition) would let the router grow to gigabytes; these keep a table
 # partition to a few MiB of memory, the rest on disk. Reads hit recent keys (corrections and
 # supplements come soon after their event), so a small cache loses little.
-TABLE_OPTIONS = {"write_buffer_size": 2 * 1024 * 1024, "max_write_buffer_number": 2,
-                 "block_cache_size": 4 * 1024 * 1024, "driver": "rocksdict"}
+# Per database; the block cache and the memtables' total are one budget for the process
+# (hub.worker.table_store).
+TABLE_OPTIONS = {"write_buffer_size": 2 * 1024 * 1024, "max_write_buffer_number": 2, "driver": "rocksdict"}
 
 
 def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
@@ -104,7 +105,7 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
     app = faust.App(
         f"{settings.topic_prefix}-router",
         **clients.faust_broker(),
-        store="rocksdb://",
+        store=table_store.register(),
         # The "which partition holds this key" cache of the RocksDB store (faust's default: 1M keys).
         table_key_index_size=10_000,
         web_enabled=False,

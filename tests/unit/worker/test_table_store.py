@@ -1,0 +1,40 @@
+"""The router's RocksDB tables share one memory budget (hub.worker.table_store)."""
+
+from __future__ import annotations
+
+import faust
+import pytest
+
+from hub.worker import table_store
+from hub.worker.app import TABLE_OPTIONS
+
+
+@pytest.fixture()
+def app(tmp_path):
+    return faust.App("table-store-test", store=table_store.register(), datadir=str(tmp_path))
+
+
+def test_every_table_of_the_app_opens_its_databases_with_the_budgeted_options(app):
+    tables = [app.Table(name, default=None, partitions=3, options=dict(TABLE_OPTIONS)) for name in ("a", "b")]
+    for table in tables:
+        assert isinstance(table.data, table_store.BudgetedStore)
+        assert isinstance(table.data.rocksdb_options, table_store.BudgetedOptions)
+        # the per-database options the table gave are kept
+        assert table.data.rocksdb_options.write_buffer_size == TABLE_OPTIONS["write_buffer_size"]
+
+
+def test_memtables_of_many_databases_stay_within_the_one_write_buffer_budget(app, tmp_path):
+    table = app.Table("many", default=None, partitions=1, options=dict(TABLE_OPTIONS))
+    options = table.data.rocksdb_options
+    # Eight databases, each written far past its own write buffer: without the shared manager
+    # their memtables would hold 8 × 2 × 2 MB; with it the total stays near the budget.
+    dbs = [options.open(tmp_path / f"db{i}") for i in range(8)]
+    value = b"v" * 200
+    for n in range(40_000):
+        for db in dbs:
+            db[n.to_bytes(4, "big")] = value
+    usage = table_store.shared_write_buffers().get_usage()
+    assert 0 < usage <= table_store.WRITE_BUFFER_BYTES * 1.1
+    assert dbs[3][(39_999).to_bytes(4, "big")] == value  # flushed data still reads back
+    for db in dbs:
+        db.close()
