@@ -224,7 +224,7 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
         for (topic, partition), offset in stalled.items():
             log.warning("partition %s[%d] has unprocessed records and no progress; "
                         "seeking back to its committed offset %d", topic, partition, offset)
-            guard.progressed(topic, partition)  # give the re-read its grace period
+            guard.give_grace(topic, partition)  # give the re-read its grace period
             await app.consumer.seek(TP(topic, partition), offset)
 
     @app.timer(interval=settings.deadline_check_s, on_leader=True)
