@@ -99,6 +99,13 @@ class CaseState(BaseModel):
             return CaseStatus.COMPLETED
         return CaseStatus.IN_PROGRESS
 
+    def next_deadline(self) -> datetime | None:
+        """The earliest deadline of an item still open and not yet flagged overdue: the moment
+        the deadline check next has something to do for this case (None: nothing to watch)."""
+        due = [i.deadline_at for i in self.items.values()
+               if not i.final and not i.overdue and i.deadline_at is not None]
+        return min(due) if due else None
+
     def as_json(self) -> dict:
         """The case as JSON-ready data, its derived ``status`` included (HTTP and ``--json``)."""
         return {**self.model_dump(mode="json", exclude={"early_outcomes"}), "status": self.status.value}

@@ -40,6 +40,9 @@ class CaseProjection(SqliteProjection):
         case_id TEXT PRIMARY KEY, opened_at TEXT, open INTEGER NOT NULL, state TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS case_subjects (
         subject_id TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (subject_id, case_id));
+    CREATE TABLE IF NOT EXISTS watched_deadlines (
+        case_id TEXT PRIMARY KEY, due_at REAL NOT NULL);
+    CREATE INDEX IF NOT EXISTS watched_deadlines_by_due ON watched_deadlines (due_at);
     """
 
     def __init__(self, clients: Clients, path=None):
@@ -92,7 +95,38 @@ class CaseProjection(SqliteProjection):
         self.refused += 1
         log.warning("cases: refusing %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
 
+    def connection(self):
+        fresh = self._conn is None
+        conn = super().connection()
+        if fresh:
+            self._index_deadlines_once(conn)
+        return conn
+
+    def _index_deadlines_once(self, conn) -> None:
+        # watched_deadlines came after the cases table: a file from before has open cases that
+        # are not in it yet. Filled once, case by case (a cursor, not a list of every case).
+        if conn.execute("SELECT 1 FROM projection_meta WHERE key = 'deadlines_indexed'").fetchone():
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = conn.execute("SELECT state FROM cases WHERE open = 1")
+            conn.executemany("INSERT OR REPLACE INTO watched_deadlines VALUES (?, ?)",
+                             ((c.case_id, due.timestamp()) for c in map(_case_of, rows)
+                              if (due := c.next_deadline()) is not None))
+            conn.execute("INSERT OR REPLACE INTO projection_meta VALUES ('deadlines_indexed', '1')")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
     def flush(self, conn) -> None:
+        # Only the cases with an item yet to fall due are watched: the deadline check reads those
+        # that are due, not every open case (a million of them, in the memory benchmark).
+        due = {c.case_id: c.next_deadline() for c in self._dirty.values()}
+        conn.executemany("DELETE FROM watched_deadlines WHERE case_id = ?",
+                         [(case_id,) for case_id, at in due.items() if at is None])
+        conn.executemany("INSERT OR REPLACE INTO watched_deadlines VALUES (?, ?)",
+                         [(case_id, at.timestamp()) for case_id, at in due.items() if at is not None])
         conn.executemany(
             "INSERT INTO cases(case_id, opened_at, open, state) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(case_id) DO UPDATE SET opened_at = excluded.opened_at, "
@@ -130,8 +164,9 @@ class CaseProjection(SqliteProjection):
     def overdue_outcomes(self, now: datetime) -> list[Outcome]:
         """OVERDUE outcomes for open items past their deadline and not yet flagged."""
         out = []
-        for row in self.query("SELECT state FROM cases WHERE open = 1"):
-            case = CaseState.model_validate_json(row[0])
+        rows = self.query("SELECT c.state FROM watched_deadlines d JOIN cases c USING (case_id) "
+                          "WHERE d.due_at < ? AND c.open = 1", (now.timestamp(),))
+        for case in map(_case_of, rows):
             for item in case.items.values():
                 if item.late_at(now) and not item.overdue:
                     out.append(Outcome(
@@ -142,3 +177,7 @@ class CaseProjection(SqliteProjection):
                         reason=f"deadline {item.deadline_at.isoformat()} passed", attempts=0,
                         occurred_at=now))
         return out
+
+
+def _case_of(row) -> CaseState:
+    return CaseState.model_validate_json(row[0])

@@ -98,3 +98,19 @@ def test_a_failed_item_redriven_and_completed_ends_completed():
         for outcome in ([failed, done] if order == "failed-first" else [done, failed]):
             case.apply_outcome(outcome)
         assert case.items[item.item_id].status is ItemStatus.COMPLETED, order
+
+
+def test_the_next_deadline_is_the_earliest_of_items_neither_done_nor_flagged():
+    _, items, decision = _routed()
+    case = CaseState(case_id=decision.case_id)
+    case.apply_decision(decision)
+    deadlines = sorted(i.deadline_at for i in case.items.values() if i.deadline_at is not None)
+    assert deadlines and case.next_deadline() == deadlines[0]
+    first = min((i for i in items if i.deadline_at is not None), key=lambda i: i.deadline_at)
+    case.apply_outcome(Outcome.for_item(first, OutcomeStatus.COMPLETED, first.requested_at + timedelta(seconds=1),
+                                        reference="REF"))
+    rest = [i.deadline_at for i in case.items.values() if not i.final and i.deadline_at is not None]
+    assert case.next_deadline() == (min(rest) if rest else None)
+    for item in case.items.values():
+        item.overdue = True  # flagged: the deadline check has nothing more to do for them
+    assert case.next_deadline() is None
