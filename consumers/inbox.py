@@ -303,20 +303,26 @@ class Inbox:
         was not committed, so it is redelivered, DELIVERED again included)."""
         self._pending, self._tries = [], {}
         try:
-            self.close()
+            self.close(wait=False)
         except Exception as exc:  # noqa: BLE001 - closing after a failure must not fail again
             log.warning("inbox %s: closing its clients failed (%s)", self.department.value,
                         type(exc).__name__)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Close both clients; ``wait=False`` (after a failure) sends nothing more and gives the
+        group a moment to hear that the consumer leaves. Flushing then is pointless — the batch is
+        redelivered anyway — and, with the broker down, took the flush's and the close's timeouts
+        (15 s; seen in the single-broker kill drill) before the inbox even began its backoff, so
+        it came back that much later than the broker."""
         producer, consumer = self._producer, self._consumer
         self._producer = self._consumer = None
         try:
             if producer is not None:
                 try:
-                    producer.flush(timeout=self.settings.publish_timeout_s)
+                    if wait:
+                        producer.flush(timeout=self.settings.publish_timeout_s)
                 finally:
-                    producer.close(timeout=5)
+                    producer.close(timeout=5 if wait else 0)
         finally:
             if consumer is not None:
-                consumer.close(autocommit=False)
+                consumer.close(autocommit=False, **({} if wait else {"timeout_ms": 2000}))

@@ -305,7 +305,7 @@ class InMemoryConsumer:
     def committed(self, tp: TopicPartition) -> int | None:
         return None if self._group is None else self._broker.committed.get((self._group, tp))
 
-    def close(self, autocommit: bool = True) -> None:
+    def close(self, autocommit: bool = True, timeout_ms: int | None = None) -> None:
         self.closed = True
 
 

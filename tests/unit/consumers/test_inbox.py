@@ -166,3 +166,29 @@ def test_a_runner_thread_that_dies_is_logged_and_restarted(tmp_path, monkeypatch
     assert "inbox TAX died (RuntimeError" in caplog.text
     assert "110101199003077777" not in caplog.text  # the reason is logged, identity numbers masked
     assert not [t for t in threading.enumerate() if t.name.startswith("inbox-")]
+
+
+class _Recording:
+    """Stands in for a client: records how it was closed."""
+
+    def __init__(self):
+        self.calls = []
+
+    def flush(self, timeout=None):
+        self.calls.append(("flush", timeout))
+
+    def close(self, **kwargs):
+        self.calls.append(("close", kwargs))
+
+
+def test_after_a_failure_the_clients_are_closed_without_waiting_on_kafka(clients):
+    department, _ = _queue(clients, 1)
+    inbox = Inbox(department, clients=clients, retry=NO_WAIT)
+    inbox._producer, inbox._consumer = producer, consumer = _Recording(), _Recording()
+    inbox._close_quietly()
+    # no flush (the batch is redelivered), no close timeout beyond a moment
+    assert producer.calls == [("close", {"timeout": 0})]
+    assert consumer.calls == [("close", {"autocommit": False, "timeout_ms": 2000})]
+    inbox._producer, inbox._consumer = producer, consumer = _Recording(), _Recording()
+    inbox.close()  # a normal stop still sends what is pending
+    assert producer.calls[0][0] == "flush" and consumer.calls == [("close", {"autocommit": False})]
