@@ -141,6 +141,9 @@ class Inbox:
             while not stop():
                 try:
                     self.poll_once(handler, poll_ms)
+                    if failures:
+                        log.warning("inbox %s: Kafka answers again, consuming after %d failure(s)",
+                                    self.department.value, failures)
                     failures = 0
                 except Exception as exc:
                     if not is_transient_failure(exc):

@@ -85,6 +85,7 @@ def test_a_poll_timeout_is_waited_out(clients, caplog):
     with caplog.at_level(logging.WARNING, logger="consumers.inbox"):
         _run_until_committed(inbox, clients, agency, len(items))
     assert "KafkaTimeoutError" in caplog.text and "failure 2 in a row" in caplog.text
+    assert "Kafka answers again, consuming after 2 failure(s)" in caplog.text
     _each_completed_once(clients, department, agency, items)
 
 
