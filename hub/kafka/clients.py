@@ -29,6 +29,7 @@ from hub.security.credentials import KafkaCredentials, read_credentials
 
 # The floor of every producer wait: below this, a busy broker on two cores times out at random.
 _MIN_BOUND_MS = 2_500
+RECONNECT_BACKOFF_MAX_MS = 1_000
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,11 @@ class Clients:
     def connection(self) -> dict[str, Any]:
         """Keyword arguments every kafka-python client gets: where the cluster is and, on a
         secured cluster, who we are (SCRAM over TLS, the server checked against the CA)."""
-        config: dict[str, Any] = {"bootstrap_servers": self.settings.bootstrap_servers}
+        # Reconnection attempts at most a second apart (the Java client's default; kafka-python's
+        # grows to 30 s): after a broker outage every client is back within a second of the
+        # broker, not half a minute later (seen in the single-broker kill drill).
+        config: dict[str, Any] = {"bootstrap_servers": self.settings.bootstrap_servers,
+                                  "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS}
         if self.secured:
             creds = self.credentials
             config.update(security_protocol=creds.security_protocol,

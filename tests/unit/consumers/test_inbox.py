@@ -17,6 +17,7 @@ from consumers.inbox import Inbox, InboxStats, RetryPolicy
 from hub.config import HubSettings
 from hub.domain.departments import Department
 from hub.domain.outcomes import Outcome
+from hub.kafka.clients import Clients
 from hub.kafka.topic_names import TopicNames
 from hub.memory.agency import InMemoryAgency
 from hub.memory.kafka import InMemoryClients
@@ -193,3 +194,22 @@ def test_after_a_failure_the_clients_are_closed_without_waiting_on_kafka(clients
     inbox._producer, inbox._consumer = producer, consumer = _Recording(), _Recording()
     inbox.close()  # a normal stop still sends what is pending
     assert producer.calls[0][0] == "flush" and consumer.calls == [("close", {"autocommit": False})]
+
+
+def test_the_inbox_consumer_leaves_a_dead_members_place_to_others_within_ten_seconds(clients, monkeypatch):
+    built = {}
+    real = clients.consumer
+
+    def consumer(*topics, **config):
+        built.update(config)
+        return real(*topics, **config)
+
+    monkeypatch.setattr(clients, "consumer", consumer)
+    department, _ = _queue(clients, 1)
+    Inbox(department, clients=clients, retry=NO_WAIT)._kafka_consumer()
+    assert built["session_timeout_ms"] == 10_000 and built["heartbeat_interval_ms"] < 10_000 / 2
+
+
+def test_every_kafka_client_reconnects_at_most_a_second_apart():
+    config = Clients(HubSettings(topic_prefix="c")).connection()
+    assert config["reconnect_backoff_max_ms"] == 1_000

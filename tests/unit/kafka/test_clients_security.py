@@ -38,7 +38,7 @@ def test_secured_connection_uses_the_principals_file(tmp_path):
 
 def test_plaintext_sends_no_credentials(tmp_path):
     clients = Clients(settings_with(tmp_path, kafka_security="plaintext"))
-    assert clients.connection() == {"bootstrap_servers": "127.0.0.1:9092"}
+    assert clients.connection() == {"bootstrap_servers": "127.0.0.1:9092", "reconnect_backoff_max_ms": 1_000}
     assert "basic.auth.user.info" not in clients.registry_config()
     assert "broker_credentials" not in clients.faust_broker()
 
