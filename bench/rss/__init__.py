@@ -15,9 +15,11 @@ its bytes (:mod:`.feed`). One batching kafka-python producer from ``Clients`` se
 chunks whenever fewer than half of ``--backlog`` events wait to be routed, so the router runs
 at its own pace with a bounded backlog.
 
-Every ``--sample-s`` seconds the worker's RSS (VmRSS of its process and any children, from
-/proc) is sampled with the events its consumer group has committed on the event topics, and
-the size of its table files on disk (:mod:`.sampling`). The curve (events routed → RSS) is in
+Every ``--sample-s`` seconds the worker's RSS (VmRSS of the router process, from /proc) is
+sampled with the events its consumer group has committed on the event topics, the size of its
+table files on disk, and the RSS of its children at that moment — the deadline check's child
+process, one round a minute, which exits when done — reported beside the router's own
+(:mod:`.sampling`). The curve (events routed → RSS) is in
 the results, one row per 100,000 events in the report (a tenth of a shorter run). "Flat" is
 read on the last worker's samples past its first tenth: the RSS range, and the least-squares
 slope in MB per 100k events.
