@@ -227,6 +227,10 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
             guard.give_grace(topic, partition)  # give the re-read its grace period
             await app.consumer.seek(TP(topic, partition), offset)
 
+    @app.timer(interval=60.0)
+    async def return_free_memory():
+        trim_malloc()  # what the heap has free goes back to the system (see tune_malloc)
+
     @app.timer(interval=settings.deadline_check_s, on_leader=True)
     async def check_deadlines():
         # In a child process: the case projection it keeps grows with the open cases, and its
@@ -247,21 +251,49 @@ def run_deadline_check(settings: HubSettings) -> None:
         raise RuntimeError(f"hub deadline-check exited with {done.returncode}: {tail}")
 
 
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """glibc gives each thread that allocates its own malloc arena (up to 8 per core), and the
-    router's threads (executor, kafka clients, RocksDB) leave about 100 MB sitting in them (the
-    memory benchmark); two arenas are plenty for one event loop. Linux with glibc only."""
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # glibc's mallopt parameters
+MMAP_THRESHOLD_BYTES = 128 * 1024
+
+
+def _libc():
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # -8: M_ARENA_MAX
-    except (OSError, AttributeError):  # not glibc: nothing to tune
-        pass
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return None
+
+
+def tune_malloc(arenas: int = 2) -> None:
+    """glibc's malloc, set for a long-running router (the memory benchmark; Linux with glibc only).
+
+    - Two arenas: glibc gives each thread that allocates its own (up to 8 per core), and the
+      router's threads (executor, Kafka clients, RocksDB) left about 100 MB sitting in them.
+    - A fixed mmap threshold (128 KiB): RocksDB's memtables are built of 256 KiB blocks, freed at
+      every flush. glibc raises its threshold whenever a large mapped block is freed, after which
+      those blocks come from the heap, and the heap, holed by the blocks still in use, does not
+      shrink: the router grew ~35 MB per 100,000 events with its RocksDB memory at its budget.
+      Set explicitly, the threshold stays put: such blocks are mapped and unmapped, and go back to
+      the system when freed.
+    """
+    libc = _libc()
+    if libc is None or not hasattr(libc, "mallopt"):
+        return
+    libc.mallopt(M_ARENA_MAX, arenas)
+    libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    libc.mallopt(M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD_BYTES)
+
+
+def trim_malloc() -> None:
+    """Hand free heap pages back to the system (glibc's malloc_trim; a few milliseconds)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def run_worker(settings: HubSettings, loglevel: str = "warning") -> None:
     """Run the router until interrupted (SIGINT/SIGTERM stop it cleanly)."""
-    limit_malloc_arenas()
+    tune_malloc()
     clients = Clients(settings)
     slot = claim_slot(Path(settings.state_dir) / "faust" / settings.topic_prefix)
     try:
