@@ -26,6 +26,9 @@ class DeadlineWatch:
         self.settings = clients.settings
         self._clients = clients
         self.projection = projection or CaseProjection(clients)
+        # Cases held in memory between writes: the watch runs in a small child process of the
+        # router (hub.worker.app), and 5,000 parsed cases a batch made it ~150 MB.
+        self.projection.batch_size = min(self.projection.batch_size, 1_000)
         self._encode = model_serializer(clients.registry, "Outcome")
         self._clock = clock
 
