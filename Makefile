@@ -70,7 +70,7 @@ bench-security: stack
 	$(BIN)/python -m bench.security_bench
 
 .PHONY: bench-rss
-# The router's memory over 1,000,000 routed events (about 40 minutes at 450 events/s).
+# The router's memory over 1,000,000 routed events (1½–2 hours here, at the router's 150–200 events/s).
 bench-rss: stack
 	$(BIN)/python -m bench.rss_bench
 
