@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 # kafka-python's default; set explicitly on the inbox's consumer because the batch budget below
 # is derived from it.
 MAX_POLL_INTERVAL_MS = 300_000
-SESSION_TIMEOUT_MS = 10_000  # as the router's (hub.worker.app)
 
 
 def is_transient_failure(exc: BaseException) -> bool:
@@ -293,10 +292,6 @@ class Inbox:
                 self.topic, group_id=self.group, auto_offset_reset="earliest",
                 client_id=f"oncehub-inbox-{self.department.value.lower()}",
                 max_poll_records=self.max_records, max_poll_interval_ms=self.max_poll_interval_ms,
-                # A consumer that died with the broker (no LeaveGroup) holds its place in the group
-                # until its session ends, and the next member's join waits for that: kafka-python's
-                # 45 s default made the flow resume up to 46 s after a single broker came back.
-                session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=SESSION_TIMEOUT_MS // 3,
             )
         return self._consumer
 
@@ -333,4 +328,4 @@ class Inbox:
                     producer.close(timeout=5 if wait else 0)
         finally:
             if consumer is not None:
-                consumer.close(autocommit=False, **({} if wait else {"timeout_ms": 2000}))
+                consumer.close(autocommit=False, timeout_ms=None if wait else 2_000)

@@ -30,6 +30,10 @@ from hub.security.credentials import KafkaCredentials, read_credentials
 # The floor of every producer wait: below this, a busy broker on two cores times out at random.
 _MIN_BOUND_MS = 2_500
 RECONNECT_BACKOFF_MAX_MS = 1_000
+# A group member that died with the broker (no LeaveGroup) holds its place until its session ends,
+# and the next member's join waits for that: kafka-python's 45 s default made the flow resume up
+# to 46 s after a single broker came back. 10 s, as the router's faust consumer.
+SESSION_TIMEOUT_MS = 10_000
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +157,9 @@ class Clients:
         """A new consumer (no group and no auto-commit unless ``config`` says otherwise). It gives
         up bootstrapping after the publish timeout, so a read while Kafka is down becomes an
         error the caller can answer (HTTP 503) in seconds, not after kafka-python's 30 s."""
-        config = {"enable_auto_commit": False, "bootstrap_timeout_ms": self._bound_ms(), **config}
+        config = {"enable_auto_commit": False, "bootstrap_timeout_ms": self._bound_ms(),
+                  "session_timeout_ms": SESSION_TIMEOUT_MS, "heartbeat_interval_ms": SESSION_TIMEOUT_MS // 3,
+                  **config}
         return self._track(KafkaConsumer(*topics, **self.connection(), **config))
 
     @contextmanager

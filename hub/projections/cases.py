@@ -110,7 +110,7 @@ class CaseProjection(SqliteProjection):
         conn.execute("BEGIN IMMEDIATE")
         try:
             rows = conn.execute("SELECT state FROM cases WHERE open = 1")
-            conn.executemany("INSERT OR REPLACE INTO watched_deadlines VALUES (?, ?)",
+            conn.executemany(_WATCH_SQL,
                              ((c.case_id, due.timestamp()) for c in map(_case_of, rows)
                               if (due := c.next_deadline()) is not None))
             conn.execute("INSERT OR REPLACE INTO projection_meta VALUES ('deadlines_indexed', '1')")
@@ -125,7 +125,7 @@ class CaseProjection(SqliteProjection):
         due = {c.case_id: c.next_deadline() for c in self._dirty.values()}
         conn.executemany("DELETE FROM watched_deadlines WHERE case_id = ?",
                          [(case_id,) for case_id, at in due.items() if at is None])
-        conn.executemany("INSERT OR REPLACE INTO watched_deadlines VALUES (?, ?)",
+        conn.executemany(_WATCH_SQL,
                          [(case_id, at.timestamp()) for case_id, at in due.items() if at is not None])
         conn.executemany(
             "INSERT INTO cases(case_id, opened_at, open, state) VALUES (?, ?, ?, ?) "
@@ -177,6 +177,9 @@ class CaseProjection(SqliteProjection):
                         reason=f"deadline {item.deadline_at.isoformat()} passed", attempts=0,
                         occurred_at=now))
         return out
+
+
+_WATCH_SQL = "INSERT OR REPLACE INTO watched_deadlines VALUES (?, ?)"  # (case id, due at, epoch s)
 
 
 def _case_of(row) -> CaseState:

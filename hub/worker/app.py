@@ -25,6 +25,7 @@ timer or record can crash the app: see :mod:`hub.worker.resilience`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import subprocess
 import sys
@@ -255,6 +256,7 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # glibc's mallopt 
 MMAP_THRESHOLD_BYTES = 128 * 1024
 
 
+@functools.cache
 def _libc():
     try:
         import ctypes

@@ -190,24 +190,25 @@ def test_after_a_failure_the_clients_are_closed_without_waiting_on_kafka(clients
     inbox._close_quietly()
     # no flush (the batch is redelivered), no close timeout beyond a moment
     assert producer.calls == [("close", {"timeout": 0})]
-    assert consumer.calls == [("close", {"autocommit": False, "timeout_ms": 2000})]
+    assert consumer.calls == [("close", {"autocommit": False, "timeout_ms": 2_000})]
     inbox._producer, inbox._consumer = producer, consumer = _Recording(), _Recording()
     inbox.close()  # a normal stop still sends what is pending
-    assert producer.calls[0][0] == "flush" and consumer.calls == [("close", {"autocommit": False})]
+    assert producer.calls[0][0] == "flush"
+    assert consumer.calls == [("close", {"autocommit": False, "timeout_ms": None})]
 
 
-def test_the_inbox_consumer_leaves_a_dead_members_place_to_others_within_ten_seconds(clients, monkeypatch):
+def test_a_group_consumer_leaves_a_dead_members_place_to_others_within_ten_seconds(monkeypatch):
     built = {}
-    real = clients.consumer
 
-    def consumer(*topics, **config):
-        built.update(config)
-        return real(*topics, **config)
+    class Capturing:  # stands in for kafka-python's consumer: keeps the configuration it was given
+        def __init__(self, *topics, **config):
+            built.update(config)
 
-    monkeypatch.setattr(clients, "consumer", consumer)
-    department, _ = _queue(clients, 1)
-    Inbox(department, clients=clients, retry=NO_WAIT)._kafka_consumer()
+    monkeypatch.setattr("hub.kafka.clients.KafkaConsumer", Capturing)
+    Clients(HubSettings(topic_prefix="c")).consumer("t", group_id="g")
     assert built["session_timeout_ms"] == 10_000 and built["heartbeat_interval_ms"] < 10_000 / 2
+    Clients(HubSettings(topic_prefix="c")).consumer("t", group_id="g", session_timeout_ms=30_000)
+    assert built["session_timeout_ms"] == 30_000  # a caller's own setting wins
 
 
 def test_every_kafka_client_reconnects_at_most_a_second_apart():
