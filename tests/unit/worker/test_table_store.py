@@ -38,3 +38,21 @@ def test_memtables_of_many_databases_stay_within_the_one_write_buffer_budget(app
     assert dbs[3][(39_999).to_bytes(4, "big")] == value  # flushed data still reads back
     for db in dbs:
         db.close()
+
+
+def test_a_reopened_database_keeps_the_shared_cache(app, tmp_path):
+    # rocksdict reopened an existing database with the options of its OPTIONS file, each with a
+    # block cache of its own: the router's memory then grew with the history after every restart.
+    options = app.Table("reopened", default=None, partitions=1, options=dict(TABLE_OPTIONS)).data.rocksdb_options
+    db = options.open(tmp_path / "db")
+    for n in range(2_000):
+        db[n.to_bytes(4, "big")] = b"v" * 200
+    db.close()
+    reopened, other = options.open(tmp_path / "db"), options.open(tmp_path / "other")
+    assert reopened[(5).to_bytes(4, "big")] == b"v" * 200
+    assert reopened.property_int_value("rocksdb.block-cache-capacity") == table_store.BLOCK_CACHE_BYTES
+    # one cache: what one database reads is counted in the usage both report
+    assert reopened.property_int_value("rocksdb.block-cache-usage") == \
+        other.property_int_value("rocksdb.block-cache-usage") > 0
+    reopened.close()
+    other.close()
