@@ -7,19 +7,14 @@ inbox retries such an item with backoff and eventually parks it as FAILED.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from hub.domain.identifiers import mask_id
+from hub.domain.redaction import redact as redact_text
 from hub.domain.routing import WorkItem
 from hub.errors import HubError
 
 Clock = Callable[[], datetime]
-
-# Identity numbers (17 digits + check) and credit codes (18 of the GB 32100 alphabet). The
-# credit-code pattern also catches other 18-character codes; over-masking a log line is harmless.
-_IDENTITY_LIKE = re.compile(r"(?<![0-9A-Z])(?:[0-9]{17}[0-9X]|[0-9A-HJ-NP-RTUWXY]{18})(?![0-9A-Z])")
 
 
 def utc_now() -> datetime:
@@ -32,8 +27,7 @@ def redact(text: str, limit: int = 300) -> str:
     Agencies' error bodies may echo the data they were sent, so anything that came back from
     an agency passes through here before it is logged.
     """
-    masked = _IDENTITY_LIKE.sub(lambda m: mask_id(m.group(0)), text)
-    return masked if len(masked) <= limit else masked[:limit] + "…"
+    return redact_text(text, limit)
 
 
 def describe(item: WorkItem) -> str:

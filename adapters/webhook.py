@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-OnceHub-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# An agency's stated reason for a rejection, as kept on the outcome (characters).
+REASON_LIMIT = 200
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
@@ -211,8 +213,10 @@ class WebhookAdapter:
             raise DeliveryFailed(self.target, item.item_id, number,
                                  f"HTTP {status}: the agency refused our credentials")
         if 400 <= status < 500:
-            reason = _json_field(response, "reason") or response.text.strip() or response.reason_phrase
-            log.info("webhook %s rejected %s: HTTP %d %s", self.target, describe(item), status,
-                     redact(reason))
-            return Rejected(reason=f"HTTP {status}: {reason[:1000]}")
+            # The agency's stated reason, bounded and masked; never its raw body, which may echo
+            # the data it was sent (the reason travels to the outcome topic and the audit chain).
+            reason = redact(_json_field(response, "reason") or response.reason_phrase or "rejected",
+                            REASON_LIMIT)
+            log.info("webhook %s rejected %s: HTTP %d %s", self.target, describe(item), status, reason)
+            return Rejected(reason=f"HTTP {status}: {reason}")
         raise DeliveryFailed(self.target, item.item_id, number, f"unexpected HTTP {status}; check the URL")

@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -70,12 +71,14 @@ def routed_types(rules: RuleBook) -> list[EventType]:
     return [t for t in CATALOGUE if rules.items_for(t.value)]
 
 
-def make_jobs_of(count: int, rng: random.Random, types: Sequence[EventType]) -> list[Job]:
-    """``count`` valid submissions, a seeded mix of ``types``."""
+def make_jobs_of(count: int, rng: random.Random, types: Sequence[EventType],
+                 now: datetime | None = None) -> list[Job]:
+    """``count`` valid submissions, a seeded mix of ``types``, their times before ``now`` (the
+    clock's, when not given: the same seed and ``now`` give the same jobs)."""
     jobs = []
     for _ in range(count):
         chosen = rng.choice(list(types))
-        jobs.append(Job(chosen.value, CATALOGUE[chosen].owner, generate(chosen, rng)))
+        jobs.append(Job(chosen.value, CATALOGUE[chosen].owner, generate(chosen, rng, now=now)))
     return jobs
 
 

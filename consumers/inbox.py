@@ -40,12 +40,13 @@ from hub.config import HubSettings
 from hub.domain.dead_letters import DeadLetter
 from hub.domain.departments import Department
 from hub.domain.outcomes import Completed, Handler, Outcome, OutcomeStatus, Rejected
+from hub.domain.redaction import described, error_text
 from hub.domain.routing import WorkItem
 from hub.errors import caused_by
-from hub.kafka.topic_names import TopicNames
-from hub.security.principals import department_principal
 from hub.kafka.clients import Clients
 from hub.kafka.failures import is_transient
+from hub.kafka.topic_names import TopicNames
+from hub.security.principals import department_principal
 from hub.wire.serde import model_deserializer, model_serializer
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ class Inbox:
                     # an item's data.
                     log.warning("inbox %s: %s: %s; starting again from the committed offsets in "
                                 "%.1fs (failure %d in a row)", self.department.value,
-                                type(exc).__name__, str(exc)[:300], delay, failures)
+                                type(exc).__name__, error_text(exc, 300), delay, failures)
                     self._close_quietly()
                     self._wait(delay, stop)
         finally:
@@ -235,7 +236,7 @@ class Inbox:
                 raise _OutOfTime() from exc
             self._park(record, exc)
             self._emit(Outcome.for_item(item, OutcomeStatus.FAILED, self._clock(),
-                                        reason=f"{type(exc).__name__}: {exc}"[:2000], attempts=tries))
+                                        reason=described(exc), attempts=tries))
             self.stats.failed += 1
             del self._tries[item.item_id]
             return
@@ -268,7 +269,7 @@ class Inbox:
             topic, key=outcome.case_id.encode(), value=self._encode_outcome(outcome, topic)))
 
     def _park(self, record, exc: Exception) -> None:
-        log.warning("parking %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
+        log.warning("parking %s[%d]@%d: %s", record.topic, record.partition, record.offset, error_text(exc))
         letter = DeadLetter.of(stage=f"inbox:{self.department.value}", error=exc,
                                topic=record.topic, partition=record.partition,
                                offset=record.offset, key=record.key, value=record.value,

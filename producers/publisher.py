@@ -28,6 +28,7 @@ from hub.domain.departments import Department
 from hub.domain.envelope import Event, RefersTo
 from hub.domain.identifiers import mask_id
 from hub.domain.receipts import Receipt
+from hub.domain.redaction import error_text
 from hub.domain.sealing import Clock, seal, utc_now
 from hub.errors import PublishOutcomeUnknown, ConfigurationError, HubError, PublishUnavailable
 from hub.kafka.clients import Clients
@@ -119,9 +120,9 @@ class Publisher:
                 raise ConfigurationError(
                     f"schema for {value_subject(topic)} is not registered; run `hub schemas register`"
                 ) from exc
-            raise HubError(f"schema registry refused {spec.event_type.value}: {exc}") from exc
+            raise HubError(f"schema registry refused {spec.event_type.value}: {error_text(exc)}") from exc
         except SerializationError as exc:
-            raise HubError(f"could not serialise {spec.event_type.value}: {exc}") from exc
+            raise HubError(f"could not serialise {spec.event_type.value}: {error_text(exc)}") from exc
 
     def _produce(self, spec: EventSpec, event: Event, topic: str, value: bytes) -> Receipt:
         headers = [

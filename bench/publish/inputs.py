@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
+from datetime import datetime
 
 from bench.workload import Job, WireRecord, make_jobs_of
 from hub.domain.catalogue import CATALOGUE
@@ -13,9 +14,10 @@ from hub.domain.envelope import EventType
 REGISTRATIONS = [t for t in CATALOGUE if t is not EventType.DOCUMENTS_SUPPLEMENTED]
 
 
-def make_jobs(count: int, rng: random.Random, event_type: str | None = None) -> list[Job]:
+def make_jobs(count: int, rng: random.Random, event_type: str | None = None,
+              now: datetime | None = None) -> list[Job]:
     """``count`` valid submissions, of one event type or a seeded mix of all six."""
-    return make_jobs_of(count, rng, [EventType(event_type)] if event_type else REGISTRATIONS)
+    return make_jobs_of(count, rng, [EventType(event_type)] if event_type else REGISTRATIONS, now)
 
 
 def raw_prefix(prefix: str) -> str:

@@ -31,6 +31,7 @@ from hub.domain.departments import Department
 from hub.domain.facts import Fact, VisibleFact, disclosed_fields, grants_anything, visible_to
 from hub.domain.identifiers import mask_id
 from hub.domain.ports import AuditNoteSink, FactsReader
+from hub.domain.redaction import error_text
 from hub.domain.rules import RuleBook
 from hub.domain.sealing import utc_now
 from hub.errors import HubError, NotAudited
@@ -147,7 +148,7 @@ class _FactQuery:
             return await run_in_threadpool(self.facts.facts_for, subject_id)
         except HubError as exc:
             log.warning("fact query for %s by %s: cannot read the log: %s", mask_id(subject_id),
-                        department.value, exc)
+                        department.value, error_text(exc))
             raise
 
     async def audit(self, allowed: FactQueryNote, department: Department) -> None:
@@ -157,7 +158,7 @@ class _FactQuery:
             await run_in_threadpool(self.audit_intake.post, allowed)
         except Exception as exc:  # noqa: BLE001 - any failure: an unaudited disclosure must not happen
             log.warning("fact query for %s by %s not answered: audit intake unavailable: %s",
-                        mask_id(allowed.subject_id), department.value, exc)
+                        mask_id(allowed.subject_id), department.value, error_text(exc))
             raise NotAudited("the query cannot be audited now; nothing was disclosed") from exc
 
 

@@ -29,6 +29,7 @@ from hub.domain.audit_entries import ReadNote
 from hub.domain.disclosure_scope import Scope
 from hub.domain.identifiers import mask_id
 from hub.domain.ports import AuditNoteSink
+from hub.domain.redaction import error_text
 from hub.domain.sealing import utc_now
 from hub.errors import NotAudited
 
@@ -84,7 +85,7 @@ class PersonalReads:
             await run_in_threadpool(self.audit_intake.post, note)
         except Exception as exc:  # noqa: BLE001 - any failure: an unaudited disclosure must not happen
             log.warning("%s read by token %s not answered: audit intake unavailable: %s",
-                        note.route, note.token_id, exc)
+                        note.route, note.token_id, error_text(exc))
             raise NotAudited("the read cannot be audited now; nothing was disclosed") from exc
         log.info("%s read %s by token %s (%s %s): %d case(s)", note.route, note.read_id,
                  note.token_id, note.role, note.department or "-", len(note.case_ids))

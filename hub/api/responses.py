@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from hub.api.tokens import Caller, TokenStore
 from hub.domain.departments import Department
+from hub.domain.redaction import redact
 from hub.errors import (
     Conflict,
     FieldError,
@@ -153,7 +154,7 @@ def _errors_of(exc: HubError, row: Answer) -> list[FieldError]:
     invalid = _first(exc, InvalidEvent)
     if row.kind is InvalidEvent and invalid is not None:
         return invalid.errors
-    message = INTERNAL_MESSAGE if row.status == 500 else str(exc)
+    message = INTERNAL_MESSAGE if row.status == 500 else redact(str(exc))
     return [FieldError("(request)", row.rule, message)]
 
 

@@ -45,6 +45,7 @@ from hub.domain.audit import GENESIS, AuditRecord, canonical
 from hub.domain.audit_entries import decision_entry, item_entry, iso, note_entry, outcome_entry, source
 from hub.domain.dead_letters import DeadLetter
 from hub.domain.outcomes import Outcome
+from hub.domain.redaction import error_text
 from hub.domain.routing import RoutingDecision, WorkItem
 from hub.kafka.clients import Clients
 from hub.kafka.log_reader import assign_all, partitions_of
@@ -170,7 +171,7 @@ class Auditor:
                             record = decode_record(rec.value)
                         except ValueError as exc:
                             raise AuditorConflict(
-                                f"{topic}[{tp.partition}]@{rec.offset} is not an audit record ({exc}); "
+                                f"{topic}[{tp.partition}]@{rec.offset} is not an audit record ({error_text(exc)}); "
                                 "the chain is broken — run `hub audit verify`") from None
                         self.heads[tp.partition] = record.hash
                         src = record.content.get("source") or {}
@@ -229,7 +230,8 @@ class Auditor:
                 break
             except Exception as exc:  # noqa: BLE001 - transient: wait; otherwise: park it
                 if not is_transient(exc):
-                    log.warning("auditor parks %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset, exc)
+                    log.warning("auditor parks %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset,
+                                error_text(exc))
                     return [(-1, -1, self._dead_letter(rec, exc))]
                 log.warning("registry unavailable while auditing %s[%d]@%d; retrying in %.1fs",
                             rec.topic, rec.partition, rec.offset, delay)

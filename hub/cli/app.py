@@ -22,6 +22,7 @@ from hub.cli import (
     dev,
     publishing,
     rebuild,
+    redacted_logging,
     replay,
     schemas,
     serve,
@@ -42,6 +43,7 @@ app = typer.Typer(cls=HubErrorExits, help="Once-Only Hub — 数据多跑路，�
 @app.callback()
 def _main(ctx: typer.Context,
           verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INFO level.")) -> None:
+    redacted_logging.install()  # before anything logs: every record of this process is masked
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
+from hub.domain.redaction import redact
 from hub.errors import HubError, InvalidEvent, InvalidOption, Unavailable, caused_by
 
 # First match wins; an error matches a row if it, or an error that caused it, is of that kind
@@ -35,5 +36,5 @@ class HubErrorExits(TyperGroup):
         try:
             return super().invoke(ctx)
         except HubError as exc:
-            typer.echo(str(exc), err=True)
+            typer.echo(redact(str(exc)), err=True)
             raise typer.Exit(exit_code(exc)) from None

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from hub.domain.redaction import error_text
+
 DEAD_LETTER_NAMESPACE = uuid.UUID("7c1e9a2d-4b6f-4e3a-9d8c-2f5b1a6e0c94")
 
 
@@ -33,7 +35,7 @@ class DeadLetter(BaseModel):
         letter_id = uuid.uuid5(DEAD_LETTER_NAMESPACE, f"{topic}/{partition}/{offset}/{stage}")
         return cls(
             dead_letter_id=str(letter_id), stage=stage,
-            reason=(str(error) or type(error).__name__)[:2000], error_type=type(error).__name__,
+            reason=error_text(error), error_type=type(error).__name__,
             source_topic=topic, source_partition=partition, source_offset=offset,
             key=key, value=value, parked_at=parked_at,
         )

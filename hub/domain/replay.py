@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
+from hub.domain.identifiers import mask_id
 from hub.domain.routing import WorkItem
 
 
@@ -79,7 +80,7 @@ class ReplayFilters:
 
     def as_dict(self) -> dict[str, str | None]:
         return {"event_type": self.event_type.value if self.event_type else None,
-                "subject": self.subject,
+                "subject": mask_id(self.subject) if self.subject else None,
                 "department": self.department.value if self.department else None}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 
+from hub.domain.redaction import described
 from hub.domain.timeline import from_a_foreign_outcome_topic, subject_timeline
 from hub.memory.log import InMemoryLog
 
@@ -95,7 +96,7 @@ class InMemoryTimeline(InMemoryLog[tuple[dict, str]]):
             rows = self._rows_of(content, audit)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             self.skipped += 1
-            log.warning("in-memory timeline skips %s: malformed %s: %s", audit, type(exc).__name__, exc)
+            log.warning("in-memory timeline skips %s: malformed %s", audit, described(exc))
             return
         if rows is None:
             self.skipped += 1

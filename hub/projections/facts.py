@@ -29,6 +29,7 @@ from pydantic import TypeAdapter
 from hub.kafka.clients import Clients
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.facts import Fact, FactChange, change_for, current
+from hub.domain.redaction import error_text
 from hub.domain.ownership import (
     Recorded, id_refusal, reference_refusal, supplement_refusal, writer_refusal)
 from hub.kafka.topic_names import TopicNames
@@ -88,7 +89,8 @@ class FactsProjection(SqliteProjection):
                 raise  # the registry is unreachable: this catch-up fails, the next one retries
             self.skipped += 1
             log.warning("facts: skipping %s[%d]@%d, which cannot be decoded (the router "
-                        "dead-letters it): %s", record.topic, record.partition, record.offset, exc)
+                        "dead-letters it): %s", record.topic, record.partition, record.offset,
+                        error_text(exc))
             return
         spec = self._specs[record.topic]
         refusal = writer_refusal(event, record.topic, spec.event_type.value,

@@ -27,6 +27,7 @@ import sqlite3
 
 from hub.audit.codec import decode_record
 from hub.kafka.clients import Clients
+from hub.domain.redaction import described, error_text
 from hub.domain.timeline import from_a_foreign_outcome_topic, subject_timeline
 from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
@@ -111,8 +112,8 @@ class TimelineProjection(SqliteProjection):
             rows = self._rows_of(content, position(record.partition, record.offset))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             self.skipped += 1
-            log.warning("timeline skips %s: %s", where, exc if isinstance(exc, ValueError)
-                        else f"malformed {type(exc).__name__}: {exc}")
+            log.warning("timeline skips %s: %s", where, error_text(exc) if isinstance(exc, ValueError)
+                        else f"malformed {described(exc)}")
             return
         if rows is None:
             self.skipped += 1

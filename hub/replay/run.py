@@ -29,6 +29,7 @@ from hub.audit.intake import KafkaAuditIntake
 from hub.domain.audit_entries import ReplayNote, iso
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.envelope import EventType
+from hub.domain.redaction import described
 from hub.domain.replay import ReplayRequest, ReplaySummary
 from hub.errors import NotAudited
 from hub.kafka.clients import Clients
@@ -153,7 +154,7 @@ def run_replay(clients: Clients, request: ReplayRequest, progress: Progress | No
                 f"Kafka at {clients.settings.bootstrap_servers} unavailable: {exc}") from exc
     except BaseException as exc:
         summary.seconds = time.perf_counter() - started
-        summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+        summary.status, summary.error = "failed", described(exc)
         if sink is not None:
             sink.abort()
         try:

@@ -23,10 +23,11 @@ from hub.domain.envelope import EventType
 from hub.domain.identifiers import mask_id
 from hub.domain.ownership import (
     Recorded, Refused, case_refusal, id_refusal, reference_refusal, supplement_refusal, writer_refusal)
+from hub.domain.redaction import error_text
 from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision_for, route
 from hub.domain.rules import RuleBook
-from hub.kafka.topic_names import TopicNames
 from hub.kafka.failures import is_transient
+from hub.kafka.topic_names import TopicNames
 from hub.worker.staged import Staged
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,8 @@ class RouterProcessor:
             self._discard()
             if is_transient(exc):
                 raise  # the registry is unreachable: retry the record, don't park it
-            log.warning("parking %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
+            log.warning("parking %s[%d]@%d: %s", record.topic, record.partition, record.offset,
+                        error_text(exc))
             return Prepared([self.dead_letter(record, exc)], _nothing, _nothing)
         return Prepared(outputs, self._commit, self._discard)
 

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from hub.domain.redaction import described, error_text
 from hub.kafka.failures import is_not_registered, is_transient, is_unreachable
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,12 @@ def describe_failure(exc: BaseException) -> str:
     """Why a round failed, in words an operator acts on (no record content: no personal data)."""
     if is_not_registered(exc):
         return ("configuration error: a subject the router writes is not registered in the schema "
-                f"registry; run `hub schemas register` ({exc})")
+                f"registry; run `hub schemas register` ({error_text(exc)})")
     if is_transient(exc):
-        return f"schema registry unavailable ({type(exc).__name__}: {exc})"
+        return f"schema registry unavailable ({described(exc)})"
     if is_unreachable(exc):
-        return f"Kafka unavailable ({type(exc).__name__}: {exc})"
-    return f"unexpected failure ({type(exc).__name__}: {exc})"
+        return f"Kafka unavailable ({described(exc)})"
+    return f"unexpected failure ({described(exc)})"
 
 
 async def until_done(what: str, attempt: Callable[[], Awaitable[T]],

@@ -214,7 +214,7 @@ def test_logs_never_show_identity_numbers_or_names(agency, caplog):
     agency.script = [{"status": 503}, {"status": 422, "body": {"reason": f"{id_number} not found"}}]
     with caplog.at_level(logging.DEBUG, logger="adapters"), adapter(agency.url) as deliver:
         result = deliver(ITEM)
-    assert result == Rejected(reason=f"HTTP 422: {id_number} not found")
+    assert result == Rejected(reason=f"HTTP 422: {mask_id(id_number)} not found")
     assert mask_id(id_number) in caplog.text
     secrets = [v for k, v in ITEM.data.items() if v and k.endswith(("id_number", "name"))]
     assert secrets and not any(v in caplog.text for v in secrets)
@@ -248,3 +248,12 @@ def test_a_shared_client_is_used_and_left_open(agency):
         assert deliver(ITEM) == Completed(reference="AG-0001")
         deliver.close()
         assert not client.is_closed
+
+
+def test_a_rejection_never_keeps_the_agencys_raw_body(agency):
+    name = ITEM.data["payload.spouse_a.name"]
+    agency.script = [{"status": 422, "body": {"echo": ITEM.data, "error": f"{name} unknown"}}]
+    with adapter(agency.url) as deliver:
+        result = deliver(ITEM)
+    # no "reason" field: the HTTP reason phrase stands in, never the body that echoes the item
+    assert result == Rejected(reason="HTTP 422: Unprocessable Entity")

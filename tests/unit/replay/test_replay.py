@@ -83,8 +83,9 @@ def test_the_department_filter_keeps_that_departments_items():
     assert ReplayFilters().keeps(item)
     assert ReplayFilters(department=item.department).keeps(item)
     assert not ReplayFilters(department=Department.COMMERCE).keeps(item)
-    assert ReplayFilters(EventType.BIRTH_CERTIFIED, "x", Department.TAX).as_dict() == {
-        "event_type": "birth_certified", "subject": "x", "department": "TAX"}
+    # the subject only masked: the summary is printed and goes into the audit note
+    assert ReplayFilters(EventType.BIRTH_CERTIFIED, "330106199001011234", Department.TAX).as_dict() == {
+        "event_type": "birth_certified", "subject": "330106********1234", "department": "TAX"}
 
 
 def test_the_summary_reports_counts_rates_and_skips():
