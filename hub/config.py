@@ -58,6 +58,10 @@ class HubSettings(BaseSettings):
     tokens_file: Path | None = Field(
         None, description="JSON file of ingest bearer-token hashes; default <state_dir>/tokens.json."
     )
+    pseudonym_keys_file: Path | None = Field(
+        None, description="Keys of the audit trail's subject pseudonyms (kept outside Kafka); "
+        "default <state_dir>/pseudonym-keys.json, created on first use."
+    )
     producer_linger_ms: int = Field(
         0, ge=0, description="Producer batching delay; 0 suits synchronous publishes (see BENCHMARKS.md)."
     )
@@ -115,3 +119,7 @@ class HubSettings(BaseSettings):
     @property
     def resolved_tokens_file(self) -> Path:
         return self.tokens_file or self.state_dir / "tokens.json"
+
+    @property
+    def resolved_pseudonym_keys_file(self) -> Path:
+        return self.pseudonym_keys_file or self.state_dir / "pseudonym-keys.json"

@@ -26,12 +26,20 @@ from hub.domain.catalogue import CATALOGUE
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.domain.outcomes import Outcome, OutcomeStatus
+from hub.domain.pseudonyms import Pseudonyms
 from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision_for, route
 from hub.rules import load_rules
 from producers.demo_data import generate
 
 RULES = load_rules()
 T0 = datetime(2026, 5, 1, 2, 0, tzinfo=timezone.utc)
+# The audit trail names subjects by pseudonym; the tests' key is fixed, so trails are repeatable.
+PSEUDONYMS = Pseudonyms({"t1": bytes(range(32))}, "t1")
+
+
+def about(reader, subject: str) -> dict:
+    """``subject``'s timeline from ``reader``, found by its pseudonyms as the API and CLI find it."""
+    return reader.subject_timeline(subject, PSEUDONYMS.lookup_keys(subject))
 
 
 def sealed(event_type: EventType, submission: dict, department: Department | None = None) -> dict:
@@ -110,7 +118,7 @@ def marriage_audit() -> tuple[list[tuple[int, dict]], RoutingDecision, list[Work
         return source("p.routing", 0, n)
 
     decision, items = decided(event_of(EventType.MARRIAGE_REGISTERED, 1))
-    trail = [(1, decision_entry(decision, src(0)))]
+    trail = [(1, decision_entry(decision, src(0), PSEUDONYMS.of))]
     for n, item in enumerate(items):
         delivered = Outcome.for_item(item, OutcomeStatus.DELIVERED, T0 + timedelta(seconds=3))
         completed = Outcome.for_item(item, OutcomeStatus.COMPLETED, T0 + timedelta(seconds=4),
@@ -121,9 +129,9 @@ def marriage_audit() -> tuple[list[tuple[int, dict]], RoutingDecision, list[Work
                         window_from=T0 - timedelta(days=1), window_to=T0 + timedelta(days=1),
                         target="inbox", read=10, matched=1, emitted=1)
     query = FactQueryNote(query_id="q-1", at=T0 + timedelta(hours=2), department="TAX",
-                          subject_id=decision.subject_ids[0], allowed=False, reason="no grant")
+                          subject_ref=PSEUDONYMS.of(decision.subject_ids[0]), allowed=False, reason="no grant")
     other, other_items = decided(event_of(EventType.DEATH_CERTIFIED, 2))
     trail += [(1, item_entry(items[0], src(30), T0 + timedelta(minutes=59), replay_id="r-1")),
               (2, note_entry(replay, src(31))), (0, note_entry(query, src(32))),
-              (2, decision_entry(other, src(40))), (2, item_entry(other_items[0], src(41), T0))]
+              (2, decision_entry(other, src(40), PSEUDONYMS.of)), (2, item_entry(other_items[0], src(41), T0))]
     return trail, decision, items

@@ -71,7 +71,8 @@ def make_templates(rng: random.Random, per_type: int) -> list[Template]:
                 status.value: [outcome_entry(Outcome.for_item(w, status, at, reference="R",
                                                               reason="r"), src) for w in works]
                 for status in OutcomeStatus}
-            out.append(Template(decision_entry(decision, src), [item_entry(w, src, at) for w in works],
+            # Subjects are named by the trail below (synthetic names standing for pseudonyms).
+            out.append(Template(decision_entry(decision, src, str), [item_entry(w, src, at) for w in works],
                                 outcomes, len(decision.subject_ids)))
     return out
 
@@ -146,7 +147,7 @@ class Trail:
         ids = [item_id(event_id, i["department"], i["item"]) for i in t.items]
         stamp = iso(at)
         held = self.rng.random() < 0.02
-        decision = {**t.decision, "case_id": case_id, "event_id": event_id, "subject_ids": subjects,
+        decision = {**t.decision, "case_id": case_id, "event_id": event_id, "subject_refs": subjects,
                     "at": stamp, "source": self._src("routing"),
                     "items": [{**i, "item_id": ids[k], "deadline_at": iso(at + timedelta(days=5))}
                               for k, i in enumerate(t.decision["items"])]}
@@ -187,7 +188,7 @@ class Trail:
         note = FactQueryNote(
             query_id=str(uuid.UUID(int=self.rng.getrandbits(128))), at=at,
             department=self.rng.choice(["TAX", "PROVIDENT_FUND", "MEDICAL_INSURANCE", None]),
-            subject_id=subject, allowed=allowed, reason=None if allowed else "no grant for this department",
+            subject_ref=subject, allowed=allowed, reason=None if allowed else "no grant for this department",
             fields=[QueriedField(event_type="marriage_registered", field="payload.registered_on",
                                  basis="《住房公积金管理条例》第二十四条")] if allowed else [])
         self.expected.setdefault(subject, Expected()).queries += 1

@@ -27,21 +27,25 @@ from hub.api.responses import install_error_answers
 from hub.api.tokens import TokenStore
 from hub.config import HubSettings
 from hub.domain.ports import AuditNoteSink, CaseReader, FactsReader, TimelineReader
+from hub.domain.pseudonyms import Pseudonyms
+from hub.security.pseudonym_keys import load_pseudonyms
 
 
 def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: PublisherFor,
                cases: CaseReader | None = None, facts: FactsReader | None = None,
                audit_intake: AuditNoteSink | None = None,
                timeline: TimelineReader | None = None,
-               read_rate_limit: str = DEFAULT_READ_LIMIT) -> FastAPI:
+               read_rate_limit: str = DEFAULT_READ_LIMIT,
+               pseudonyms: Pseudonyms | None = None) -> FastAPI:
     """The app; collaborators are passed in so tests can use real or fake ones.
 
     ``cases`` (a :class:`~hub.projections.cases.CaseProjection`) enables the case endpoints;
     ``facts`` the shared-data query (数据共享查询); ``timeline`` the subject audit timeline
     ("who has my data and why", scoped for departments through ``cases``). Each needs
     ``audit_intake``. ``read_rate_limit``: reads of personal data per token (the ``limits``
-    notation, e.g. ``"120/minute"``). Each collaborator with a ``close()`` is closed when the
-    app shuts down.
+    notation, e.g. ``"120/minute"``). ``pseudonyms``: how audit notes name the subject asked
+    about, and how the timeline finds it (default: the keys of ``settings``' pseudonym key file).
+    Each collaborator with a ``close()`` is closed when the app shuts down.
     """
     if (cases is not None or facts is not None or timeline is not None) and audit_intake is None:
         raise ValueError("reads of personal data need an audit intake: no read may go unaudited")
@@ -60,13 +64,14 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
         return {"status": "ok"}
 
     if audit_intake is not None:
-        reads = PersonalReads(tokens, limiter, audit_intake)
+        pseudonyms = pseudonyms or load_pseudonyms(settings.resolved_pseudonym_keys_file)
+        reads = PersonalReads(tokens, limiter, audit_intake, pseudonyms)
         if cases is not None:
             install_case_routes(app, reads, cases)
         if timeline is not None:
             install_audit_routes(app, reads, timeline, cases)
     if facts is not None:
-        install_facts_routes(app, tokens, facts, audit_intake, limiter=limiter,
+        install_facts_routes(app, tokens, facts, audit_intake, pseudonyms, limiter=limiter,
                              throttle=RefusalThrottle(settings.unauthenticated_audit_limit))
     install_openapi(app)
     return app

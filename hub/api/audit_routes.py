@@ -51,7 +51,8 @@ def install_audit_routes(app: FastAPI, reads: PersonalReads, timeline: TimelineR
             return problem(403, "role", "this server cannot scope a department's timeline "
                                         "(no case view); operator and auditor tokens only")
         await run_in_threadpool(timeline.catch_up)
-        found = await run_in_threadpool(timeline.subject_timeline, subject_id)
+        found = await run_in_threadpool(timeline.subject_timeline, subject_id,
+                                        reads.pseudonyms.lookup_keys(subject_id))
         if not scope.sees_all:
             await run_in_threadpool(cases.catch_up)  # type: ignore[union-attr]
             found = timeline_view(found, scope, await run_in_threadpool(cases_of, found))

@@ -31,6 +31,7 @@ from hub.domain.departments import Department
 from hub.domain.facts import Fact, VisibleFact, disclosed_fields, grants_anything, visible_to
 from hub.domain.identifiers import mask_id
 from hub.domain.ports import AuditNoteSink, FactsReader
+from hub.domain.pseudonyms import Pseudonyms
 from hub.domain.redaction import error_text
 from hub.domain.rules import RuleBook
 from hub.domain.sealing import utc_now
@@ -77,9 +78,9 @@ class _FactQuery:
     """The query's steps: refuse (audited), read the log up to now, audit, then answer."""
 
     def __init__(self, tokens: TokenStore, facts: FactsReader, audit_intake: AuditNoteSink,
-                 rules: RuleBook, clock: Callable[[], datetime], throttle: RefusalThrottle,
-                 limiter: ReadLimiter):
-        self.tokens, self.facts, self.audit_intake = tokens, facts, audit_intake
+                 pseudonyms: Pseudonyms, rules: RuleBook, clock: Callable[[], datetime],
+                 throttle: RefusalThrottle, limiter: ReadLimiter):
+        self.tokens, self.facts, self.audit_intake, self.pseudonyms = tokens, facts, audit_intake, pseudonyms
         self.rules, self.clock, self.throttle, self.limiter = rules, clock, throttle, limiter
 
     async def subject_facts(self, subject_id: str, request: Request):
@@ -107,7 +108,9 @@ class _FactQuery:
 
     def note(self, subject_id: str, department: Department | None, allowed: bool,
              **more) -> FactQueryNote:
-        return FactQueryNote(query_id=str(uuid4()), at=self.clock(), subject_id=subject_id,
+        # The subject by pseudonym: the note goes to Kafka and into the chain, which keeps it forever.
+        return FactQueryNote(query_id=str(uuid4()), at=self.clock(),
+                             subject_ref=self.pseudonyms.of(subject_id),
                              department=department.value if department else None,
                              allowed=allowed, **more)
 
@@ -157,13 +160,14 @@ class _FactQuery:
         try:
             await run_in_threadpool(self.audit_intake.post, allowed)
         except Exception as exc:  # noqa: BLE001 - any failure: an unaudited disclosure must not happen
-            log.warning("fact query for %s by %s not answered: audit intake unavailable: %s",
-                        mask_id(allowed.subject_id), department.value, error_text(exc))
+            log.warning("fact query %s by %s not answered: audit intake unavailable: %s",
+                        allowed.query_id, department.value, error_text(exc))
             raise NotAudited("the query cannot be audited now; nothing was disclosed") from exc
 
 
 def install_facts_routes(app: FastAPI, tokens: TokenStore, facts: FactsReader,
-                         audit_intake: AuditNoteSink | None, rules: RuleBook | None = None,
+                         audit_intake: AuditNoteSink | None, pseudonyms: Pseudonyms,
+                         rules: RuleBook | None = None,
                          clock: Callable[[], datetime] = utc_now,
                          throttle: RefusalThrottle | None = None,
                          limiter: ReadLimiter | None = None) -> None:
@@ -173,7 +177,7 @@ def install_facts_routes(app: FastAPI, tokens: TokenStore, facts: FactsReader,
     by one; ``limiter``: the per-token read limit (shared with the other read routes)."""
     if audit_intake is None:
         raise ValueError("the facts query needs an audit intake: no query may go unaudited")
-    query = _FactQuery(tokens, facts, audit_intake, rules or load_rules(), clock,
+    query = _FactQuery(tokens, facts, audit_intake, pseudonyms, rules or load_rules(), clock,
                        throttle or RefusalThrottle(), limiter or ReadLimiter())
     app.get("/v1/subjects/{subject_id}/facts", summary="Shared-data query: what the "
             "registrations say about this person or organisation (granted fields only)",

@@ -4,7 +4,7 @@ A read of cases or of a timeline is (1) refused with 401 without a good token �
 or revoked, the reason says which; (2) refused with 429 and ``Retry-After`` past the token's read
 limit (:mod:`hub.api.read_limit`); (3) scoped to what the caller may see
 (:mod:`hub.domain.disclosure_scope`); (4) audited — a :class:`~hub.domain.audit_entries.ReadNote`
-naming the token id, role, department, route and the case ids returned, the subject only masked —
+naming the token id, role, department, route and the case ids returned, the subject only by pseudonym —
 and only then answered. An answer whose note cannot be posted is not given: 503
 (:class:`~hub.errors.NotAudited`), nothing disclosed. A read that finds nothing the caller may see
 (404) is audited too, but a failure to post that note is only logged: the answer discloses
@@ -27,8 +27,8 @@ from hub.api.responses import authenticate, problem
 from hub.api.tokens import Caller, Role, TokenStore
 from hub.domain.audit_entries import ReadNote
 from hub.domain.disclosure_scope import Scope
-from hub.domain.identifiers import mask_id
 from hub.domain.ports import AuditNoteSink
+from hub.domain.pseudonyms import Pseudonyms
 from hub.domain.redaction import error_text
 from hub.domain.sealing import utc_now
 from hub.errors import NotAudited
@@ -59,8 +59,9 @@ class PersonalReads:
     """The gate and the audit of the case and timeline routes."""
 
     def __init__(self, tokens: TokenStore, limiter: ReadLimiter, audit_intake: AuditNoteSink,
-                 clock: Callable[[], datetime] = utc_now):
+                 pseudonyms: Pseudonyms, clock: Callable[[], datetime] = utc_now):
         self.tokens, self.limiter, self.audit_intake, self.clock = tokens, limiter, audit_intake, clock
+        self.pseudonyms = pseudonyms
 
     def admit(self, request: Request) -> Caller | JSONResponse:
         """The caller, or the 401 / 429 that refuses the read (nothing read, nothing noted)."""
@@ -74,7 +75,8 @@ class PersonalReads:
         return ReadNote(read_id=str(uuid4()), at=self.clock(), token_id=caller.token_id,
                         role=caller.role.value,
                         department=caller.department.value if caller.department else None,
-                        route=route, subject=mask_id(subject) if subject is not None else None,
+                        route=route,
+                        subject_ref=self.pseudonyms.of(subject) if subject is not None else None,
                         requested_case_id=requested_case_id, case_ids=sorted(set(case_ids)),
                         disclosed=bool(case_ids))
 

@@ -45,12 +45,14 @@ from hub.domain.audit import GENESIS, AuditRecord, canonical
 from hub.domain.audit_entries import decision_entry, item_entry, iso, note_entry, outcome_entry, source
 from hub.domain.dead_letters import DeadLetter
 from hub.domain.outcomes import Outcome
+from hub.domain.pseudonyms import Pseudonyms
 from hub.domain.redaction import error_text
 from hub.domain.routing import RoutingDecision, WorkItem
 from hub.kafka.clients import Clients
 from hub.kafka.log_reader import assign_all, partitions_of
 from hub.kafka.partitioner import partition_for
 from hub.kafka.topic_names import TopicNames
+from hub.security.pseudonym_keys import load_pseudonyms
 from hub.kafka.failures import is_transient
 from hub.wire.headers import REPLAY_ID, header
 from hub.wire.serde import model_deserializer, model_serializer
@@ -80,9 +82,12 @@ class Anchor:
 class Auditor:
     def __init__(self, clients: Clients, *, batch_max: int = 500, anchor_every_s: float = 60.0,
                  on_anchor: Callable[[Anchor], None] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 pseudonyms: Pseudonyms | None = None):
         self._clients = clients
         self.settings = settings = clients.settings
+        # Subjects enter the chain by pseudonym only (the key file is outside Kafka).
+        self.pseudonyms = pseudonyms or load_pseudonyms(settings.resolved_pseudonym_keys_file)
         self.names = TopicNames(settings.topic_prefix)
         self.batch_max, self.anchor_every_s = batch_max, anchor_every_s
         self.on_anchor, self.clock = on_anchor, clock
@@ -253,7 +258,7 @@ class Auditor:
             raise ValueError("record has no value (tombstone)")
         decoded = self._decoders[rec.topic](rec.value, rec.topic)
         if isinstance(decoded, RoutingDecision):
-            content = decision_entry(decoded, src)
+            content = decision_entry(decoded, src, self.pseudonyms.of)
         elif isinstance(decoded, WorkItem):
             written_at = datetime.fromtimestamp(rec.timestamp / 1000, timezone.utc)
             content = item_entry(decoded, src, written_at, header(rec.headers, REPLAY_ID))

@@ -17,7 +17,7 @@ from hub.kafka.topic_names import TopicNames
 def note_key(note: Note) -> bytes:
     if isinstance(note, ReadNote):
         return note.token_id.encode()  # one token's reads stay in order, in one partition
-    return (note.subject_id if isinstance(note, FactQueryNote) else note.replay_id).encode()
+    return (note.subject_ref if isinstance(note, FactQueryNote) else note.replay_id).encode()
 
 
 def encode_note(note: Note) -> bytes:

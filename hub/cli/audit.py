@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from hub.cli.context import clients, run_as
+from hub.cli.context import clients, run_as, settings
 from hub.security.principals import Service
 from hub.cli.options import parse_instant
 
@@ -102,15 +102,29 @@ def audit_subject(
     from hub.cli.audit_views import timeline_lines
     from hub.cli.progress import progress_on_terminal
     from hub.projections.timeline import TimelineProjection
+    from hub.security.pseudonym_keys import load_pseudonyms
 
+    # The trail names the subject by pseudonym: computed here from the number asked about.
+    refs = load_pseudonyms(settings().resolved_pseudonym_keys_file).lookup_keys(subject_id)
     projection = TimelineProjection(clients())
     try:
         with progress_on_terminal("reading the audit trail") as progress:
             projection.catch_up(progress)
-            timeline = projection.subject_timeline(subject_id)
+            timeline = projection.subject_timeline(subject_id, refs)
     finally:
         projection.close()
     if as_json:
         typer.echo(json.dumps(timeline, ensure_ascii=False, indent=2))
     else:
         typer.echo("\n".join(timeline_lines(timeline)))
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key() -> None:
+    """Start naming subjects in new audit records under a fresh pseudonym key (old keys are kept:
+    lookups compute a subject's pseudonym under each). Give the updated key file to every process
+    that writes or searches the trail, then restart them."""
+    from hub.security.pseudonym_keys import rotate
+
+    path = settings().resolved_pseudonym_keys_file
+    typer.echo(f"pseudonym key {rotate(path)} is now current in {path}")

@@ -41,7 +41,7 @@ class RedactedRecord(logging.LogRecord):
             self.exc_text = redact("".join(traceback.format_exception(*self.exc_info)).rstrip("\n"),
                                    LOG_LIMIT * 4)
 
-    def getMessage(self) -> str:  # noqa: N802 - logging's name
+    def getMessage(self) -> str:  # logging's name
         return redact(super().getMessage(), LOG_LIMIT)
 
 

@@ -3,7 +3,10 @@
 Contents are JSON-native (ISO 8601 UTC strings, no floats) so the hash computed when a record is
 written equals the hash recomputed from its JSON by any auditor. Entries name fields and their
 legal basis, never their values: the audit trail proves who received which data and why without
-becoming a second copy of the data.
+becoming a second copy of the data. Subjects are named by their keyed pseudonym
+(:mod:`hub.domain.pseudonyms`: ``subject_refs``), never by the number, because the chain is kept
+forever and cannot be edited; free text (an agency's reason, a replay's error) is masked and
+bounded. Records written before pseudonyms carry ``subject_ids`` in clear; readers accept both.
 
 Kinds:
 - ``routing_decision`` — the router decided a case's items (fields and basis per department);
@@ -12,11 +15,12 @@ Kinds:
 - ``replay`` — an operator replayed history (window, filters, target, counts);
 - ``fact_query`` — a department queried a subject's facts (granted fields returned, or refused);
 - ``personal_read`` — a token read cases or a timeline over HTTP (which, by whom; the subject
-  asked about only masked).
+  asked about by pseudonym).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Literal
@@ -24,6 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.domain.outcomes import Outcome
+from hub.domain.redaction import redact
 from hub.domain.routing import RoutingDecision, WorkItem
 
 
@@ -34,6 +39,11 @@ class AuditKind(StrEnum):
     REPLAY = "replay"
     FACT_QUERY = "fact_query"
     PERSONAL_READ = "personal_read"
+
+
+# An agency's free text kept in the chain: enough to say why, too short to hold a document.
+FREE_TEXT_LIMIT = 200
+Pseudonym = Callable[[str], str]
 
 
 def iso(value: datetime) -> str:
@@ -49,12 +59,18 @@ def _grants(grants) -> list[dict]:
     return [{"field": g.field, "basis": g.basis} for g in grants]
 
 
-def decision_entry(decision: RoutingDecision, src: dict) -> dict:
+def bounded(text: str | None, limit: int = FREE_TEXT_LIMIT) -> str | None:
+    """Free text fit for the chain: identity-shaped tokens masked, at most ``limit`` characters."""
+    return None if text is None else redact(text, limit)
+
+
+def decision_entry(decision: RoutingDecision, src: dict, pseudonym: Pseudonym) -> dict:
+    """The router's decision; its subjects named by ``pseudonym`` (``Pseudonyms.of``)."""
     return {
         "kind": AuditKind.ROUTING_DECISION.value, "at": iso(decision.decided_at), "source": src,
         "case_id": decision.case_id, "event_id": decision.event_id,
         "event_type": decision.event_type, "source_department": decision.source_department,
-        "subject_ids": list(decision.subject_ids), "decision": decision.kind.value,
+        "subject_refs": [pseudonym(s) for s in decision.subject_ids], "decision": decision.kind.value,
         "change": decision.change.value, "pending_documents": list(decision.pending_documents),
         "items": [{"item_id": p.item_id, "department": p.department.value, "item": p.item,
                    "change": p.change.value, "deadline_at": iso(p.deadline_at),
@@ -78,7 +94,8 @@ def outcome_entry(outcome: Outcome, src: dict) -> dict:
         "kind": AuditKind.OUTCOME.value, "at": iso(outcome.occurred_at), "source": src,
         "case_id": outcome.case_id, "event_id": outcome.event_id, "item_id": outcome.item_id,
         "department": outcome.department.value, "item": outcome.item,
-        "status": outcome.status.value, "reference": outcome.reference, "reason": outcome.reason,
+        "status": outcome.status.value, "reference": outcome.reference,
+        "reason": bounded(outcome.reason),
     }
 
 
@@ -118,7 +135,7 @@ class FactQueryNote(_Note):
     query_id: str = Field(min_length=1)
     at: datetime
     department: str | None = Field(None, description="None when the token was unknown")
-    subject_id: str = Field(min_length=1)
+    subject_ref: str = Field(min_length=1, description="the subject asked about, by pseudonym")
     allowed: bool
     fields: list[QueriedField] = []
     reason: str | None = None
@@ -135,7 +152,7 @@ class ReadNote(_Note):
     role: str = Field(min_length=1)
     department: str | None = None
     route: str = Field(min_length=1, description="'case', 'subject_cases' or 'subject_timeline'")
-    subject: str | None = Field(None, description="the subject asked about, masked")
+    subject_ref: str | None = Field(None, description="the subject asked about, by pseudonym")
     requested_case_id: str | None = None
     case_ids: list[str] = []
     disclosed: bool
@@ -151,5 +168,7 @@ def note_entry(note: Note, src: dict) -> dict:
         if key in body:
             body[key] = iso(getattr(note, key))
     if isinstance(note, FactQueryNote):
-        body["subject_ids"] = [note.subject_id]
+        body["subject_refs"] = [body.pop("subject_ref")]
+    if body.get("error") is not None:
+        body["error"] = bounded(body["error"], 500)
     return {**body, "source": src}

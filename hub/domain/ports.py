@@ -22,6 +22,7 @@ cannot read it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from hub.domain.audit_entries import Note
@@ -59,7 +60,10 @@ class TimelineReader(Protocol):
 
     def catch_up(self) -> int: ...
 
-    def subject_timeline(self, subject_id: str) -> dict: ...
+    def subject_timeline(self, subject_id: str, refs: Sequence[str] | None = None) -> dict:
+        """``refs``: every name the subject may carry in the trail (its pseudonyms under each
+        key, and the number itself in records older than pseudonyms); default ``[subject_id]``."""
+        ...
 
 
 @runtime_checkable

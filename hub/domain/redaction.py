@@ -25,8 +25,8 @@ _PERSONAL_SHAPES = (
     r"[A-Z][0-9]{6}-[0-9]{4}-[0-9]{6}",        # marriage certificate (J330106-2024-000123)
     r"[A-Z][0-9]{9}",                          # 出生医学证明编号
     # certificate and approval numbers: a letter, at least 6 digits, dashes allowed; not a date
-    r"(?<!-)(?![0-9]{4}-[0-9]{2}-[0-9]{2})(?=[0-9-]*[A-Z])(?=(?:[A-Z-]*[0-9]){6})"
-    r"[A-Z0-9][A-Z0-9-]{6,28}[A-Z0-9]",
+    (r"(?<!-)(?![0-9]{4}-[0-9]{2}-[0-9]{2})(?=[0-9-]*[A-Z])(?=(?:[A-Z-]*[0-9]){6})"
+     r"[A-Z0-9][A-Z0-9-]{6,28}[A-Z0-9]"),
     r"[0-9]{11,}",                             # long bare numbers: phone, bank card, all-digit ids
 )
 _PERSONAL = re.compile(_EDGE_BEFORE + "(?:" + "|".join(_PERSONAL_SHAPES) + ")" + _EDGE_AFTER)

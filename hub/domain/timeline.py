@@ -48,6 +48,15 @@ def _event(d: dict) -> dict:
     }
 
 
+def subject_names(content: dict) -> list[str]:
+    """The names a decision or fact query gives its subjects: pseudonyms (``subject_refs``), or,
+    in records written before pseudonyms, the numbers (``subject_ids``, ``subject_id``)."""
+    names = content.get("subject_refs") or content.get("subject_ids")
+    if names is None:
+        names = [content["subject_id"]]  # a KeyError marks the content malformed
+    return [str(n) for n in names]
+
+
 def from_a_foreign_outcome_topic(content: dict) -> bool:
     """An outcome audited from a department's outcome topic (``<prefix>.outcomes.<dept>``) that
     names another department: a department reporting on an item that is not its own. Both

@@ -4,11 +4,12 @@ projection indexes them, assembled by the same pure function
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import json
 import logging
 
 from hub.domain.redaction import described
-from hub.domain.timeline import from_a_foreign_outcome_topic, subject_timeline
+from hub.domain.timeline import from_a_foreign_outcome_topic, subject_names, subject_timeline
 from hub.memory.log import InMemoryLog
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ def _decision(c: dict) -> dict:
         "event_id": c["event_id"], "event_type": c["event_type"],
         "source_department": c["source_department"], "decision": c["decision"],
         "change": c.get("change"), "pending_documents": c.get("pending_documents") or [],
-        "items": items, "subject_ids": [str(s) for s in c["subject_ids"]]}
+        "items": items, "subject_ids": [str(s) for s in subject_names(c)]}
 
 
 def _sent(c: dict) -> dict:
@@ -119,15 +120,17 @@ class InMemoryTimeline(InMemoryLog[tuple[dict, str]]):
         table, field, row_of = _KINDS[kind]
         row = {**row_of(c), "at": at, "audit": audit}
         # a fact query is filed under every subject it names; the rest under their one key
-        keys = (c.get("subject_ids") or [c["subject_id"]]) if kind == "fact_query" else [c[field]]
+        keys = subject_names(c) if kind == "fact_query" else [c[field]]
         return [(table, str(key), {**row, field: str(key)}) for key in keys]
 
-    def subject_timeline(self, subject_id: str) -> dict:
-        """Every audited fact about ``subject_id`` (an empty timeline if there is none)."""
+    def subject_timeline(self, subject_id: str, refs: Sequence[str] | None = None) -> dict:
+        """Every audited fact about ``subject_id`` (an empty timeline if there is none), found
+        under any of ``refs`` (default: the id itself)."""
+        refs = sorted(set(refs or [subject_id]))
         with self._lock:
-            case_ids = sorted(self._case_ids.get(subject_id, ()))
+            case_ids = sorted({c for ref in refs for c in self._case_ids.get(ref, ())})
             decisions, sent, outcomes = (self._by(t, case_ids) for t in ("decisions", "sent", "outcomes"))
-            queries = self._by("fact_queries", [subject_id])
+            queries = self._by("fact_queries", refs)
             replays = self._by("replays", sorted({s["replay_id"] for s in sent if s["replay_id"]}))
         return subject_timeline(subject_id, decisions, sent, outcomes, queries, replays)
 

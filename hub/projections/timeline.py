@@ -24,11 +24,12 @@ import hashlib
 import json
 import logging
 import sqlite3
+from collections.abc import Sequence
 
 from hub.audit.codec import decode_record
 from hub.kafka.clients import Clients
 from hub.domain.redaction import described, error_text
-from hub.domain.timeline import from_a_foreign_outcome_topic, subject_timeline
+from hub.domain.timeline import from_a_foreign_outcome_topic, subject_names, subject_timeline
 from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
 
@@ -144,7 +145,7 @@ class TimelineProjection(SqliteProjection):
                                    c["decision"], c.get("change"),
                                    json.dumps(c.get("pending_documents") or [], ensure_ascii=False),
                                    json.dumps(items, ensure_ascii=False), at)),
-                    *(("case_subjects", (str(s), case_id)) for s in c["subject_ids"])]
+                    *(("case_subjects", (str(s), case_id)) for s in subject_names(c))]
         if kind == "item_sent":
             grants = [{"field": g["field"], "basis": g["basis"]} for g in c.get("grants") or []]
             shape, new = self._shape(grants, [str(f) for f in c.get("fields") or []])
@@ -159,7 +160,7 @@ class TimelineProjection(SqliteProjection):
                                   c.get("item"), c["status"], c.get("reference"), c.get("reason"), at))]
         if kind == "fact_query":
             fields = json.dumps(list(c.get("fields") or []), ensure_ascii=False)
-            subjects = c.get("subject_ids") or [c["subject_id"]]
+            subjects = subject_names(c)
             return [("fact_queries", (str(s), pos, c["query_id"], c.get("department"),
                                       int(bool(c["allowed"])), fields, c.get("reason"), at))
                     for s in subjects]
@@ -183,16 +184,19 @@ class TimelineProjection(SqliteProjection):
 
     # -- queries --------------------------------------------------------------------------------
 
-    def subject_timeline(self, subject_id: str) -> dict:
-        """Every audited fact about ``subject_id`` (an empty timeline if there is none)."""
+    def subject_timeline(self, subject_id: str, refs: Sequence[str] | None = None) -> dict:
+        """Every audited fact about ``subject_id`` (an empty timeline if there is none), found
+        under any of ``refs`` (its pseudonyms: see :meth:`Pseudonyms.lookup_keys`)."""
+        refs = sorted(set(refs or [subject_id]))
         with self._lock:
             conn = self.connection()
-            case_ids = [r[0] for r in conn.execute(
-                "SELECT case_id FROM case_subjects WHERE subject_id = ?", (subject_id,))]
+            case_ids = sorted({r[0] for r in conn.execute(
+                f"SELECT case_id FROM case_subjects WHERE subject_id IN ({', '.join('?' * len(refs))})",
+                refs)})
             decisions = self._by(conn, "decisions", case_ids)
             sent = self._by(conn, "sent", case_ids)
             outcomes = self._by(conn, "outcomes", case_ids)
-            queries = self._by(conn, "fact_queries", [subject_id])
+            queries = self._by(conn, "fact_queries", refs)
             replays = self._by(conn, "replays", sorted({s["replay_id"] for s in sent if s["replay_id"]}))
         return subject_timeline(subject_id, decisions, sent, outcomes, queries, replays)
 

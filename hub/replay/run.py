@@ -39,6 +39,7 @@ from hub.replay.reader import TimeOrderedReader, plan_ranges
 from hub.replay.retry import ReplayUnavailable, retrying
 from hub.replay.sinks import sink_for
 from hub.replay.window_router import WindowRouter
+from hub.security.pseudonym_keys import load_pseudonyms
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.wire.serde import event_deserializer
@@ -73,14 +74,21 @@ def operator() -> str:
 
 
 def post_note(audit: AuditNoteSink, summary: ReplaySummary, requested_by: str,
-              now: datetime | None = None) -> None:
-    """The replay's audit note, durable when this returns."""
+              now: datetime | None = None, pseudonym: Callable[[str], str] | None = None) -> None:
+    """The replay's audit note, durable when this returns. A subject filter is noted by its
+    ``pseudonym`` (required with one): the chain keeps the note forever."""
     request = summary.request
+    filters = request.filters.as_dict()
+    if request.filters.subject is not None:
+        if pseudonym is None:
+            raise ValueError("a replay by subject needs the pseudonym to note it by")
+        del filters["subject"]
+        filters["subject_ref"] = pseudonym(request.filters.subject)
     note = ReplayNote(
         replay_id=summary.replay_id, requested_by=requested_by,
         at=now or datetime.now(timezone.utc), window_from=request.window.start,
         window_to=request.window.end,
-        filters={**request.filters.as_dict(),
+        filters={**filters,
                  "context_from": iso(request.context_from) if request.context_from else None},
         target=request.target, dry_run=request.dry_run, read=summary.read, matched=summary.matched,
         emitted=summary.emitted, status=summary.status, error=summary.error,
@@ -141,6 +149,8 @@ def run_replay(clients: Clients, request: ReplayRequest, progress: Progress | No
     :class:`~hub.errors.TopicMissing`; a failed replay is audited as failed when possible.
     """
     audit = audit or KafkaAuditIntake(clients)
+    pseudonym = (load_pseudonyms(clients.settings.resolved_pseudonym_keys_file).of
+                 if request.filters.subject is not None else None)
     summary = ReplaySummary(replay_id=str(uuid.uuid4()), request=request)
     who = requested_by or operator()
     started = time.perf_counter()
@@ -158,7 +168,7 @@ def run_replay(clients: Clients, request: ReplayRequest, progress: Progress | No
         if sink is not None:
             sink.abort()
         try:
-            post_note(audit, summary, who)
+            post_note(audit, summary, who, pseudonym=pseudonym)
             summary.audited = True
         except Exception as note_exc:  # noqa: BLE001 - the replay's own failure is what to report
             log.error("replay %s failed and its audit note could not be posted: %s",
@@ -166,7 +176,7 @@ def run_replay(clients: Clients, request: ReplayRequest, progress: Progress | No
         raise
     summary.seconds = time.perf_counter() - started
     try:
-        post_note(audit, summary, who)
+        post_note(audit, summary, who, pseudonym=pseudonym)
     except Exception as exc:
         sink.abort()
         raise ReplayNotAudited(summary, exc) from exc

@@ -75,7 +75,7 @@ def unreachable():
 def query(n: int, allowed: bool = True) -> FactQueryNote:
     fields = [QueriedField(event_type="marriage_registered", field="payload.registered_on", basis="b")]
     return FactQueryNote(query_id=f"q-{n}", at=T0 + timedelta(seconds=n), department="PROVIDENT_FUND",
-                         subject_id="110101199003074514", allowed=allowed,
+                         subject_ref="t1:0123456789abcdef0123456789abcdef", allowed=allowed,
                          fields=fields if allowed else [], reason=None if allowed else "no grant")
 
 

@@ -21,7 +21,7 @@ from hub.errors import Unavailable
 from hub.memory import InMemoryTimeline
 from hub.projections.timeline import TimelineProjection
 from tests.contract.harness import IN_MEMORY, KINDS, REAL
-from tests.builders import T0, decided, event_of, marriage_audit
+from tests.builders import PSEUDONYMS, T0, about, decided, event_of, marriage_audit
 
 
 @pytest.fixture(params=KINDS)
@@ -43,9 +43,9 @@ def test_it_is_a_timeline_reader(timeline):
 def test_nothing_is_known_until_caught_up(timeline):
     trail, decision, _ = marriage_audit()
     timeline.add(trail[0][1], partition=trail[0][0])
-    assert is_empty(timeline.reader.subject_timeline(decision.subject_ids[0]))
+    assert is_empty(about(timeline.reader, decision.subject_ids[0]))
     assert timeline.reader.catch_up() == 1 and timeline.reader.catch_up() == 0
-    [event] = timeline.reader.subject_timeline(decision.subject_ids[0])["events"]
+    [event] = about(timeline.reader, decision.subject_ids[0])["events"]
     assert (event["case_id"], event["audit"]) == (decision.case_id, "1@0")
 
 
@@ -53,7 +53,7 @@ def test_a_subject_timeline_names_every_recipient_field_basis_outcome_and_query(
     trail, decision, items = marriage_audit()
     assert fed(timeline, trail) == len(trail)
     spouse_a, spouse_b = decision.subject_ids
-    answer = timeline.reader.subject_timeline(spouse_a)
+    answer = about(timeline.reader, spouse_a)
     [event] = answer["events"]
     assert (event["event_id"], event["decision"], event["source_department"]) == (
         decision.event_id, "ROUTED", decision.source_department)
@@ -74,20 +74,20 @@ def test_a_subject_timeline_names_every_recipient_field_basis_outcome_and_query(
         ("r-1", "ops@hub")]
     assert {d["department"] for d in answer["departments"]} == {i.department.value for i in items}
     assert [(q["query_id"], q["allowed"], q["audit"]) for q in answer["fact_queries"]] == [("q-1", False, "0@0")]
-    other = timeline.reader.subject_timeline(spouse_b)
+    other = about(timeline.reader, spouse_b)
     assert other["recipients"] == answer["recipients"] and other["fact_queries"] == []
-    assert is_empty(timeline.reader.subject_timeline("nobody"))
+    assert is_empty(about(timeline.reader, "nobody"))
 
 
 def test_unreadable_content_is_skipped_and_counted_never_stalling(timeline):
     decision, items = decided(event_of(EventType.DEATH_CERTIFIED, 3))
-    broken = decision_entry(decision, source("p.routing", 0, 1))
-    del broken["subject_ids"]
+    broken = decision_entry(decision, source("p.routing", 0, 1), PSEUDONYMS.of)
+    del broken["subject_refs"]
     unknown = {"kind": "something_new", "at": "2026-05-01T00:00:00.000Z"}
-    good = decision_entry(decision, source("p.routing", 0, 2))
+    good = decision_entry(decision, source("p.routing", 0, 2), PSEUDONYMS.of)
     assert fed(timeline, [(0, broken), (0, unknown), (0, good)]) == 3
     assert timeline.reader.skipped == 2
-    [event] = timeline.reader.subject_timeline(decision.subject_ids[0])["events"]
+    [event] = about(timeline.reader, decision.subject_ids[0])["events"]
     assert event["audit"] == "0@2"
 
 
@@ -95,8 +95,8 @@ def test_an_outcome_before_its_send_and_a_redelivered_outcome(timeline):
     decision, items = decided(event_of(EventType.DEATH_CERTIFIED, 3))
     completed = outcome_entry(Outcome.for_item(items[0], OutcomeStatus.COMPLETED, T0 + timedelta(seconds=5),
                                                reference="X"), source("p.outcomes", 0, 1))
-    fed(timeline, [(0, completed), (0, completed), (0, decision_entry(decision, source("p.routing", 0, 0)))])
-    [recipient] = timeline.reader.subject_timeline(decision.subject_ids[0])["recipients"]
+    fed(timeline, [(0, completed), (0, completed), (0, decision_entry(decision, source("p.routing", 0, 0), PSEUDONYMS.of))])
+    [recipient] = about(timeline.reader, decision.subject_ids[0])["recipients"]
     assert (recipient["sent_at"], recipient["fields"], recipient["status"]) == (None, [], "COMPLETED")
     assert [o["status"] for o in recipient["outcomes"]] == ["COMPLETED"]
 
@@ -109,7 +109,7 @@ def test_a_log_that_cannot_be_read_is_unavailable(timeline):
 
 def test_the_projection_and_the_in_memory_reader_agree(reader_feed):
     trail, decision, items = marriage_audit()
-    broken = decision_entry(decision, source("p.routing", 0, 9))
+    broken = decision_entry(decision, source("p.routing", 0, 9), PSEUDONYMS.of)
     broken["items"] = "not a list"
     trail += [(0, broken), (0, {"kind": "outcome", "at": "2026-05-01T00:00:00.000Z"})]
     subjects = sorted({s for _, c in trail for s in c.get("subject_ids") or ()})
@@ -117,7 +117,7 @@ def test_the_projection_and_the_in_memory_reader_agree(reader_feed):
     for kind in (IN_MEMORY, REAL):
         feed = reader_feed(kind, InMemoryTimeline, TimelineProjection)
         fed(feed, trail)
-        answers.append(({s: feed.reader.subject_timeline(s) for s in subjects}, feed.reader.skipped))
+        answers.append(({s: about(feed.reader, s) for s in subjects}, feed.reader.skipped))
     assert answers[0] == answers[1] and answers[0][1] == 2
 
 
@@ -131,11 +131,24 @@ def test_a_department_cannot_report_on_another_departments_item(timeline):
     as_victim = Outcome.for_item(victim, OutcomeStatus.COMPLETED, T0 + timedelta(seconds=5),
                                  reference="FORGED")
     as_itself = as_victim.model_copy(update={"department": attacker, "outcome_id": "forged-2"})
-    fed(timeline, [(0, decision_entry(decision, source("p.routing", 0, 0))),
+    fed(timeline, [(0, decision_entry(decision, source("p.routing", 0, 0), PSEUDONYMS.of)),
                    (0, item_entry(victim, source(f"p.inbox.{victim.department.value.lower()}", 0, 0), T0)),
                    (0, outcome_entry(as_victim, source(own_topic, 0, 0))),
                    (0, outcome_entry(as_itself, source(own_topic, 0, 1)))])
-    recipients = timeline.reader.subject_timeline(decision.subject_ids[0])["recipients"]
+    recipients = about(timeline.reader, decision.subject_ids[0])["recipients"]
     mine = [r for r in recipients if r["item_id"] == victim.item_id]
     assert [(r["department"], r["status"], r["outcomes"]) for r in mine] == [
         (victim.department.value, "SENT", [])]
+
+
+def test_records_written_before_pseudonyms_are_still_found_by_the_number(timeline):
+    decision, _ = decided(event_of(EventType.DEATH_CERTIFIED, 5))
+    legacy = decision_entry(decision, source("p.routing", 0, 0), PSEUDONYMS.of)
+    legacy["subject_ids"] = list(decision.subject_ids)  # as the auditor wrote it before
+    del legacy["subject_refs"]
+    newer, _ = decided(event_of(EventType.DEATH_CERTIFIED, 5))
+    assert fed(timeline, [(0, legacy), (0, decision_entry(newer, source("p.routing", 0, 1), PSEUDONYMS.of))]) == 2
+    subject = decision.subject_ids[0]
+    assert newer.subject_ids[0] == subject  # the same person, before and after the change
+    assert [e["audit"] for e in about(timeline.reader, subject)["events"]] == ["0@0", "0@1"]
+    assert is_empty(timeline.reader.subject_timeline(subject, [PSEUDONYMS.of("someone else")]))

@@ -45,7 +45,7 @@ def _queries(settings: HubSettings, n: int) -> None:
     try:
         for i in range(n):
             intake.post(FactQueryNote(query_id=str(uuid.uuid4()), at=datetime.now(timezone.utc),
-                                      department="PROVIDENT_FUND", subject_id=f"S{i % 7:05d}",
+                                      department="PROVIDENT_FUND", subject_ref=f"S{i % 7:05d}",
                                       allowed=True, fields=[]))
     finally:
         intake.close()

@@ -19,7 +19,7 @@ def _audit_queries(settings, subjects: list[str]) -> None:
     try:
         for subject in subjects:
             intake.post(FactQueryNote(query_id=str(uuid.uuid4()), at=datetime.now(timezone.utc),
-                                      department="TAX", subject_id=subject, allowed=True))
+                                      department="TAX", subject_ref=subject, allowed=True))
     finally:
         intake.close()
     auditor = Auditor(Clients(settings))

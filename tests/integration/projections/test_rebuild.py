@@ -12,6 +12,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from hub.security.pseudonym_keys import load_pseudonyms
 from hub.kafka.clients import Clients
 from hub.cli.app import app as cli
 from hub.config import HubSettings
@@ -86,7 +87,9 @@ def test_rebuilt_projections_equal_the_live_ones(settings, clients, tmp_path: Pa
     assert _applied(_rebuild_cli(settings, state_dir, "timeline").output, "timeline") == audit_records
     from_cli_timeline = TimelineProjection(Clients(cli_settings))
     assert from_cli_timeline.dump() == live_timeline.dump()
+    pseudonyms = load_pseudonyms(settings.resolved_pseudonym_keys_file)
     for subject in {s for c in live for s in c.subject_ids}:
-        assert from_cli_timeline.subject_timeline(subject) == live_timeline.subject_timeline(subject)
+        refs = pseudonyms.lookup_keys(subject)
+        assert from_cli_timeline.subject_timeline(subject, refs) == live_timeline.subject_timeline(subject, refs)
     for projection in (live_cases, live_timeline, rebuilt, rebuilt_timeline, from_cli_timeline):
         projection.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from hub.security.pseudonym_keys import load_pseudonyms
 from hub.api.app import create_app
 from hub.audit.intake import KafkaAuditIntake
 from hub.api.tokens import Role, TokenRecord, TokenStore, token_hash
@@ -37,12 +38,13 @@ def _recipients(timeline: dict) -> set[tuple[str, str, tuple[str, ...]]]:
 
 def test_the_timeline_shows_what_each_department_actually_received(settings, clients, tmp_path: Path):
     queried = {}
+    pseudonyms = load_pseudonyms(settings.resolved_pseudonym_keys_file)
 
     def ask_about_a_subject() -> None:
         subject = routing_decisions(settings)[0].subject_ids[0]
         queried.update(subject=subject, note=FactQueryNote(
             query_id=str(uuid.uuid4()), at=datetime.now(timezone.utc), department="PROVIDENT_FUND",
-            subject_id=subject, allowed=True,
+            subject_ref=pseudonyms.of(subject), allowed=True,
             fields=[QueriedField(event_type="marriage_registered", field="payload.registered_on",
                                  basis="《住房公积金管理条例》第二十四条")]))
         intake = KafkaAuditIntake(clients)
@@ -63,13 +65,16 @@ def test_the_timeline_shows_what_each_department_actually_received(settings, cli
     decode = model_deserializer(clients.registry, "Outcome", Outcome)
     outcomes = [decode(r.value, r.topic) for t in names.all_outcomes() for r in read_all(settings, t)]
 
+    # The chain names subjects by pseudonym: no subject's number is anywhere in it.
+    trail = b"".join(r.value for r in read_all(settings, names.audit))
+    assert trail and not [s for s in cases_of if s.encode() in trail]
     timeline = TimelineProjection(clients, tmp_path / "timeline.sqlite")
     timeline.catch_up()
     assert timeline.skipped == 0
     assert len(cases_of) >= 12  # several subjects: every one of them is checked
     with open_agencies(tmp_path) as agencies:
         for subject, case_ids in cases_of.items():
-            got = timeline.subject_timeline(subject)
+            got = timeline.subject_timeline(subject, pseudonyms.lookup_keys(subject))
             # the events: the decisions about the subject, and no other
             assert {(e["event_id"], e["case_id"], e["decision"]) for e in got["events"]} == {
                 (d.event_id, d.case_id, d.kind.value) for d in decisions if d.case_id in case_ids}
@@ -108,13 +113,14 @@ def test_the_timeline_shows_what_each_department_actually_received(settings, cli
 
     # the fact query about one subject is on its timeline, and only on its
     subject, note = queried["subject"], queried["note"]
-    [query] = timeline.subject_timeline(subject)["fact_queries"]
+    [query] = timeline.subject_timeline(subject, pseudonyms.lookup_keys(subject))["fact_queries"]
     assert (query["query_id"], query["department"], query["allowed"]) == (note.query_id, "PROVIDENT_FUND", True)
     assert query["fields"] == [f.model_dump() for f in note.fields]
-    assert all(not timeline.subject_timeline(s)["fact_queries"] for s in cases_of if s != subject)
+    assert all(not timeline.subject_timeline(s, pseudonyms.lookup_keys(s))["fact_queries"]
+               for s in cases_of if s != subject)
 
     # the same answer from `hub audit subject --json` and from GET /v1/audit/subjects/{id}
-    expected = timeline.subject_timeline(subject)
+    expected = timeline.subject_timeline(subject, pseudonyms.lookup_keys(subject))
     result = CliRunner().invoke(cli, ["audit", "subject", subject, "--json"],
                                 env=hub_env(settings, tmp_path / "state"))
     assert result.exit_code == 0, result.output

@@ -16,6 +16,7 @@ from hub.domain.departments import Department
 from hub.domain.identifiers import mask_id
 from hub.domain.routing import RoutingDecision
 from hub.memory import InMemoryAuditNotes, InMemoryCases, InMemoryTimeline
+from hub.security.pseudonym_keys import load_pseudonyms
 
 TOKEN = "auditor-token"
 SUBJECT = "110101199003074514"
@@ -109,14 +110,15 @@ def test_the_route_is_in_the_openapi_document():
     assert "/v1/audit/subjects/{subject_id}" in paths
 
 
-def test_every_timeline_read_is_audited_with_the_token_and_the_subject_masked():
+def test_every_timeline_read_is_audited_with_the_token_and_the_subject_by_pseudonym():
     notes = InMemoryAuditNotes()
     _client(_timeline(), notes).get(f"/v1/audit/subjects/{SUBJECT}", headers=AUTH)
     [note] = notes.notes
     assert isinstance(note, ReadNote)
-    assert (note.token_id, note.role, note.department, note.route, note.subject, note.case_ids) == (
-        TOKENS[0].id, "auditor", None, "subject_timeline", mask_id(SUBJECT), ["c-1"])
-    assert SUBJECT not in note.model_dump_json()
+    pseudonym = load_pseudonyms(HubSettings().resolved_pseudonym_keys_file).of(SUBJECT)
+    assert (note.token_id, note.role, note.department, note.route, note.subject_ref, note.case_ids) == (
+        TOKENS[0].id, "auditor", None, "subject_timeline", pseudonym, ["c-1"])
+    assert SUBJECT not in note.model_dump_json() and mask_id(SUBJECT) not in note.model_dump_json()
 
 
 def test_a_timeline_that_cannot_be_audited_is_not_served():

@@ -12,6 +12,7 @@ from hub.api.app import create_app
 from hub.api.tokens import Role, TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
 from hub.domain.audit_entries import ReadNote
+from hub.security.pseudonym_keys import load_pseudonyms
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 from hub.domain.identifiers import mask_id
@@ -127,12 +128,14 @@ def test_every_read_is_audited_with_the_token_and_no_clear_subject_id(hub):
     assert (case_read.token_id, case_read.role, case_read.department, case_read.route,
             case_read.case_ids, case_read.disclosed) == (
         "id-police", "department", "PUBLIC_SECURITY", "case", [hub.case_id], True)
-    assert (subject_read.token_id, subject_read.route, subject_read.subject, subject_read.case_ids) == (
-        "id-fund", "subject_cases", mask_id(hub.spouse_b), [hub.case_id])
+    pseudonym = load_pseudonyms(HubSettings().resolved_pseudonym_keys_file).of(hub.spouse_b)
+    assert (subject_read.token_id, subject_read.route, subject_read.subject_ref, subject_read.case_ids) == (
+        "id-fund", "subject_cases", pseudonym, [hub.case_id])
     assert (operator_read.role, operator_read.department) == ("operator", None)
     for note in hub.notes.notes:
         dumped = note.model_dump_json()
         assert hub.spouse_a not in dumped and hub.spouse_b not in dumped
+        assert mask_id(hub.spouse_b) not in dumped
 
 
 def test_a_read_that_cannot_be_audited_is_not_served(hub):

@@ -30,7 +30,7 @@ from hub.domain.rules import lookup
 from hub.memory import InMemoryTimeline
 from hub.domain.audit_entries import FactQueryNote, decision_entry, item_entry, note_entry, outcome_entry, source
 from producers.demo_data import generate
-from tests.builders import T0, decided, event_of
+from tests.builders import PSEUDONYMS, T0, about, decided, event_of
 
 CIVIL, POLICE, FUND, TAX = (Department.CIVIL_AFFAIRS, Department.PUBLIC_SECURITY,
                             Department.PROVIDENT_FUND, Department.TAX)
@@ -144,7 +144,7 @@ def _timeline_of(subject: str, *cases_and_items, queries=()):
     timeline = InMemoryTimeline()
     n = 0
     for decision, items in cases_and_items:
-        timeline.add(decision_entry(decision, source("p.routing", 0, n)), partition=0)
+        timeline.add(decision_entry(decision, source("p.routing", 0, n), PSEUDONYMS.of), partition=0)
         for item in items:
             n += 1
             outcome = Outcome.for_item(item, OutcomeStatus.REJECTED, T0, reason=f"reason-{item.department}")
@@ -153,13 +153,13 @@ def _timeline_of(subject: str, *cases_and_items, queries=()):
     for q in queries:
         timeline.add(note_entry(q, source("p.intake", 0, 99)), partition=0)
     timeline.catch_up()
-    return timeline.subject_timeline(subject)
+    return about(timeline, subject)
 
 
 def test_a_department_timeline_holds_only_its_items_of_cases_it_was_given_the_subject_in():
     birth, birth_decision, birth_items = _case(EventType.BIRTH_CERTIFIED)
     _, mother, father = birth_decision.subject_ids
-    query = FactQueryNote(query_id="q", at=T0, department=FUND.value, subject_id=mother, allowed=False)
+    query = FactQueryNote(query_id="q", at=T0, department=FUND.value, subject_ref=PSEUDONYMS.of(mother), allowed=False)
     full = _timeline_of(mother, (birth_decision, birth_items), queries=[query])
     assert timeline_view(full, Scope.everything(), {}) is full
     medical = timeline_view(full, Scope.of(MEDICAL), {birth.case_id: birth})

@@ -13,11 +13,11 @@ SUBJECT = "330106199001011234"
 
 def test_a_read_note_round_trips_through_the_intake_and_is_keyed_by_its_token():
     note = ReadNote(read_id="r-1", at=T0, token_id="ab12cd34", role="department",
-                    department="PUBLIC_SECURITY", route="subject_cases", subject=mask_id(SUBJECT),
+                    department="PUBLIC_SECURITY", route="subject_cases", subject_ref="t1:0123456789abcdef0123456789abcdef",
                     case_ids=["case-1"], disclosed=True)
     assert decode_note(encode_note(note)) == note
     assert note_key(note) == b"ab12cd34"
     entry = note_entry(note, source("p.audit.intake", 0, 5))
     assert entry["kind"] == "personal_read" and entry["case_ids"] == ["case-1"]
-    assert "subject_ids" not in entry and SUBJECT not in str(entry)
+    assert "subject_ids" not in entry and SUBJECT not in str(entry) and mask_id(SUBJECT) not in str(entry)
     assert entry["at"].endswith("Z")

@@ -32,7 +32,7 @@ def clients(tmp_path):
 
 def _note(subject_id: str) -> FactQueryNote:
     return FactQueryNote(query_id=str(uuid.uuid4()), at=datetime.now(timezone.utc),
-                         department="PROVIDENT_FUND", subject_id=subject_id, allowed=True, fields=[])
+                         department="PROVIDENT_FUND", subject_ref=subject_id, allowed=True, fields=[])
 
 
 def _subjects_on(partition: int, count: int, partitions: int) -> list[str]:

@@ -31,9 +31,9 @@ def test_anything_else_is_refused_saying_why(value, reason):
 
 def test_a_fact_query_note_becomes_json_native_content_with_its_subject():
     note = FactQueryNote(query_id="q1", at=datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc),
-                         department="PROVIDENT_FUND", subject_id="S1", allowed=False, reason="no grant")
+                         department="PROVIDENT_FUND", subject_ref="t1:s1", allowed=False, reason="no grant")
     content = note_entry(note, {"topic": "t", "partition": 0, "offset": 3})
-    assert content["at"] == "2026-11-22T08:00:00.000Z" and content["subject_ids"] == ["S1"]
+    assert content["at"] == "2026-11-22T08:00:00.000Z" and content["subject_refs"] == ["t1:s1"] and "subject_ref" not in content
     assert json.loads(json.dumps(content)) == content
 
 

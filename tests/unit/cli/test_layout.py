@@ -13,7 +13,7 @@ from hub.errors import InvalidEvent, NotAudited, TopicMissing, Unavailable
 COMMAND_PATHS = [
     "acl apply", "acl plan",
     "agencies run",
-    "audit anchors", "audit run", "audit subject", "audit verify",
+    "audit anchors", "audit rotate-key", "audit run", "audit subject", "audit verify",
     "case show", "case subject",
     "demo",
     "demo-data",

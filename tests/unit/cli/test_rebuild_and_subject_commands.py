@@ -103,8 +103,8 @@ class FakeTimeline:
         self.caught_up = True
         return 0
 
-    def subject_timeline(self, subject_id):
-        assert self.caught_up
+    def subject_timeline(self, subject_id, refs):
+        assert self.caught_up and "S1" in refs and len(refs) == 2  # the pseudonym, and the number
         return subject_timeline(subject_id, [], [], [])
 
     def close(self):

@@ -69,11 +69,11 @@ def fake_kafka(monkeypatch):
 
     real_post = replay_mod.post_note
 
-    def post(audit, summary, who, now=None):
+    def post(audit, summary, who, now=None, **more):
         audit = InMemoryAuditNotes()  # as the Kafka intake behaves, without a broker
         if "note" in failing:
             audit.refuse(failing["note"])
-        real_post(audit, summary, who, now)
+        real_post(audit, summary, who, now, **more)
         notes.append((summary.status, summary.error, summary.emitted, who))
 
     monkeypatch.setattr(replay_mod, "_replay", fake_replay)

@@ -22,7 +22,7 @@ from hub.domain.audit_entries import decision_entry, item_entry, source
 from hub.domain.timeline import basis_of
 from hub.memory import InMemoryClients
 from hub.projections.timeline import TimelineProjection
-from tests.builders import T0, marriage_audit
+from tests.builders import PSEUDONYMS, T0, about, marriage_audit
 
 
 class Trail:
@@ -87,14 +87,14 @@ def test_unreadable_records_are_skipped_and_counted_never_stalling(projection, c
     trail.raw(0, b"not json")
     trail.raw(0, None)
     trail.add({"kind": "something_new", "at": "2026-05-01T00:00:00.000Z"})
-    broken = decision_entry(decision, source("p.routing", 0, 99))
-    del broken["subject_ids"]
+    broken = decision_entry(decision, source("p.routing", 0, 99), PSEUDONYMS.of)
+    del broken["subject_refs"]
     trail.add(broken)
     trail.add(item_entry(items[0], source("p.routing", 0, 100), T0))  # a good record after the bad ones
     apply(projection, trail.records)
     assert projection.skipped == 4
     assert "timeline skips p.audit[0]@" in caplog.text
-    assert len(projection.subject_timeline(decision.subject_ids[0])["recipients"]) == 2
+    assert len(about(projection, decision.subject_ids[0])["recipients"]) == 2
 
 
 def test_basis_is_the_longest_matching_grant():
@@ -108,15 +108,15 @@ def test_basis_is_the_longest_matching_grant():
 def test_the_text_rendering_names_departments_fields_and_outcomes(projection):
     trail, decision, items = marriage_trail()
     apply(projection, trail.records)
-    text = "\n".join(timeline_lines(projection.subject_timeline(decision.subject_ids[0])))
+    text = "\n".join(timeline_lines(about(projection, decision.subject_ids[0])))
     assert "Who has the data, and why:" in text
     assert "PROVIDENT_FUND (" in text and "《住房公积金管理条例》第二十四条" in text
     assert "REF-0" in text and "replayed" in text and "refused (no grant)" in text
-    assert timeline_lines(projection.subject_timeline("nobody")) == ["nobody: no audited data about this subject"]
+    assert timeline_lines(about(projection, "nobody")) == ["nobody: no audited data about this subject"]
 
 
 def test_the_timeline_is_json_serialisable(projection):
     trail, decision, _ = marriage_trail()
     apply(projection, trail.records)
-    body = projection.subject_timeline(decision.subject_ids[0])
+    body = about(projection, decision.subject_ids[0])
     assert json.loads(json.dumps(body, ensure_ascii=False)) == body
