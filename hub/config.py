@@ -86,6 +86,19 @@ class HubSettings(BaseSettings):
         "bearer token may make per window (the `limits` notation); past it: 429 with Retry-After."
     )
 
+    inbox_retention_days: int = Field(
+        30, ge=1, description="Days the inbox topics keep work items (they carry granted personal "
+        "fields; a department takes its item in minutes, and a replay sends a lost one again)."
+    )
+    dead_letter_retention_days: int = Field(
+        30, ge=1, description="Days the dead-letter topics keep a parked record's coordinates."
+    )
+    event_retention_days: dict[str, int] = Field(
+        default_factory=dict, description="Days an event type's topic keeps its events, for the "
+        "types the operator limits (JSON, e.g. {\"death_certified\": 3650}); the others are kept "
+        "as long as the registration: with no time limit."
+    )
+
     @field_validator("unauthenticated_audit_limit", "read_rate_limit")
     @classmethod
     def _a_rate_limit(cls, value: str) -> str:

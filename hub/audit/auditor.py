@@ -269,9 +269,10 @@ class Auditor:
 
     def _dead_letter(self, rec, exc: Exception):
         letter = DeadLetter.of(stage="auditor", error=exc, topic=rec.topic, partition=rec.partition,
-                               offset=rec.offset, key=rec.key, value=rec.value, parked_at=self.clock())
+                               offset=rec.offset, parked_at=self.clock())
         topic = self.names.dead_letters
-        return self._producer.send(topic, key=rec.key or b"", value=self._encode_dead_letter(letter, topic))
+        return self._producer.send(topic, key=letter.dead_letter_id.encode(),
+                                   value=self._encode_dead_letter(letter, topic))
 
     def _check_no_other_writer(self) -> None:
         parts = [TopicPartition(self.names.audit, p) for p in self.next_offset]

@@ -47,4 +47,9 @@ def dlq_redrive(
     missing = set(ids or []) - {l.dead_letter_id for l in letters}
     if missing:
         raise NotFound(f"unknown dead-letter id(s): {', '.join(sorted(missing))}")
-    typer.echo(f"redriven {redrive(clients(), letters)} record(s)")
+    done = redrive(clients(), letters)
+    typer.echo(f"redriven {done.sent} record(s)")
+    for letter in done.gone:
+        typer.echo(f"not redriven: {letter.dead_letter_id}: {letter.source_topic}"
+                   f"[{letter.source_partition}]@{letter.source_offset} is past its topic's retention",
+                   err=True)

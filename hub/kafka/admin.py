@@ -1,31 +1,68 @@
 """Topic administration at the Kafka edge: the hub creates its topics explicitly.
 
 The development broker runs with ``auto.create.topics.enable=false`` as production should, so a
-typo in a topic name fails loudly instead of creating a stray topic.
+typo in a topic name fails loudly instead of creating a stray topic. Each topic is created with
+its class's retention (:mod:`hub.domain.retention`); ``apply_retention`` brings existing ones in
+line when the settings change.
 """
 
 from __future__ import annotations
 
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from hub.config import HubSettings
+from hub.domain.catalogue import CATALOGUE
+from hub.domain.retention import Retention, RetentionPolicy, TopicClass
+from hub.errors import ConfigurationError
 from hub.kafka.clients import Clients
 from hub.kafka.log_reader import partitions_of
 from hub.kafka.topic_names import TopicNames
 
 
-# The log is the system of record: replay, rebuild and audit verification need every record
-# ever written, so the hub's topics never expire records by age (retention is a decision for
-# the operator, per topic, not a broker default).
-KEEP_FOREVER = {"retention.ms": "-1"}
+def retention_policy(settings: HubSettings) -> RetentionPolicy:
+    """The settings' retention of each topic class; a bad value is a configuration error."""
+    unknown = sorted(set(settings.event_retention_days) - {t.value for t in CATALOGUE})
+    if unknown:
+        raise ConfigurationError(f"HUB_EVENT_RETENTION_DAYS: unknown event type(s) {', '.join(unknown)}; "
+                                 f"known: {', '.join(t.value for t in CATALOGUE)}")
+    try:
+        return RetentionPolicy(settings.inbox_retention_days, settings.dead_letter_retention_days,
+                               dict(settings.event_retention_days))
+    except ValueError as exc:
+        raise ConfigurationError(f"retention: {exc}") from None
 
 
-def topic_configs(replication: int) -> dict[str, str]:
-    """A hub topic's configuration: kept forever; with three replicas or more, a write is
-    acknowledged (acks=all) only once two replicas hold it, whatever the broker's default."""
+def topic_class(names: TopicNames, topic: str) -> tuple[TopicClass, str | None] | None:
+    """The class of one of the hub's topics (and its event type, for an event topic); None for a
+    topic that is not the hub's (a test's scratch topic keeps the broker's default)."""
+    spec = names.event_specs().get(topic)
+    if spec is not None:
+        return TopicClass.EVENTS, spec.event_type.value
+    for kind, topics in ((TopicClass.INBOX, names.all_inboxes()),
+                         (TopicClass.DEAD_LETTERS, names.all_dead_letters()),
+                         (TopicClass.OUTCOMES, names.all_outcomes()),
+                         (TopicClass.DEADLINES, [names.deadlines]),
+                         (TopicClass.ROUTING_LOG, [names.routing_log]),
+                         (TopicClass.AUDIT, names.audit_topics())):
+        if topic in topics:
+            return kind, None
+    return None
+
+
+def topic_configs(replication: int, retention: Retention | None = None) -> dict[str, str]:
+    """A hub topic's configuration: its class's retention (no time limit for a topic of no
+    class); with three replicas or more, a write is acknowledged (acks=all) only once two
+    replicas hold it, whatever the broker's default."""
+    configs = {"retention.ms": retention.retention_ms if retention else "-1"}
     if replication >= 3:
-        return {**KEEP_FOREVER, "min.insync.replicas": "2"}
-    return dict(KEEP_FOREVER)
+        configs["min.insync.replicas"] = "2"
+    return configs
+
+
+def retention_of(settings: HubSettings, topic: str) -> Retention | None:
+    found = topic_class(TopicNames(settings.topic_prefix), topic)
+    return retention_policy(settings).of(*found) if found else None
 
 
 def hub_topics(prefix: str) -> list[str]:
@@ -35,20 +72,47 @@ def hub_topics(prefix: str) -> list[str]:
 
 
 def ensure_topics(clients: Clients, topics: list[str]) -> list[str]:
-    """Create any of ``topics`` that do not exist; return the ones created."""
+    """Create any of ``topics`` that do not exist, each with its class's retention; return the
+    ones created."""
     settings = clients.settings
+    retention_policy(settings)  # a bad setting fails before anything is created
     with clients.administering() as admin:
         existing = set(admin.list_topics())
         missing = [t for t in topics if t not in existing]
         for topic in missing:
+            configs = topic_configs(settings.topic_replication, retention_of(settings, topic))
             try:
                 admin.create_topics([
                     NewTopic(topic, settings.topic_partitions, settings.topic_replication,
-                             topic_configs=topic_configs(settings.topic_replication))
+                             topic_configs=configs)
                 ])
             except TopicAlreadyExistsError:  # created concurrently by another process
                 pass
         return missing
+
+
+def apply_retention(clients: Clients, topics: list[str]) -> list[tuple[str, str, str]]:
+    """Set each existing hub topic's ``retention.ms`` to its class's, where it differs (after
+    the settings changed, or on topics made before retention by class); returns ``(topic, was,
+    now)`` for each topic changed. Only that one key is altered (incrementally)."""
+    settings = clients.settings
+    wanted = {t: r.retention_ms for t in topics if (r := retention_of(settings, t)) is not None}
+    changed = []
+    with clients.administering() as admin:
+        existing = set(admin.list_topics())
+        present = [t for t in wanted if t in existing]
+        current: dict[str, str | None] = dict.fromkeys(present)  # None: the broker's default
+        for start in range(0, len(present), 100):
+            found = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t, ["retention.ms"])
+                                            for t in present[start:start + 100]])
+            for name, configs in found.get("topic", {}).items():
+                current[name] = (configs.get("retention.ms") or {}).get("value")
+        to_alter = [t for t in present if current[t] != wanted[t]]
+        if to_alter:
+            admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, t, {"retention.ms": wanted[t]})
+                                 for t in to_alter], incremental=True)
+            changed = [(t, current[t] or "?", wanted[t]) for t in sorted(to_alter)]
+    return changed
 
 
 def end_offsets(clients: Clients, topics: list[str]) -> dict[tuple[str, int], int]:

@@ -1,8 +1,9 @@
 """Operator tools for the dead-letter topics: list what was parked, and redrive it.
 
 The hub's services park on ``<prefix>.dlq``, each department's inbox on ``<prefix>.dlq.<dept>``
-(only that department may write it). Redriving re-produces the parked record's original key and
-value to its source topic, with a header naming the dead letter — as the operator, so a letter is
+(only that department may write it). Redriving reads the parked record at its coordinates in its
+source topic (a letter holds no copy of it) and re-produces it there, with a header naming the
+dead letter — as the operator, so a letter is
 trusted only as far as its writer is: one on a department's topic is listed and redriven only if
 its source is that department's own inbox (anything else is a forgery aimed at the operator's
 rights, skipped with a warning). Downstream identity (deterministic item ids, idempotent
@@ -12,9 +13,14 @@ agencies) makes a redrive of something that meanwhile succeeded harmless.
 from __future__ import annotations
 
 import logging
+import time
+from typing import NamedTuple
+
+from kafka import TopicPartition
 
 from hub.domain.dead_letters import DeadLetter
 from hub.domain.departments import Department
+from hub.errors import Unavailable
 from hub.kafka.clients import Clients
 from hub.kafka.failures import unavailable_as_hub_error
 from hub.kafka.log_reader import read_from_start
@@ -22,6 +28,7 @@ from hub.kafka.topic_names import TopicNames
 from hub.wire.serde import model_deserializer
 
 REDRIVEN_HEADER = "oncehub.redriven_from"
+READ_TIMEOUT_S = 15.0
 log = logging.getLogger(__name__)
 
 
@@ -44,15 +51,52 @@ def dead_letters(clients: Clients) -> list[DeadLetter]:
     return letters
 
 
-def redrive(clients: Clients, letters: list[DeadLetter]) -> int:
-    """Re-produce each letter's original record to its source topic; returns how many."""
+class Redriven(NamedTuple):
+    """What a redrive did: records sent back, and letters whose record is no longer in its source
+    topic (past that topic's retention: ``hub topics retention``)."""
+
+    sent: int
+    gone: list[DeadLetter]
+
+
+def _source_record(consumer, letter: DeadLetter):
+    """The parked record, read at its coordinates; None if the topic no longer holds it."""
+    tp = TopicPartition(letter.source_topic, letter.source_partition)
+    consumer.assign([tp])
+    first, end = consumer.beginning_offsets([tp])[tp], consumer.end_offsets([tp])[tp]
+    if not first <= letter.source_offset < end:
+        return None
+    consumer.seek(tp, letter.source_offset)
+    deadline = time.monotonic() + READ_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for record in consumer.poll(timeout_ms=500).get(tp, []):
+            if record.offset >= letter.source_offset:
+                return record if record.offset == letter.source_offset else None
+    raise Unavailable(f"{letter.source_topic}[{letter.source_partition}]@{letter.source_offset} "
+                      f"could not be read within {READ_TIMEOUT_S:.0f}s")
+
+
+def redrive(clients: Clients, letters: list[DeadLetter]) -> Redriven:
+    """Send each letter's record back to its source topic (read there at its coordinates, its
+    key, value and headers as they were; a letter from before coordinates-only letters carries
+    them itself), with a header naming the letter."""
     producer = clients.shared_producer()
-    with unavailable_as_hub_error("the dead letters could not be redriven"):
-        futures = [
-            producer.send(letter.source_topic, key=letter.key, value=letter.value,
-                          headers=[(REDRIVEN_HEADER, letter.dead_letter_id.encode())])
-            for letter in letters
-        ]
+    futures, gone = [], []
+    with unavailable_as_hub_error("the dead letters could not be redriven"), clients.reading() as consumer:
+        for letter in letters:
+            if letter.value is not None:
+                key, value, headers = letter.key, letter.value, []
+            elif (record := _source_record(consumer, letter)) is not None:
+                key, value = record.key, record.value
+                headers = [(k, v) for k, v in (record.headers or []) if k != REDRIVEN_HEADER]
+            else:
+                log.warning("dead letter %s: %s[%d]@%d is no longer in its topic; not redriven",
+                            letter.dead_letter_id, letter.source_topic, letter.source_partition,
+                            letter.source_offset)
+                gone.append(letter)
+                continue
+            futures.append(producer.send(letter.source_topic, key=key, value=value,
+                                         headers=[*headers, (REDRIVEN_HEADER, letter.dead_letter_id.encode())]))
         for future in futures:
             future.get(timeout=clients.settings.publish_timeout_s)
-    return len(futures)
+    return Redriven(len(futures), gone)

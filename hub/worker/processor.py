@@ -318,10 +318,10 @@ class RouterProcessor:
 
     def dead_letter(self, record: SourceRecord, exc: Exception, stage: str = "router") -> Output:
         letter = DeadLetter.of(stage=stage, error=exc, topic=record.topic,
-                               partition=record.partition, offset=record.offset,
-                               key=record.key, value=record.value, parked_at=self._clock())
+                               partition=record.partition, offset=record.offset, parked_at=self._clock())
         topic = self._names.dead_letters
-        return Output(topic, record.key or b"", self._encode_dead_letter(letter, topic))
+        # Keyed by the letter's id: the record's own key is often a subject's identity number.
+        return Output(topic, letter.dead_letter_id.encode(), self._encode_dead_letter(letter, topic))
 
 
 def _age_s(kept: dict, now: datetime) -> float:

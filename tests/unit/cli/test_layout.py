@@ -26,7 +26,7 @@ COMMAND_PATHS = [
     "schemas check", "schemas register", "schemas show",
     "serve",
     "tokens issue", "tokens list", "tokens revoke",
-    "topics ensure",
+    "topics ensure", "topics retention",
     "worker",
 ]
 

@@ -97,7 +97,7 @@ def test_a_dead_letter_reason_never_quotes_the_payload():
     with pytest.raises(ValidationError) as caught:
         _Person.model_validate({"name": NAME, "born": "1990-01-01"})
     letter = DeadLetter.of(stage="router", error=caught.value, topic="t", partition=0, offset=1,
-                           key=None, value=b"", parked_at=date(2026, 1, 1))
+                           parked_at=date(2026, 1, 1))
     assert NAME not in letter.reason and "name:" in letter.reason
 
 

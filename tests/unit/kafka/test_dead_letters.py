@@ -18,11 +18,15 @@ TAX = Department.TAX
 
 
 def park(clients, dlq: str, source_topic: str, value: bytes) -> DeadLetter:
+    """Write ``value`` to ``source_topic`` and park it: the letter holds its coordinates only."""
+    meta = clients.shared_producer().send(source_topic, key=b"330106199001011234", value=value,
+                                          headers=[("oncehub.event_id", b"e-1")]).get(timeout=1)
     letter = DeadLetter.of(stage="test", error=ValueError("cannot take it"), topic=source_topic,
-                           partition=0, offset=7, key=b"k", value=value,
+                           partition=meta.partition, offset=meta.offset,
                            parked_at=datetime.now(timezone.utc))
     encode = model_serializer(clients.registry, "DeadLetter")
-    clients.shared_producer().send(dlq, key=b"k", value=encode(letter, dlq)).get(timeout=1)
+    clients.shared_producer().send(dlq, key=letter.dead_letter_id.encode(),
+                                   value=encode(letter, dlq)).get(timeout=1)
     return letter
 
 
@@ -36,4 +40,26 @@ def test_a_departments_letters_are_listed_only_for_its_own_inbox(tmp_path):
     park(clients, names.dead_letters_of(TAX), marriages, b"forged marriage")
     listed = dead_letters(clients)
     assert {l.dead_letter_id for l in listed} == {router_letter.dead_letter_id, own.dead_letter_id}
-    assert redrive(clients, listed) == 2
+    assert redrive(clients, listed) == (2, [])
+
+
+def test_a_letter_holds_no_copy_and_a_redrive_reads_the_record_where_it_is(tmp_path):
+    clients = InMemoryClients.provisioned(HubSettings(topic_prefix="u", state_dir=tmp_path))
+    names = TopicNames("u")
+    letter = park(clients, names.dead_letters, names.inbox(TAX), b"the item")
+    [parked] = clients.broker.records(names.dead_letters)
+    assert b"330106199001011234" not in parked.value and parked.key == letter.dead_letter_id.encode()
+    assert (letter.key, letter.value) == (None, None)
+    assert redrive(clients, dead_letters(clients)) == (1, [])
+    original, again = clients.broker.records(names.inbox(TAX))
+    assert (again.key, again.value) == (original.key, original.value)
+    assert dict(again.headers) == {"oncehub.event_id": b"e-1",
+                                   "oncehub.redriven_from": letter.dead_letter_id.encode()}
+
+
+def test_a_letter_whose_record_is_past_retention_is_reported_not_sent(tmp_path):
+    clients = InMemoryClients.provisioned(HubSettings(topic_prefix="u", state_dir=tmp_path))
+    names = TopicNames("u")
+    letter = park(clients, names.dead_letters, names.inbox(TAX), b"the item")
+    gone = letter.model_copy(update={"source_offset": letter.source_offset + 5})  # not (any more) there
+    assert redrive(clients, [gone]) == (0, [gone])
