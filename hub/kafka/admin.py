@@ -97,7 +97,9 @@ def apply_retention(clients: Clients, topics: list[str]) -> list[tuple[str, str,
     now)`` for each topic changed. Only that one key is altered (incrementally)."""
     settings = clients.settings
     wanted = {t: r.retention_ms for t in topics if (r := retention_of(settings, t)) is not None}
-    changed = []
+    changed: list[tuple[str, str, str]] = []
+    if not wanted:
+        return changed
     with clients.administering() as admin:
         existing = set(admin.list_topics())
         present = [t for t in wanted if t in existing]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.kafka.admin import ensure_topics, hub_topics
+from hub.kafka.admin import apply_retention, ensure_topics, hub_topics
 from hub.kafka.clients import Clients
 from hub.kafka.topic_names import TopicNames
 from hub.schema_registry.catalogue import SchemaCatalogueRegistry, SchemaStatus
@@ -27,6 +27,7 @@ def provision_catalogue(clients: Clients) -> Provisioned:
     names = TopicNames(prefix)
     topics = hub_topics(prefix)
     created = ensure_topics(clients, topics)
+    apply_retention(clients, [t for t in topics if t not in created])  # topics from before: in line
     registry = SchemaCatalogueRegistry(clients.registry, prefix)
     statuses = registry.register_all()
     statuses += [registry.register_named(t, names.schema_of(t)) for t in names.internal()]
