@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from hub.domain.audit import GENESIS, AuditRecord, StoredAudit, verify
 from hub.domain.audit_entries import FactQueryNote, decision_entry, note_entry, outcome_entry, source
 from hub.domain.envelope import EventType
 from hub.domain.outcomes import Outcome, OutcomeStatus
@@ -33,3 +34,19 @@ def test_a_fact_query_note_enters_the_chain_by_pseudonym():
                          allowed=False, reason="no grant")
     entry = note_entry(note, source("p.audit.intake", 0, 1))
     assert entry["subject_refs"] == [PSEUDONYMS.of("X1")] and "subject_ref" not in entry
+
+
+def test_a_chain_of_records_in_clear_followed_by_pseudonymous_ones_verifies():
+    """Records written before pseudonyms stay as they are, and the chain goes on after them."""
+    old, _ = decided(event_of(EventType.MARRIAGE_REGISTERED, 1))
+    new, _ = decided(event_of(EventType.DEATH_CERTIFIED, 2))
+    legacy = decision_entry(old, source("p.routing", 0, 0), PSEUDONYMS.of)
+    legacy["subject_ids"] = list(old.subject_ids)
+    del legacy["subject_refs"]
+    stored, head = [], GENESIS
+    for offset, content in enumerate([legacy, decision_entry(new, source("p.routing", 0, 1), PSEUDONYMS.of)]):
+        record = AuditRecord.after(head, content)
+        stored.append(StoredAudit(0, offset, record))
+        head = record.hash
+    verdict = verify(stored)
+    assert verdict.ok and verdict.count == 2
