@@ -272,11 +272,10 @@ class Inbox:
         log.warning("parking %s[%d]@%d: %s", record.topic, record.partition, record.offset, error_text(exc))
         letter = DeadLetter.of(stage=f"inbox:{self.department.value}", error=exc,
                                topic=record.topic, partition=record.partition,
-                               offset=record.offset, key=record.key, value=record.value,
-                               parked_at=self._clock())
+                               offset=record.offset, parked_at=self._clock())
         topic = self.names.dead_letters_of(self.department)  # its own: one writer per topic
         self._pending.append(self._kafka_producer().send(
-            topic, key=record.key or b"", value=self._encode_letter(letter, topic)))
+            topic, key=letter.dead_letter_id.encode(), value=self._encode_letter(letter, topic)))
         self.stats.parked += 1
 
     def _await_sends(self) -> None:
