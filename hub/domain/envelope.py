@@ -64,6 +64,7 @@ class Envelope(HubModel):
     case_id: str
     refers_to: RefersTo | None = None
     pending_documents: list[str] = []
+    consents: list[str] = []
 
 
 P = TypeVar("P", bound=HubModel)
@@ -107,4 +108,9 @@ class Submission(HubModel, Generic[P]):
     pending_documents: list[Annotated[str, Field(min_length=2, max_length=100)]] = Field(
         default_factory=list,
         description="容缺受理: documents accepted as missing; follow-on items wait for them.",
+    )
+    consents: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{2,63}$")]] = Field(
+        default_factory=list,
+        description="Consent-based follow-on items (by item name, e.g. marriage_housing_loan_notice) "
+        "the citizen agreed to at the window; without it such an item is not shared.",
     )

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from hub.domain.departments import Department
-from hub.domain.rules import FollowOnItem, RuleBook, lookup
+from hub.domain.rules import NO_CONSENT, FollowOnItem, RuleBook, lookup
 
 # Fixed namespace: changing it would change every item id ever issued.
 ITEM_NAMESPACE = uuid.UUID("5b0c1a9e-6f1d-4c8e-9a57-0e4c1f2b3a77")
@@ -121,11 +121,33 @@ def route(event: dict, rules: RuleBook, routed_before: set[tuple[str, str]] | No
     refers = env.get("refers_to")
     rule_set = rules.items_for(env["event_type"])
     if not refers:
-        return [_work_item(event, r, ItemChange.NEW, None) for r in rule_set if r.applies_to(event)]
+        return [_work_item(event, r, ItemChange.NEW, None) for r in rule_set
+                if r.applies_to(event) and r.consented(event)]
     change = ItemChange(str(refers["change_kind"]))
     before = routed_before or set()
-    chosen = [r for r in rule_set if (r.department.value, r.item) in before or r.applies_to(event)]
+    chosen = [r for r in rule_set if (r.department.value, r.item) in before
+              or (r.applies_to(event) and r.consented(event))]
     return [_work_item(event, r, change, refers["event_id"]) for r in chosen]
+
+
+class WithheldItem(BaseModel):
+    """A follow-on item the rules have for the event but that was not sent, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    department: Department
+    item: str
+    name_zh: str
+    reason: str
+
+
+def withheld(event: dict, rules: RuleBook, sent: list[WorkItem]) -> list[WithheldItem]:
+    """The consent-based items that would apply to ``event`` but were not sent for want of the
+    citizen's consent: the routing decision and the timeline say so ("not shared: no consent")."""
+    went = {(w.department, w.item) for w in sent}
+    return [WithheldItem(department=r.department, item=r.item, name_zh=r.name_zh, reason=NO_CONSENT)
+            for r in rules.items_for(str(event["envelope"]["event_type"]))
+            if r.applies_to(event) and not r.consented(event) and (r.department, r.item) not in went]
 
 
 class DecisionKind(StrEnum):
@@ -173,10 +195,12 @@ class RoutingDecision(BaseModel):
     pending_documents: list[str] = []
     decided_at: datetime
     items: list[PlannedItem]
+    withheld: list[WithheldItem] = []
 
 
 def decision_for(event: dict, kind: DecisionKind, items: list[WorkItem],
-                 pending: list[str] | None = None) -> RoutingDecision:
+                 pending: list[str] | None = None,
+                 withheld_items: list[WithheldItem] | None = None) -> RoutingDecision:
     """The routing-log record for ``items`` routed (or held) for ``event``."""
     env = event["envelope"]
     refers = env.get("refers_to")
@@ -186,5 +210,5 @@ def decision_for(event: dict, kind: DecisionKind, items: list[WorkItem],
         source_department=str(env["source_department"]), subject_ids=list(env["subject_ids"]),
         kind=kind, change=ItemChange(str(refers["change_kind"])) if refers else ItemChange.NEW,
         pending_documents=pending or [], decided_at=env["recorded_at"],
-        items=[PlannedItem.of(w) for w in items],
+        items=[PlannedItem.of(w) for w in items], withheld=withheld_items or [],
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import types
 import typing
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -50,8 +51,20 @@ class Condition(_Strict):
         return lookup(event, self.field) == self.equals
 
 
+class BasisKind(StrEnum):
+    """Why a department may receive the fields: a law entitles it, or the citizen agreed."""
+
+    LAW = "law"
+    CONSENT = "consent"  # PIPL art. 13(1)(1), art. 14: given separately, at the window (一窗受理)
+
+
+NO_CONSENT = "not shared: no consent"
+
+
 class FollowOnItem(_Strict):
-    """A follow-on item (事项) another department completes because of the event."""
+    """A follow-on item (事项) another department completes because of the event. An item with
+    ``basis_kind: consent`` is sent only if the event carries the citizen's consent to it (the
+    item's name among the envelope's ``consents``)."""
 
     item: str = Field(pattern=r"^[a-z][a-z0-9_]{2,63}$")
     department: Department
@@ -60,6 +73,7 @@ class FollowOnItem(_Strict):
     deadline: timedelta
     grants: list[Grant] = Field(min_length=1)
     condition: Condition | None = None
+    basis_kind: BasisKind = BasisKind.LAW
 
     @field_validator("deadline")
     @classmethod
@@ -70,6 +84,11 @@ class FollowOnItem(_Strict):
 
     def applies_to(self, event: dict) -> bool:
         return self.condition is None or self.condition.holds(event)
+
+    def consented(self, event: dict) -> bool:
+        """True unless the item needs consent and the event does not carry it."""
+        return (self.basis_kind is BasisKind.LAW
+                or self.item in (event["envelope"].get("consents") or []))
 
 
 class RuleBook(_Strict):

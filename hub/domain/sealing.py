@@ -68,5 +68,6 @@ def seal(
         case_id=submission.case_id or f"case-{event_id}",
         refers_to=submission.refers_to,
         pending_documents=submission.pending_documents,
+        consents=sorted(set(submission.consents)),
     )
     return spec.event_model(envelope=envelope, payload=submission.payload)

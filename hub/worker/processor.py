@@ -24,7 +24,7 @@ from hub.domain.identifiers import mask_id
 from hub.domain.ownership import (
     Recorded, Refused, case_refusal, id_refusal, reference_refusal, supplement_refusal, writer_refusal)
 from hub.domain.redaction import error_text
-from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision_for, route
+from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision_for, route, withheld
 from hub.domain.rules import RuleBook
 from hub.kafka.failures import is_transient
 from hub.kafka.topic_names import TopicNames
@@ -190,7 +190,7 @@ class RouterProcessor:
                                          **(recorded or Recorded.of(event)).as_json()}
         log.info("routed %s %s subject=%s -> %d item(s)", env["event_type"], env["event_id"],
                  mask_id(env["subject_ids"][0]), len(items))
-        decision = decision_for(event, kind, items)
+        decision = decision_for(event, kind, items, withheld_items=withheld(event, self._rules, items))
         return [self._item_output(w) for w in items] + [self._decision_output(decision)]
 
     def _hold(self, record: SourceRecord, event: dict, early: list[dict],
@@ -203,7 +203,8 @@ class RouterProcessor:
         self._held[env["event_id"]] = {"topic": record.topic, "value": record.value.hex(),
                                        "pending": pending, "recorded": recorded.as_json()}
         planned = route(event, self._rules)
-        outputs = [self._decision_output(decision_for(event, DecisionKind.HELD, planned, pending))]
+        outputs = [self._decision_output(decision_for(event, DecisionKind.HELD, planned, pending,
+                                                      withheld(event, self._rules, planned)))]
         foreign = [s for s in early if s.get("department") != recorded.department]
         early = [s for s in early if s.get("department") == recorded.department]
         for s in foreign:
@@ -250,7 +251,8 @@ class RouterProcessor:
             self._held[event_id] = {**held, "pending": remaining}
             planned = route(original, self._rules)
             return [self._decision_output(
-                decision_for(original, DecisionKind.HELD, planned, remaining))]
+                decision_for(original, DecisionKind.HELD, planned, remaining,
+                             withheld(original, self._rules, planned)))]
         del self._held[event_id]
         recorded = Recorded.from_json(held["recorded"]) if "recorded" in held else None
         return self._release(original, DecisionKind.RELEASED, recorded)
