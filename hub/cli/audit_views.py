@@ -56,6 +56,8 @@ def timeline_lines(timeline: dict) -> list[str]:
         lines.append(f"  {_at(e['at'])}  {_event_title(e['event_type'])} from {e['source_department']}: "
                      f"{e['decision']}{pending}, {len(e['items'])} item(s)  case {e['case_id']}  "
                      f"[audit {e['audit']}]")
+        for w in e.get("withheld") or []:
+            lines.append(f"      {_department(w['department'])} {w['item']}: {w['reason']}")
     if recipients:
         lines += ["", "Items received:"]
     for r in recipients:

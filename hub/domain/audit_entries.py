@@ -75,6 +75,9 @@ def decision_entry(decision: RoutingDecision, src: dict, pseudonym: Pseudonym) -
         "items": [{"item_id": p.item_id, "department": p.department.value, "item": p.item,
                    "change": p.change.value, "deadline_at": iso(p.deadline_at),
                    "grants": _grants(p.grants)} for p in decision.items],
+        # what the rules had for the event but was not shared, and why ("not shared: no consent")
+        "withheld": [{"department": w.department.value, "item": w.item, "name_zh": w.name_zh,
+                      "reason": w.reason} for w in decision.withheld],
     }
 
 

@@ -44,6 +44,8 @@ def _event(d: dict) -> dict:
         "pending_documents": list(d.get("pending_documents") or []),
         "items": [{"item_id": i["item_id"], "department": i["department"], "item": i["item"],
                    "deadline_at": i.get("deadline_at")} for i in d.get("items") or []],
+        "withheld": [{"department": w["department"], "item": w["item"], "name_zh": w.get("name_zh"),
+                      "reason": w["reason"]} for w in d.get("withheld") or []],
         "audit": d["audit"],
     }
 

@@ -24,7 +24,9 @@ def _decision(c: dict) -> dict:
         "event_id": c["event_id"], "event_type": c["event_type"],
         "source_department": c["source_department"], "decision": c["decision"],
         "change": c.get("change"), "pending_documents": c.get("pending_documents") or [],
-        "items": items, "subject_ids": [str(s) for s in subject_names(c)]}
+        "items": items, "subject_ids": [str(s) for s in subject_names(c)],
+        "withheld": [{"department": w["department"], "item": w["item"], "name_zh": w.get("name_zh"),
+                      "reason": w["reason"]} for w in c.get("withheld") or []]}
 
 
 def _sent(c: dict) -> dict:

@@ -51,6 +51,9 @@ def audit_ref(pos: int) -> str:
 _TABLES = {
     "decisions": ("case_id", ("event_id", "event_type", "source_department", "decision", "change",
                               "pending_json", "items_json", "at")),
+    # items a decision did not share, and why (a table of its own: older projections gain it
+    # with CREATE TABLE IF NOT EXISTS, and a rebuild fills it from the trail)
+    "withheld": ("event_id", ("case_id", "department", "item", "name_zh", "reason")),
     "sent": ("case_id", ("item_id", "event_id", "event_type", "department", "item", "change", "shape",
                          "replay_id", "at")),
     "outcomes": ("case_id", ("item_id", "event_id", "department", "item", "status", "reference",
@@ -145,7 +148,11 @@ class TimelineProjection(SqliteProjection):
                                    c["decision"], c.get("change"),
                                    json.dumps(c.get("pending_documents") or [], ensure_ascii=False),
                                    json.dumps(items, ensure_ascii=False), at)),
-                    *(("case_subjects", (str(s), case_id)) for s in subject_names(c))]
+                    *(("case_subjects", (str(s), case_id)) for s in subject_names(c)),
+                    # one row per withheld item: its own row id, from the record's and its index
+                    *(("withheld", (pos * 64 + n, c["event_id"], case_id, w["department"], w["item"],
+                                    w.get("name_zh"), w["reason"]))
+                      for n, w in enumerate(c.get("withheld") or []))]
         if kind == "item_sent":
             grants = [{"field": g["field"], "basis": g["basis"]} for g in c.get("grants") or []]
             shape, new = self._shape(grants, [str(f) for f in c.get("fields") or []])
@@ -193,12 +200,18 @@ class TimelineProjection(SqliteProjection):
             case_ids = sorted({r[0] for r in conn.execute(
                 f"SELECT case_id FROM case_subjects WHERE subject_id IN ({', '.join('?' * len(refs))})",
                 refs)})
-            decisions = self._by(conn, "decisions", case_ids)
+            decisions = self._with_withheld(conn, self._by(conn, "decisions", case_ids))
             sent = self._by(conn, "sent", case_ids)
             outcomes = self._by(conn, "outcomes", case_ids)
             queries = self._by(conn, "fact_queries", refs)
             replays = self._by(conn, "replays", sorted({s["replay_id"] for s in sent if s["replay_id"]}))
         return subject_timeline(subject_id, decisions, sent, outcomes, queries, replays)
+
+    def _with_withheld(self, conn, decisions: list[dict]) -> list[dict]:
+        held_back: dict[str, list[dict]] = {}
+        for row in self._by(conn, "withheld", sorted({d["event_id"] for d in decisions})):
+            held_back.setdefault(row["event_id"], []).append(row)
+        return [{**d, "withheld": held_back.get(d["event_id"], [])} for d in decisions]
 
     @staticmethod
     def _by(conn, table: str, keys: list[str]) -> list[dict]:

@@ -21,7 +21,8 @@ from hub.errors import Unavailable
 from hub.memory import InMemoryTimeline
 from hub.projections.timeline import TimelineProjection
 from tests.contract.harness import IN_MEMORY, KINDS, REAL
-from tests.builders import PSEUDONYMS, T0, about, decided, event_of, marriage_audit
+from hub.domain.routing import DecisionKind, decision_for, route, withheld
+from tests.builders import PSEUDONYMS, RULES, T0, about, decided, event_of, marriage_audit
 
 
 @pytest.fixture(params=KINDS)
@@ -152,3 +153,15 @@ def test_records_written_before_pseudonyms_are_still_found_by_the_number(timelin
     assert newer.subject_ids[0] == subject  # the same person, before and after the change
     assert [e["audit"] for e in about(timeline.reader, subject)["events"]] == ["0@0", "0@1"]
     assert is_empty(timeline.reader.subject_timeline(subject, [PSEUDONYMS.of("someone else")]))
+
+
+def test_an_item_not_shared_for_want_of_consent_is_on_the_timeline_with_its_reason(timeline):
+    event = event_of(EventType.MARRIAGE_REGISTERED, 6)
+    items = route(event, RULES)
+    decision = decision_for(event, DecisionKind.ROUTED, items, withheld_items=withheld(event, RULES, items))
+    assert fed(timeline, [(0, decision_entry(decision, source("p.routing", 0, 0), PSEUDONYMS.of))]) == 1
+    [entry] = about(timeline.reader, decision.subject_ids[0])["events"]
+    assert entry["withheld"] == [{"department": "PROVIDENT_FUND", "item": "marriage_housing_loan_notice",
+                                  "name_zh": "新婚家庭公积金贷款政策告知（本人同意）",
+                                  "reason": "not shared: no consent"}]
+    assert "marriage_housing_loan_notice" not in {i["item"] for i in entry["items"]}
