@@ -37,7 +37,7 @@ from hub.domain.audit_entries import QueriedField
 from hub.domain.departments import Department
 from hub.domain.envelope import ChangeKind, EventType
 from hub.domain.routing import project
-from hub.domain.rules import FollowOnItem, Grant, RuleBook, lookup
+from hub.domain.rules import BasisKind, FollowOnItem, Grant, RuleBook, lookup
 
 
 class FactKind(StrEnum):
@@ -220,7 +220,8 @@ class VisibleFact(_Frozen):
 
 def grants_anything(rules: RuleBook, department: Department) -> bool:
     """True if some rule item grants ``department`` a field (it may query facts at all)."""
-    return any(item.department == department for items in rules.event_types.values() for item in items)
+    return any(item.department == department and item.basis_kind is BasisKind.LAW
+               for items in rules.event_types.values() for item in items)
 
 
 def _as_text(value) -> str | None:
@@ -234,8 +235,10 @@ def _applies(item: FollowOnItem, fact: Fact) -> bool:
 
 
 def _grants_for(rules: RuleBook, department: Department, fact: Fact) -> list[Grant]:
+    # A consent covers the one item it names, sent once; it is no standing licence to query.
     return [g for item in rules.items_for(fact.event_type)
-            if item.department == department and _applies(item, fact) for g in item.grants]
+            if item.department == department and item.basis_kind is BasisKind.LAW
+            and _applies(item, fact) for g in item.grants]
 
 
 def basis_for(path: str, grants: list[Grant]) -> str | None:

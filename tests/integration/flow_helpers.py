@@ -165,13 +165,15 @@ class Expected:
     item_id: str
 
 
-def expected_items(event_type: EventType | str, receipt: Receipt, payload: dict) -> list[Expected]:
-    """The NEW items the rules give a (non-correcting) event: one per applicable rule."""
-    event = {"payload": payload}
+def expected_items(event_type: EventType | str, receipt: Receipt, payload: dict,
+                   consents: list[str] = ()) -> list[Expected]:
+    """The NEW items the rules give a (non-correcting) event: one per applicable rule (a
+    consent-based one only with its consent)."""
+    event = {"payload": payload, "envelope": {"consents": list(consents)}}
     return [
         Expected(receipt.event_id, receipt.case_id, EventType(event_type).value, rule.department,
                  rule.item, item_id(receipt.event_id, rule.department, rule.item))
-        for rule in RULES.items_for(event_type) if rule.applies_to(event)
+        for rule in RULES.items_for(event_type) if rule.applies_to(event) and rule.consented(event)
     ]
 
 
