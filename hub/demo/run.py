@@ -112,8 +112,9 @@ def _run(clients: Clients, echo: Echo, seed: int | None) -> list[Receipt]:
 
 
 def seed_submission(spec, rng: random.Random, via: str) -> dict:
-    """Synthetic submissions shaped after the seeds: the yoga association (seed 003), and one
-    foreign-invested (SDK) and one domestic (HTTP) enterprise for the commerce filing (seed 004)."""
+    """Synthetic submissions shaped after the seeds: the yoga association (seed 003), one
+    foreign-invested (SDK) and one domestic (HTTP) enterprise for the commerce filing (seed 004),
+    and a marriage with consent to the provident fund's optional notice (SDK) and one without."""
     submission = generate(spec.event_type, rng)
     payload = submission["payload"]
     if spec.event_type.value == "social_organisation_registered" and via == "sdk":
@@ -122,6 +123,10 @@ def seed_submission(spec, rng: random.Random, via: str) -> dict:
     if spec.event_type.value == "enterprise_registered":
         foreign = via == "sdk"
         payload["foreign_invested"], payload["investor_countries"] = foreign, ["SG"] if foreign else []
+    if spec.event_type.value == "marriage_registered" and via == "sdk":
+        # One couple ticks the optional housing-loan notice at the window; the other does not, and
+        # its routing decision says so ("not shared: no consent").
+        submission["consents"] = ["marriage_housing_loan_notice"]
     return submission
 
 
