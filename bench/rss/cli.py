@@ -88,6 +88,7 @@ def run(options: Options, console: Console) -> dict[str, Any]:
         state.samples_file = samples_path(options.json_path, run_prefix)
         if state.samples_file:
             state.samples_file.parent.mkdir(parents=True, exist_ok=True)
+            state.samples_file.write_text("")  # this run's samples only, not an earlier run's too
             console.print(f"samples as they are taken: {state.samples_file}")
         results |= measure(options, state, console)
     except (HubError, Stalled, RuntimeError) as exc:
