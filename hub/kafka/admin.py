@@ -60,9 +60,14 @@ def topic_configs(replication: int, retention: Retention | None = None) -> dict[
     return configs
 
 
+def retentions(settings: HubSettings, topics: list[str]) -> dict[str, Retention]:
+    """The retention of each of ``topics`` that is one of the hub's (one policy, one naming)."""
+    policy, names = retention_policy(settings), TopicNames(settings.topic_prefix)
+    return {t: policy.of(*found) for t in topics if (found := topic_class(names, t)) is not None}
+
+
 def retention_of(settings: HubSettings, topic: str) -> Retention | None:
-    found = topic_class(TopicNames(settings.topic_prefix), topic)
-    return retention_policy(settings).of(*found) if found else None
+    return retentions(settings, [topic]).get(topic)
 
 
 def hub_topics(prefix: str) -> list[str]:
@@ -75,12 +80,12 @@ def ensure_topics(clients: Clients, topics: list[str]) -> list[str]:
     """Create any of ``topics`` that do not exist, each with its class's retention; return the
     ones created."""
     settings = clients.settings
-    retention_policy(settings)  # a bad setting fails before anything is created
+    retention = retentions(settings, topics)  # a bad setting fails before anything is created
     with clients.administering() as admin:
         existing = set(admin.list_topics())
         missing = [t for t in topics if t not in existing]
         for topic in missing:
-            configs = topic_configs(settings.topic_replication, retention_of(settings, topic))
+            configs = topic_configs(settings.topic_replication, retention.get(topic))
             try:
                 admin.create_topics([
                     NewTopic(topic, settings.topic_partitions, settings.topic_replication,
@@ -96,7 +101,7 @@ def apply_retention(clients: Clients, topics: list[str]) -> list[tuple[str, str,
     the settings changed, or on topics made before retention by class); returns ``(topic, was,
     now)`` for each topic changed. Only that one key is altered (incrementally)."""
     settings = clients.settings
-    wanted = {t: r.retention_ms for t in topics if (r := retention_of(settings, t)) is not None}
+    wanted = {t: r.retention_ms for t, r in retentions(settings, topics).items()}
     changed: list[tuple[str, str, str]] = []
     if not wanted:
         return changed
