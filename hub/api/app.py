@@ -28,7 +28,7 @@ from hub.api.tokens import TokenStore
 from hub.config import HubSettings
 from hub.domain.ports import AuditNoteSink, CaseReader, FactsReader, TimelineReader
 from hub.domain.pseudonyms import Pseudonyms
-from hub.security.pseudonym_keys import load_pseudonyms
+from hub.security.pseudonym_keys import pseudonyms_of
 
 
 def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: PublisherFor,
@@ -64,7 +64,7 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
         return {"status": "ok"}
 
     if audit_intake is not None:
-        pseudonyms = pseudonyms or load_pseudonyms(settings.resolved_pseudonym_keys_file)
+        pseudonyms = pseudonyms or pseudonyms_of(settings)
         reads = PersonalReads(tokens, limiter, audit_intake, pseudonyms)
         if cases is not None:
             install_case_routes(app, reads, cases)

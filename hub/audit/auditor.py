@@ -52,7 +52,7 @@ from hub.kafka.clients import Clients
 from hub.kafka.log_reader import assign_all, partitions_of
 from hub.kafka.partitioner import partition_for
 from hub.kafka.topic_names import TopicNames
-from hub.security.pseudonym_keys import load_pseudonyms
+from hub.security.pseudonym_keys import pseudonyms_of
 from hub.kafka.failures import is_transient
 from hub.wire.headers import REPLAY_ID, header
 from hub.wire.serde import model_deserializer, model_serializer
@@ -87,7 +87,7 @@ class Auditor:
         self._clients = clients
         self.settings = settings = clients.settings
         # Subjects enter the chain by pseudonym only (the key file is outside Kafka).
-        self.pseudonyms = pseudonyms or load_pseudonyms(settings.resolved_pseudonym_keys_file)
+        self.pseudonyms = pseudonyms or pseudonyms_of(settings)
         self.names = TopicNames(settings.topic_prefix)
         self.batch_max, self.anchor_every_s = batch_max, anchor_every_s
         self.on_anchor, self.clock = on_anchor, clock

@@ -102,10 +102,10 @@ def audit_subject(
     from hub.cli.audit_views import timeline_lines
     from hub.cli.progress import progress_on_terminal
     from hub.projections.timeline import TimelineProjection
-    from hub.security.pseudonym_keys import load_pseudonyms
+    from hub.security.pseudonym_keys import pseudonyms_of
 
     # The trail names the subject by pseudonym: computed here from the number asked about.
-    refs = load_pseudonyms(settings().resolved_pseudonym_keys_file).lookup_keys(subject_id)
+    refs = pseudonyms_of(settings()).lookup_keys(subject_id)
     projection = TimelineProjection(clients())
     try:
         with progress_on_terminal("reading the audit trail") as progress:

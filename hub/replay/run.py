@@ -39,7 +39,7 @@ from hub.replay.reader import TimeOrderedReader, plan_ranges
 from hub.replay.retry import ReplayUnavailable, retrying
 from hub.replay.sinks import sink_for
 from hub.replay.window_router import WindowRouter
-from hub.security.pseudonym_keys import load_pseudonyms
+from hub.security.pseudonym_keys import pseudonyms_of
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from hub.wire.serde import event_deserializer
@@ -149,7 +149,7 @@ def run_replay(clients: Clients, request: ReplayRequest, progress: Progress | No
     :class:`~hub.errors.TopicMissing`; a failed replay is audited as failed when possible.
     """
     audit = audit or KafkaAuditIntake(clients)
-    pseudonym = (load_pseudonyms(clients.settings.resolved_pseudonym_keys_file).of
+    pseudonym = (pseudonyms_of(clients.settings).of
                  if request.filters.subject is not None else None)
     summary = ReplaySummary(replay_id=str(uuid.uuid4()), request=request)
     who = requested_by or operator()

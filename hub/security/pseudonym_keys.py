@@ -22,6 +22,7 @@ import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
+from hub.config import HubSettings
 from hub.domain.pseudonyms import Pseudonyms
 from hub.errors import ConfigurationError
 
@@ -82,6 +83,11 @@ def load_pseudonyms(path: Path, create: bool = True) -> Pseudonyms:
         return Pseudonyms(keys, current)
     except ValueError as exc:
         raise ConfigurationError(f"pseudonym keys file {path}: {exc}") from None
+
+
+def pseudonyms_of(settings: HubSettings) -> Pseudonyms:
+    """The pseudonyms of the key file ``settings`` name (created on first use)."""
+    return load_pseudonyms(settings.resolved_pseudonym_keys_file)
 
 
 def rotate(path: Path) -> str:
