@@ -293,6 +293,16 @@ def trim_malloc() -> None:
         libc.malloc_trim(0)
 
 
+def quiet_worker(app: faust.App, loglevel: str) -> faust.Worker:
+    """A faust worker for ``app`` logging at ``loglevel`` and nothing below it."""
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    # faust's start-up spinner (on whenever the level is WARN or above) sets the root logger to
+    # DEBUG to feed itself: every aiokafka debug line was then built and masked, per message
+    # (a twentieth of the router's time).
+    worker.spinner = None
+    return worker
+
+
 def run_worker(settings: HubSettings, loglevel: str = "warning") -> None:
     """Run the router until interrupted (SIGINT/SIGTERM stop it cleanly)."""
     tune_malloc()
@@ -305,8 +315,7 @@ def run_worker(settings: HubSettings, loglevel: str = "warning") -> None:
                 f"the router cannot start: {len(missing)} subject(s) it writes are not registered in "
                 f"the schema registry ({', '.join(missing[:4])}{', …' if len(missing) > 4 else ''}); "
                 "run `hub schemas register` first")
-        worker = faust.Worker(create_app(clients, slot.path), loglevel=loglevel, quiet=True)
-        worker.execute_from_commandline()
+        quiet_worker(create_app(clients, slot.path), loglevel).execute_from_commandline()
     finally:
         clients.close()
         slot.release()
