@@ -170,6 +170,16 @@ def _supplement(rng, now):
     }
 
 
+def _consent_withdrawal(rng, now):
+    # Shape only: a real withdrawal names an event that carried the consent.
+    return {
+        "withdraws_consent_of": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "subject_id": resident_id(rng, now.date().replace(year=now.year - 30), rng.random() < 0.5),
+        "items": ["marriage_housing_loan_notice"],
+        "withdrawn_on": _day(rng, now.astimezone(CHINA_TZ).date()),
+    }
+
+
 GENERATORS: dict[EventType, Callable[[random.Random, datetime], dict]] = {
     EventType.SOCIAL_ORGANISATION_REGISTERED: _social_org,
     EventType.ENTERPRISE_REGISTERED: _enterprise,
@@ -178,6 +188,7 @@ GENERATORS: dict[EventType, Callable[[random.Random, datetime], dict]] = {
     EventType.DEATH_CERTIFIED: _death,
     EventType.RETIREMENT_APPROVED: _retirement,
     EventType.DOCUMENTS_SUPPLEMENTED: _supplement,
+    EventType.CONSENT_WITHDRAWN: _consent_withdrawal,
 }
 
 

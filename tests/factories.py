@@ -69,3 +69,15 @@ def supplement_record(held: dict[str, Any], documents: list[str], occurred_at: d
         "subject_id": held["envelope"]["subject_ids"][0], "documents": documents}}
     sender = department or Department(str(held["envelope"]["source_department"]))
     return sealed_record(EventType.DOCUMENTS_SUPPLEMENTED, raw, department=sender)
+
+
+def withdrawal_record(original: dict[str, Any], items: list[str], occurred_at: datetime,
+                      department: Department | None = None) -> dict[str, Any]:
+    """A 撤回同意 of the consent to ``items`` given with ``original``, sent by ``department``
+    (the original's own department by default), in the original's case."""
+    raw = {"occurred_at": occurred_at.isoformat(), "case_id": original["envelope"]["case_id"], "payload": {
+        "withdraws_consent_of": original["envelope"]["event_id"],
+        "subject_id": original["envelope"]["subject_ids"][0], "items": items,
+        "withdrawn_on": occurred_at.date().isoformat()}}
+    sender = department or Department(str(original["envelope"]["source_department"]))
+    return sealed_record(EventType.CONSENT_WITHDRAWN, raw, department=sender)

@@ -11,6 +11,9 @@ changes nothing. Changes to earlier items:
 - CORRECTION of a known registration replaces its data, marks it CORRECTED and keeps its
   reference; the old data stays in ``changes``. A correction cannot revive an ANNULLED one.
 - ANNULMENT marks the registration ANNULLED (its data is kept).
+- An ANNULMENT from a 撤回同意 (``event_type`` consent_withdrawn: the item rested on the citizen's
+  consent, now withdrawn) erases the registration's data and its history's (PIPL art. 47): the
+  row stays, ANNULLED, with its reference and no personal data.
 - If the agency never saw the original (it joined later, or the original was lost upstream),
   a correction is registered as new from the corrected data, and an annulment is recorded as an
   ANNULLED tombstone; both remember the original's item id (``origin_item_id``), so if the
@@ -32,6 +35,7 @@ from consumers.reference_agencies.checks import CHECKS, first_refusal, subject_o
 from consumers.reference_agencies.ledger import Registration
 from hub.domain.common import CHINA_TZ
 from hub.domain.departments import Department
+from hub.domain.envelope import EventType
 from hub.domain.identifiers import mask_id
 from hub.domain.outcomes import Completed, HandlerResult, Rejected
 from hub.domain.routing import ItemChange, WorkItem
@@ -110,6 +114,8 @@ class ReferenceAgency:
         return result
 
     def _decide(self, item: WorkItem) -> Decision:
+        if item.event_type == EventType.CONSENT_WITHDRAWN.value:
+            return self._forget(item)
         subject = subject_of(item)
         if subject is None:
             return _refuse("the granted data carries no identifier to register")
@@ -133,6 +139,15 @@ class ReferenceAgency:
             return _refuse(reason)
         ledger.replace_data(self._db, target.reference, subject, item.data, self._now())
         return _done(target.reference, "CORRECTED")
+
+    def _forget(self, item: WorkItem) -> Decision:
+        """The consent the item rested on was withdrawn: erase what it brought. Never seen: an
+        empty ANNULLED tombstone, so the original, if it comes late, is not kept either."""
+        target = self._target(item.refers_to_item_id)
+        if target is None:
+            return self._register(item, ledger.ERASED_SUBJECT, status="ANNULLED", check=False)
+        ledger.erase(self._db, target.reference, self._now())
+        return _done(target.reference, "ERASED")
 
     def _register(self, item: WorkItem, subject: str, status: str, check: bool = True) -> Decision:
         reason = first_refusal(self.checks, self, item, subject) if check else None

@@ -138,6 +138,17 @@ def replace_data(db: sqlite3.Connection, reference: str, subject: str, data: dic
                "updated_at = ? WHERE reference = ?", (_json(data), subject, now.isoformat(), reference))
 
 
+ERASED_SUBJECT = "erased"  # what the subject column holds once a registration's data is erased
+
+
+def erase(db: sqlite3.Connection, reference: str, now: datetime) -> None:
+    """Erase what ``reference`` holds about its subject (PIPL art. 47): the row stays, ANNULLED,
+    with its reference and item but no subject and no data, and its history loses the data too."""
+    db.execute("UPDATE registrations SET data_json = '{}', subject = ?, status = 'ANNULLED', "
+               "updated_at = ? WHERE reference = ?", (ERASED_SUBJECT, now.isoformat(), reference))
+    db.execute("UPDATE changes SET data_json = '{}' WHERE reference = ?", (reference,))
+
+
 def set_status(db: sqlite3.Connection, reference: str, status: str, now: datetime) -> None:
     db.execute("UPDATE registrations SET status = ?, updated_at = ? WHERE reference = ?",
                (status, now.isoformat(), reference))

@@ -101,6 +101,8 @@ CATALOGUE: dict[EventType, EventSpec] = {
               events.RetirementApproved, "退休审批"),
         _spec(EventType.DOCUMENTS_SUPPLEMENTED, Department.CIVIL_AFFAIRS,
               events.DocumentsSupplemented, "补齐材料（容缺受理）", ACCEPTING),
+        _spec(EventType.CONSENT_WITHDRAWN, Department.CIVIL_AFFAIRS,
+              events.ConsentWithdrawn, "撤回同意", ACCEPTING),
     )
 }
 

@@ -39,6 +39,7 @@ SUBJECT_FIELDS: dict[str, tuple[str, ...]] = {
     "death_certified": ("payload.deceased.id_number",),
     "retirement_approved": ("payload.person.id_number",),
     "documents_supplemented": ("payload.subject_id",),
+    "consent_withdrawn": ("payload.subject_id",),
 }
 
 

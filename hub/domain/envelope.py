@@ -36,6 +36,13 @@ class EventType(StrEnum):
     DEATH_CERTIFIED = "death_certified"
     RETIREMENT_APPROVED = "retirement_approved"
     DOCUMENTS_SUPPLEMENTED = "documents_supplemented"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+
+
+# Events about an earlier registration (naming it in their payload), not registrations: they
+# trigger no follow-on item of their own and state no fact.
+FOLLOW_UPS = frozenset({EventType.DOCUMENTS_SUPPLEMENTED, EventType.CONSENT_WITHDRAWN})
+REGISTRATIONS = tuple(t for t in EventType if t not in FOLLOW_UPS)
 
 
 class RefersTo(HubModel):

@@ -273,3 +273,27 @@ class DocumentsSupplemented(HubModel):
 
     def subject_ids(self) -> list[str]:
         return [self.subject_id]
+
+
+ItemName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{2,63}$")]
+
+
+class ConsentWithdrawn(HubModel):
+    """撤回同意: the citizen withdraws consent given at the window (PIPL art. 15) to items of an
+    earlier registration that were shared only on that consent (``basis_kind: consent``).
+
+    Like a supplement it names the event (``withdraws_consent_of``) and repeats the subject it is
+    filed under, so it is keyed (and partitioned) like it; only the department that recorded the
+    event may publish it. The router tells each department that received those items (an
+    ANNULMENT of the item: it deletes what it holds on that basis) and never sends them again
+    for that registration, not even on a correction.
+    """
+
+    withdraws_consent_of: str = Field(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    subject_id: str = Field(min_length=6, max_length=40)
+    items: list[ItemName] = Field(min_length=1, max_length=20)
+    withdrawn_on: PastDate
+
+    def subject_ids(self) -> list[str]:
+        return [self.subject_id]

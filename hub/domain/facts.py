@@ -118,7 +118,8 @@ def _retirement(event: dict) -> list[_About]:
 
 
 def _nothing(event: dict) -> list[_About]:
-    """补齐材料 states nothing itself: it releases the event it supplements."""
+    """补齐材料 states nothing itself: it releases the event it supplements; nor does 撤回同意
+    (consent-based items are outside the facts query)."""
     return []
 
 
@@ -130,6 +131,7 @@ STATEMENTS: dict[EventType, Callable[[dict], list[_About]]] = {
     EventType.DEATH_CERTIFIED: _death,
     EventType.RETIREMENT_APPROVED: _retirement,
     EventType.DOCUMENTS_SUPPLEMENTED: _nothing,
+    EventType.CONSENT_WITHDRAWN: _nothing,
 }
 
 

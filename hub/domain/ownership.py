@@ -158,6 +158,27 @@ def supplement_refusal(department: str, target: str, held: Recorded | None) -> s
     return None
 
 
+def withdrawal_refusal(department: str, target: str, original: Recorded | None, subject_id: str,
+                       items: list[str], withdrawable: set[str]) -> str | None:
+    """A 撤回同意 from ``department`` for the consent given with event ``target`` (filed under
+    ``subject_id``): ``original`` is what was recorded of ``target`` (None: nothing), and
+    ``withdrawable`` the consent-based items of its type."""
+    prefix = f"consent withdrawal refused (references are owned): event {target}"
+    if original is None:
+        return (f"consent withdrawal refused: event {target} was never recorded by the hub (unknown id, "
+                "or filed under another subject: name the subject the event is filed under)")
+    if original.department != department:
+        return f"{prefix} was recorded by {original.department or 'an unrecorded department'}, not by {department}"
+    if original.key != subject_id:
+        return f"{prefix} is filed under another subject"
+    unknown = sorted(set(items) - withdrawable)
+    if unknown:
+        return (f"consent withdrawal refused: {', '.join(unknown)} is not a consent-based item of "
+                f"{original.event_type} (an item the law grants does not rest on consent); "
+                f"consent-based: {', '.join(sorted(withdrawable)) or 'none'}")
+    return None
+
+
 def id_refusal(event: dict, recorded: Recorded | None, event_fingerprint: str | None = None) -> str | None:
     """Ids are owned: an event id already recorded must come back with the same content."""
     if recorded is None:

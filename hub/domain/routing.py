@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from hub.domain.departments import Department
-from hub.domain.rules import NO_CONSENT, FollowOnItem, RuleBook, lookup
+from hub.domain.rules import CONSENT_WITHDRAWN, NO_CONSENT, BasisKind, FollowOnItem, RuleBook, lookup
 
 # Fixed namespace: changing it would change every item id ever issued.
 ITEM_NAMESPACE = uuid.UUID("5b0c1a9e-6f1d-4c8e-9a57-0e4c1f2b3a77")
@@ -110,16 +110,18 @@ def _work_item(event: dict, rule: FollowOnItem, change: ItemChange, refers_to: s
     )
 
 
-def route(event: dict, rules: RuleBook, routed_before: set[tuple[str, str]] | None = None) -> list[WorkItem]:
+def route(event: dict, rules: RuleBook, routed_before: set[tuple[str, str]] | None = None,
+          withdrawn: frozenset[str] = frozenset()) -> list[WorkItem]:
     """Work items for a decoded event record (``{"envelope": ..., "payload": ...}``).
 
     A correction or annulment goes to every department that received the original
     (``routed_before``: its ``(department, item)`` pairs, which the router remembers), plus
-    any item whose condition the corrected data now meets.
+    any item whose condition the corrected data now meets. ``withdrawn``: consent-based items
+    whose consent the citizen withdrew for this registration — never sent again.
     """
     env = event["envelope"]
     refers = env.get("refers_to")
-    rule_set = rules.items_for(env["event_type"])
+    rule_set = [r for r in rules.items_for(env["event_type"]) if r.item not in withdrawn]
     if not refers:
         return [_work_item(event, r, ItemChange.NEW, None) for r in rule_set
                 if r.applies_to(event) and r.consented(event)]
@@ -128,6 +130,38 @@ def route(event: dict, rules: RuleBook, routed_before: set[tuple[str, str]] | No
     chosen = [r for r in rule_set if (r.department.value, r.item) in before
               or (r.applies_to(event) and r.consented(event))]
     return [_work_item(event, r, change, refers["event_id"]) for r in chosen]
+
+
+def consent_items(rules: RuleBook, event_type: str) -> dict[str, list[FollowOnItem]]:
+    """The consent-based items of ``event_type`` by item name (the only ones a citizen can
+    withdraw: an item the law grants does not rest on consent)."""
+    out: dict[str, list[FollowOnItem]] = {}
+    for r in rules.items_for(event_type):
+        if r.basis_kind is BasisKind.CONSENT:
+            out.setdefault(r.item, []).append(r)
+    return out
+
+
+def withdrawal_notices(withdrawal: dict, original_type: str, routed: set[tuple[str, str]],
+                       rules: RuleBook) -> list[WorkItem]:
+    """What a 撤回同意 sends: to each department that received one of the withdrawn items of the
+    registration, an ANNULMENT of that item (it deletes what it holds on that consent). No
+    field values: the notice names the item it annuls and nothing else.
+
+    Deterministic like every item (ids from the withdrawal's id), so a re-delivered withdrawal
+    sends the same notices again, which agencies recognise."""
+    env, payload = withdrawal["envelope"], withdrawal["payload"]
+    target, requested = payload["withdraws_consent_of"], env["recorded_at"]
+    by_name = consent_items(rules, original_type)
+    return [
+        WorkItem(item_id=item_id(env["event_id"], r.department, r.item), case_id=env["case_id"],
+                 event_id=env["event_id"], event_type=str(env["event_type"]), item=r.item,
+                 name_zh=r.name_zh, name_en=r.name_en, department=r.department,
+                 change=ItemChange.ANNULMENT, refers_to_item_id=item_id(target, r.department, r.item),
+                 requested_at=requested, deadline_at=requested + r.deadline, grants=[], data={})
+        for name in payload["items"] for r in by_name.get(name, [])
+        if (r.department.value, r.item) in routed
+    ]
 
 
 class WithheldItem(BaseModel):
@@ -141,13 +175,23 @@ class WithheldItem(BaseModel):
     reason: str
 
 
-def withheld(event: dict, rules: RuleBook, sent: list[WorkItem]) -> list[WithheldItem]:
-    """The consent-based items that would apply to ``event`` but were not sent for want of the
-    citizen's consent: the routing decision and the timeline say so ("not shared: no consent")."""
+def withheld(event: dict, rules: RuleBook, sent: list[WorkItem],
+             withdrawn: frozenset[str] = frozenset()) -> list[WithheldItem]:
+    """The consent-based items that would apply to ``event`` but were not sent: for want of the
+    citizen's consent ("not shared: no consent"), or because it was withdrawn for this
+    registration ("not shared: consent withdrawn"). The routing decision and the timeline say so."""
     went = {(w.department, w.item) for w in sent}
-    return [WithheldItem(department=r.department, item=r.item, name_zh=r.name_zh, reason=NO_CONSENT)
-            for r in rules.items_for(str(event["envelope"]["event_type"]))
-            if r.applies_to(event) and not r.consented(event) and (r.department, r.item) not in went]
+    out = []
+    for r in rules.items_for(str(event["envelope"]["event_type"])):
+        if (r.department, r.item) in went or not r.applies_to(event):
+            continue
+        if r.item in withdrawn:
+            out.append(WithheldItem(department=r.department, item=r.item, name_zh=r.name_zh,
+                                    reason=CONSENT_WITHDRAWN))
+        elif not r.consented(event):
+            out.append(WithheldItem(department=r.department, item=r.item, name_zh=r.name_zh,
+                                    reason=NO_CONSENT))
+    return out
 
 
 class DecisionKind(StrEnum):

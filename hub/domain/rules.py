@@ -59,6 +59,7 @@ class BasisKind(StrEnum):
 
 
 NO_CONSENT = "not shared: no consent"
+CONSENT_WITHDRAWN = "not shared: consent withdrawn"
 
 
 class FollowOnItem(_Strict):

@@ -22,9 +22,11 @@ from hub.domain.dead_letters import DeadLetter
 from hub.domain.envelope import EventType
 from hub.domain.identifiers import mask_id
 from hub.domain.ownership import (
-    Recorded, Refused, case_refusal, id_refusal, reference_refusal, supplement_refusal, writer_refusal)
+    Recorded, Refused, case_refusal, id_refusal, reference_refusal, supplement_refusal, withdrawal_refusal,
+    writer_refusal)
 from hub.domain.redaction import error_text
-from hub.domain.routing import DecisionKind, RoutingDecision, WorkItem, decision_for, route, withheld
+from hub.domain.routing import (
+    DecisionKind, RoutingDecision, WorkItem, consent_items, decision_for, route, withdrawal_notices, withheld)
 from hub.domain.rules import RuleBook
 from hub.kafka.failures import is_transient
 from hub.kafka.topic_names import TopicNames
@@ -157,6 +159,8 @@ class RouterProcessor:
                    or (reference_refusal(event, self.recorded(refers["event_id"])) if refers else None))
         if self._cases.get(env["case_id"]) is None:
             self._cases[env["case_id"]] = recorded.department  # this event opens the case
+        if env["event_type"] == EventType.CONSENT_WITHDRAWN.value:
+            return self._withdraw(event, recorded)
         early = self._early_for(env["event_id"])
         if env.get("pending_documents"):
             return self._hold(record, event, early, recorded)
@@ -180,18 +184,48 @@ class RouterProcessor:
     def _held_event(self, held: dict) -> dict:
         return self._decode(self._specs[held["topic"]], bytes.fromhex(held["value"]), held["topic"])
 
-    def _release(self, event: dict, kind: DecisionKind, recorded: Recorded | None = None) -> list[Output]:
-        """Route the event now: its work items, then the decision that records them."""
+    def _release(self, event: dict, kind: DecisionKind, recorded: Recorded | None = None,
+                 withdrawn: frozenset[str] = frozenset()) -> list[Output]:
+        """Route the event now: its work items, then the decision that records them.
+        ``withdrawn``: consent-based items withdrawn while the event was held; a correction or
+        annulment inherits those withdrawn for the event it changes."""
         env = event["envelope"]
         refers = env.get("refers_to")
-        before = _items_of(self._routed.get(refers["event_id"])) if refers else None
-        items = route(event, self._rules, {tuple(p) for p in before} if before else None)
+        original = self._routed.get(refers["event_id"]) if refers else None
+        before = _items_of(original)
+        withdrawn = withdrawn | _withdrawn_of(original)
+        items = route(event, self._rules, {tuple(p) for p in before} if before else None, withdrawn)
         self._routed[env["event_id"]] = {"items": [[w.department.value, w.item] for w in items],
-                                         **(recorded or Recorded.of(event)).as_json()}
+                                         **(recorded or Recorded.of(event)).as_json(),
+                                         **({"withdrawn": sorted(withdrawn)} if withdrawn else {})}
         log.info("routed %s %s subject=%s -> %d item(s)", env["event_type"], env["event_id"],
                  mask_id(env["subject_ids"][0]), len(items))
-        decision = decision_for(event, kind, items, withheld_items=withheld(event, self._rules, items))
+        decision = decision_for(event, kind, items,
+                                withheld_items=withheld(event, self._rules, items, withdrawn))
         return [self._item_output(w) for w in items] + [self._decision_output(decision)]
+
+    def _withdraw(self, event: dict, recorded: Recorded) -> list[Output]:
+        """撤回同意: the named registration's withdrawn items are never sent again (remembered with
+        it, or with it held for documents), and each department that received one is told."""
+        env, payload = event["envelope"], event["payload"]
+        target, items = payload["withdraws_consent_of"], list(payload["items"])
+        original = self.recorded(target)
+        withdrawable = set(consent_items(self._rules, original.event_type)) if original and original.event_type else set()
+        _refuse_if(withdrawal_refusal(str(env["source_department"]), target, original,
+                                      str(payload["subject_id"]), items, withdrawable))
+        entry, sent = self._routed.get(target), set()
+        if isinstance(entry, dict):
+            sent = {tuple(p) for p in _items_of(entry) or []}
+            self._routed[target] = {**entry, "withdrawn": sorted(_withdrawn_of(entry) | set(items))}
+        else:  # held for documents: its items go out without these when it is released
+            held = self._held[target]
+            self._held[target] = {**held, "withdrawn": sorted(set(held.get("withdrawn", [])) | set(items))}
+        notices = withdrawal_notices(event, str(original.event_type), sent, self._rules)
+        self._routed[env["event_id"]] = {"items": [[w.department.value, w.item] for w in notices],
+                                         **recorded.as_json()}
+        log.info("consent withdrawn for %s: %d recipient(s) told", target, len(notices))
+        decision = decision_for(event, DecisionKind.ROUTED, notices)
+        return [self._item_output(w) for w in notices] + [self._decision_output(decision)]
 
     def _hold(self, record: SourceRecord, event: dict, early: list[dict],
               recorded: Recorded) -> list[Output]:
@@ -247,15 +281,16 @@ class RouterProcessor:
         if original is None:
             original = self._held_event(held)
         remaining = [d for d in held["pending"] if d not in documents]
+        withdrawn = _withdrawn_of(held)
         if remaining:
             self._held[event_id] = {**held, "pending": remaining}
-            planned = route(original, self._rules)
+            planned = route(original, self._rules, withdrawn=withdrawn)
             return [self._decision_output(
                 decision_for(original, DecisionKind.HELD, planned, remaining,
-                             withheld(original, self._rules, planned)))]
+                             withheld(original, self._rules, planned, withdrawn)))]
         del self._held[event_id]
         recorded = Recorded.from_json(held["recorded"]) if "recorded" in held else None
-        return self._release(original, DecisionKind.RELEASED, recorded)
+        return self._release(original, DecisionKind.RELEASED, recorded, withdrawn)
 
     def _early_for(self, event_id: str) -> list[dict]:
         """Supplements read before the event ``event_id`` (removed from ``held``)."""
@@ -342,6 +377,11 @@ def _refuse_if(reason: str | None) -> None:
 
 def _value(department) -> str | None:
     return department.value if department is not None else None
+
+
+def _withdrawn_of(entry: list | dict | None) -> frozenset[str]:
+    """The consent-based items withdrawn for the event of a ``routed`` or ``held`` entry."""
+    return frozenset(entry.get("withdrawn", ())) if isinstance(entry, dict) else frozenset()
 
 
 def _items_of(entry: list | dict | None) -> list | None:

@@ -30,10 +30,10 @@ from tests import factories
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.common import CHINA_TZ
 from hub.domain.departments import Department
-from hub.domain.envelope import EventType
+from hub.domain.envelope import REGISTRATIONS, EventType
 from hub.domain.identifiers import mask_id
 from hub.domain.outcomes import Completed, Rejected
-from hub.domain.routing import ItemChange, WorkItem, route
+from hub.domain.routing import ItemChange, WorkItem, route, withdrawal_notices
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
 from producers.demo_data import generate
@@ -106,7 +106,7 @@ def reference_pattern(department: Department) -> re.Pattern:
     return re.compile(rf"{re.escape(REFERENCE_PREFIXES[department])}-2026-\d{{6}}")
 
 
-ALL_TYPES = [t for t in T if t is not T.DOCUMENTS_SUPPLEMENTED]  # the six triggers
+ALL_TYPES = list(REGISTRATIONS)  # the six triggers
 
 
 def test_six_agencies_each_with_its_own_database(agencies, tmp_path):
@@ -336,3 +336,40 @@ def test_webhook_refuses_bad_requests_without_applying_them(agencies, hpf_client
 def test_only_receiving_departments_have_agencies(tmp_path):
     with pytest.raises(ValueError, match="CIVIL_AFFAIRS receives no follow-on items"):
         ReferenceAgency(Department.CIVIL_AFFAIRS, tmp_path / "x.sqlite3")
+
+
+def _withdrawal_notices(original, sent) -> list[WorkItem]:
+    """What the router sends when the citizen withdraws the consent given with ``original``."""
+    withdrawal = factories.withdrawal_record(event_to_record(original), ["marriage_housing_loan_notice"], NOW)
+    return withdrawal_notices(withdrawal, "marriage_registered", {(i.department.value, i.item) for i in sent}, RULES)
+
+
+def test_a_withdrawn_consent_erases_the_registration_it_brought(agencies):
+    raw = {**submission(T.MARRIAGE_REGISTERED), "consents": ["marriage_housing_loan_notice"]}
+    original = sealed(T.MARRIAGE_REGISTERED, raw)
+    items = items_of(original)
+    [notice_item] = [i for i in items if i.item == "marriage_housing_loan_notice"]
+    registered = agencies[HPF](notice_item)
+    assert agencies[HPF].get(notice_item.item_id).data == notice_item.data  # held on consent
+    others = {i.item_id: agencies[i.department](i) for i in items if i is not notice_item}
+
+    [withdrawal] = _withdrawal_notices(original, items)
+    assert agencies[HPF](withdrawal) == registered  # the same registration, now erased
+    row = agencies[HPF].get(notice_item.item_id)
+    assert (row.status, row.data, row.subject) == ("ANNULLED", {}, "erased")
+    assert all(change["data"] == {} for change in agencies[HPF].history(row.reference))
+    for other in (i for i in items if i is not notice_item):  # what the law grants stays
+        assert isinstance(others[other.item_id], Completed)
+        assert agencies[other.department].get(other.item_id).data == other.data
+
+
+def test_a_withdrawal_of_an_item_never_seen_leaves_an_empty_tombstone(agencies):
+    raw = {**submission(T.MARRIAGE_REGISTERED), "consents": ["marriage_housing_loan_notice"]}
+    original = sealed(T.MARRIAGE_REGISTERED, raw)
+    items = items_of(original)
+    [withdrawal] = _withdrawal_notices(original, items)
+    assert isinstance(agencies[HPF](withdrawal), Completed)
+    [late] = [i for i in items if i.item == "marriage_housing_loan_notice"]
+    agencies[HPF](late)  # the original comes late: it is not kept either
+    assert agencies[HPF].get(withdrawal.item_id).data == {}
+    assert all(r.data == {} for r in agencies[HPF].rows() if r.item == late.item)

@@ -21,7 +21,7 @@ import pytest
 from hub.domain.catalogue import CATALOGUE, spec_for, spec_for_publisher
 from hub.domain.common import CHINA_TZ
 from hub.domain.departments import Department
-from hub.domain.envelope import EventType
+from hub.domain.envelope import FOLLOW_UPS, EventType
 from hub.domain.identifiers import id_check_character, uscc_check_character
 from hub.domain.sealing import seal
 from hub.errors import InvalidEvent, NotOwner, UnknownEventType
@@ -97,7 +97,7 @@ def test_every_generated_submission_seals(event_type):
         assert event.payload == spec.payload_model.model_validate(raw["payload"], context=context)
 
 
-def test_catalogue_covers_the_six_triggers_and_the_supplement_with_their_owners():
+def test_catalogue_covers_the_six_triggers_and_the_follow_ups_with_their_owners():
     assert {t: s.owner for t, s in CATALOGUE.items()} == {
         S: Department.CIVIL_AFFAIRS,
         E: Department.MARKET_SUPERVISION,
@@ -106,11 +106,14 @@ def test_catalogue_covers_the_six_triggers_and_the_supplement_with_their_owners(
         D: Department.HEALTH,
         R: Department.HUMAN_RESOURCES_SOCIAL_SECURITY,
         EventType.DOCUMENTS_SUPPLEMENTED: Department.CIVIL_AFFAIRS,
+        EventType.CONSENT_WITHDRAWN: Department.CIVIL_AFFAIRS,
     }
-    # A supplement (容缺受理) may come from any department that accepts registrations.
-    assert CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED].publishers == {
-        Department.CIVIL_AFFAIRS, Department.MARKET_SUPERVISION, Department.HEALTH,
-        Department.HUMAN_RESOURCES_SOCIAL_SECURITY}
+    # A supplement (容缺受理) or a consent withdrawal may come from any department that accepts
+    # registrations (the router checks it is the one that recorded the event it names).
+    for follow_up in (EventType.DOCUMENTS_SUPPLEMENTED, EventType.CONSENT_WITHDRAWN):
+        assert CATALOGUE[follow_up].publishers == {
+            Department.CIVIL_AFFAIRS, Department.MARKET_SUPERVISION, Department.HEALTH,
+            Department.HUMAN_RESOURCES_SOCIAL_SECURITY}
 
 
 
@@ -461,7 +464,7 @@ def _subjects(event_type: EventType, payload: dict) -> list[str]:
         return [payload["deceased"]["id_number"]]
     if event_type is R:
         return [payload["person"]["id_number"]]
-    if event_type is EventType.DOCUMENTS_SUPPLEMENTED:
+    if event_type in FOLLOW_UPS:
         return [payload["subject_id"]]
     return [payload["uscc"]]
 

@@ -13,7 +13,7 @@ import pytest
 
 from hub.config import HubSettings
 from hub.domain.departments import Department
-from hub.domain.envelope import EventType
+from hub.domain.envelope import REGISTRATIONS, EventType
 from hub.domain.facts import (
     FactKind,
     current,
@@ -26,7 +26,7 @@ from hub.memory import InMemoryClients
 from hub.projections.facts import FactsProjection
 from tests.builders import RULES, event_of
 
-SEED_TYPES = [t for t in EventType if t is not EventType.DOCUMENTS_SUPPLEMENTED]
+SEED_TYPES = list(REGISTRATIONS)
 HPF_WITHDRAW = "《住房公积金管理条例》第二十四条"
 
 

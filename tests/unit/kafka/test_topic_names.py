@@ -40,7 +40,8 @@ def test_a_department_that_does_not_publish_the_type_has_no_topic_for_it():
 
 def test_every_event_topic_has_exactly_one_writer():
     topics = NAMES.all_events()
-    assert len(topics) == len(set(topics)) == 6 + len(SUPPLEMENTS.publishers)
+    # the six registrations, and a topic per publisher of each follow-up (supplement, withdrawal)
+    assert len(topics) == len(set(topics)) == 6 + 2 * len(SUPPLEMENTS.publishers)
     writers = {t: NAMES.writer_of(t) for t in topics}
     assert None not in writers.values()
     for department in Department:
