@@ -7,11 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bench.workload import Job, WireRecord, make_jobs_of
-from hub.domain.catalogue import CATALOGUE
-from hub.domain.envelope import EventType
+from hub.domain.envelope import REGISTRATIONS, EventType
 
-# The six registration triggers; a supplement only makes sense after a held event.
-REGISTRATIONS = [t for t in CATALOGUE if t is not EventType.DOCUMENTS_SUPPLEMENTED]
+# The six registration triggers; a supplement or a consent withdrawal only makes sense after one.
 
 
 def make_jobs(count: int, rng: random.Random, event_type: str | None = None,

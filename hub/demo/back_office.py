@@ -19,6 +19,7 @@ from consumers.reference_agencies.fleet import AgencyFleet
 from hub.audit.auditor import Auditor
 from hub.kafka.clients import Clients
 from hub.domain.case import CaseState, CaseStatus, median_completion_s, on_time_rate
+from hub.domain.common import CHINA_TZ
 from hub.domain.departments import Department
 from hub.errors import HubError
 from hub.projections.cases import CaseProjection
@@ -113,6 +114,33 @@ class BackOffice:
                 "payload": {"supplements_event_id": receipt.event_id,
                             "subject_id": case.subject_ids[0], "documents": documents}})
         self.echo("  documents supplied; the held items go out now")
+
+    def withdraw_consent(self, receipt, items: list[str], timeout_s: float = 120.0) -> CaseState:
+        """The couple withdraws the consent given at the window (撤回同意): the recipient is told
+        to erase what it holds on that consent; show the case once it has done so."""
+        self.projection.catch_up()
+        case = self.projection.case(receipt.case_id)
+        with Publisher(Department(case.source_department), self.settings) as publisher:
+            withdrawal = publisher.publish_raw("consent_withdrawn", {
+                "occurred_at": datetime.now(timezone.utc).isoformat(), "case_id": receipt.case_id,
+                "payload": {"withdraws_consent_of": receipt.event_id, "subject_id": case.subject_ids[0],
+                            "items": items, "withdrawn_on": datetime.now(CHINA_TZ).date().isoformat()}})
+        self.echo(f"\n{receipt.case_id}: consent to {', '.join(items)} withdrawn (撤回同意)")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self._worker.check_alive()
+            self.projection.catch_up()
+            case = self.projection.case(receipt.case_id)
+            told = [i for i in case.items.values() if i.item in items and i.change == "ANNULMENT"]
+            if withdrawal.event_id in case.event_ids and told and all(i.final for i in told):
+                break
+            if time.monotonic() > deadline:
+                raise HubError(f"the consent withdrawal of case {receipt.case_id} was not handled "
+                               f"within {timeout_s:.0f}s")
+            time.sleep(0.3)
+        for line in case_lines(case):
+            self.echo(line)
+        return case
 
     def complete(self, case_ids: list[str], timeout_s: float = 180.0) -> list[CaseState]:
         """Wait for every case to complete, then print timelines and the summary."""

@@ -21,7 +21,7 @@ from hub.api.local_server import LocalServer
 from hub.api.tokens import TokenRecord, TokenStore, token_hash
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
-from hub.domain.envelope import EventType
+from hub.domain.envelope import REGISTRATIONS
 from hub.domain.identifiers import mask_id
 from hub.demo.back_office import BackOffice
 from hub.errors import HubError
@@ -38,8 +38,8 @@ from hub.security.acl_plan import plan
 from hub.security.principals import Service
 
 Echo = Callable[[str], None]
-# The six seed triggers (the supplement event is published only in answer to a held case).
-TRIGGERS = [s for s in CATALOGUE.values() if s.event_type is not EventType.DOCUMENTS_SUPPLEMENTED]
+# The six seed triggers (a supplement or a consent withdrawal is published only in answer to one).
+TRIGGERS = [CATALOGUE[t] for t in REGISTRATIONS]
 YOGA_MISSING = ["章程（会员大会通过稿）"]
 
 
@@ -107,6 +107,8 @@ def _run(clients: Clients, echo: Echo, seed: int | None) -> list[Receipt]:
         yoga = sdk[0]  # accepted with a document missing: held until the supplement
         back_office.supplement(yoga, YOGA_MISSING)
         back_office.complete([r.case_id for r in sdk + http])
+        married = next(r for r in sdk if r.event_type == "marriage_registered")  # the one who consented
+        back_office.withdraw_consent(married, ["marriage_housing_loan_notice"])
         back_office.audit()
     return sdk + http
 

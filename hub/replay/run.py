@@ -28,7 +28,7 @@ from kafka.errors import KafkaError
 from hub.audit.intake import KafkaAuditIntake
 from hub.domain.audit_entries import ReplayNote, iso
 from hub.domain.catalogue import CATALOGUE
-from hub.domain.envelope import EventType
+from hub.domain.envelope import FOLLOW_UPS
 from hub.domain.redaction import described
 from hub.domain.replay import ReplayRequest, ReplaySummary
 from hub.errors import NotAudited
@@ -117,8 +117,10 @@ def _replay(clients: Clients, request: ReplayRequest, summary: ReplaySummary,
                          bootstrap_timeout_ms=max(int(settings.publish_timeout_s * 1000), 2_500)
                          ) as consumer:
         ranges, window_start = plan_ranges(consumer, names.all_events(), request)
-        supplements = names.topics_of(CATALOGUE[EventType.DOCUMENTS_SUPPLEMENTED])
-        reader = TimeOrderedReader(consumer, ranges, last_topics=frozenset(supplements))
+        # Follow-ups (supplements, consent withdrawals) after the registration they name when
+        # both carry the same time.
+        follow_ups = [t for kind in FOLLOW_UPS for t in names.topics_of(CATALOGUE[kind])]
+        reader = TimeOrderedReader(consumer, ranges, last_topics=frozenset(follow_ups))
         total, done, shown = reader.total, 0, time.monotonic()
         if progress:
             progress(0, total)
