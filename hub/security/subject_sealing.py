@@ -1,0 +1,119 @@
+"""Sealing a person's fields to that person's own key, so erasing the key erases the fields
+(crypto-shredding; ARCHITECTURE.md, "Erasure by crypto-shredding").
+
+Each person has an X25519 key pair. A publisher seals to the *public* key — an ephemeral X25519
+exchange, HKDF-SHA-256, AES-256-GCM — so it needs no secret of anyone's. The private key is kept
+only wrapped to the hub's master public key, with the subject id inside the wrap (the hub's key
+index reads it; the key topic's readers cannot). Associated data binds a block to its event and
+its key, so a block copied into another event does not open.
+
+Pure functions over bytes: no Kafka, no files (the key topic and the master key file are edges).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from hub.errors import HubError
+
+_INFO = b"oncehub/subject-sealing/v1"
+_RAW = dict(encoding=serialization.Encoding.Raw, format=serialization.PublicFormat.Raw)
+
+
+class Unsealable(HubError):
+    """A sealed block did not open: its key is erased or wrong, or the block was altered or moved."""
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """Ciphertext sealed to a public key: the ephemeral public key, the nonce, and the
+    ciphertext with its 16-byte tag."""
+
+    ephemeral: bytes
+    nonce: bytes
+    ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A person's key pair (raw 32-byte X25519 keys) and its id."""
+
+    key_id: str
+    public_key: bytes
+    private_key: bytes
+
+
+def mint() -> KeyPair:
+    """A fresh key pair with a random id (the id is what events and the key topic name)."""
+    private = X25519PrivateKey.generate()
+    return KeyPair(str(uuid.uuid4()), private.public_key().public_bytes(**_RAW),
+                   private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                         serialization.NoEncryption()))
+
+
+def _key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=_INFO + ephemeral + recipient).derive(shared)
+
+
+def seal(public_key: bytes, plaintext: bytes, aad: bytes) -> Sealed:
+    """``plaintext`` sealed to ``public_key`` (only its private key opens it), bound to ``aad``."""
+    recipient = X25519PublicKey.from_public_bytes(public_key)
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes(**_RAW)
+    key = _key(ephemeral.exchange(recipient), ephemeral_public, public_key)
+    nonce = os.urandom(12)
+    return Sealed(ephemeral_public, nonce, AESGCM(key).encrypt(nonce, plaintext, aad))
+
+
+def open_sealed(private_key: bytes, sealed: Sealed, aad: bytes) -> bytes:
+    """The plaintext of ``sealed``; :class:`Unsealable` if this key or ``aad`` does not open it."""
+    try:
+        private = X25519PrivateKey.from_private_bytes(private_key)
+        ephemeral = X25519PublicKey.from_public_bytes(sealed.ephemeral)
+        recipient = private.public_key().public_bytes(**_RAW)
+        key = _key(private.exchange(ephemeral), sealed.ephemeral, recipient)
+        return AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad)
+    except (InvalidTag, ValueError) as exc:
+        raise Unsealable(f"a sealed block did not open ({type(exc).__name__})") from None
+
+
+def _fields_aad(event_id: str, key_id: str) -> bytes:
+    return f"fields|{event_id}|{key_id}".encode()
+
+
+def seal_fields(key_id: str, public_key: bytes, event_id: str, fields: dict[str, str | None]) -> Sealed:
+    """A person's fields (``payload path → text``) of event ``event_id``, sealed to their key."""
+    text = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return seal(public_key, text.encode(), _fields_aad(event_id, key_id))
+
+
+def open_fields(key_id: str, private_key: bytes, event_id: str, sealed: Sealed) -> dict[str, str | None]:
+    """The fields :func:`seal_fields` sealed for ``event_id`` under key ``key_id``."""
+    return json.loads(open_sealed(private_key, sealed, _fields_aad(event_id, key_id)))
+
+
+def _wrap_aad(key_id: str) -> bytes:
+    return f"subject-key|{key_id}".encode()
+
+
+def wrap_for_hub(hub_public_key: bytes, subject_id: str, pair: KeyPair) -> Sealed:
+    """What the key topic holds of a person's private key: it and the subject id, sealed to the
+    hub's master public key (only the hub opens it), bound to the key id."""
+    inner = json.dumps({"subject_id": subject_id, "private_key": pair.private_key.hex()}).encode()
+    return seal(hub_public_key, inner, _wrap_aad(pair.key_id))
+
+
+def unwrap(hub_private_key: bytes, key_id: str, wrapped: Sealed) -> tuple[str, bytes]:
+    """The subject id and private key that :func:`wrap_for_hub` wrapped under ``key_id``."""
+    inner = json.loads(open_sealed(hub_private_key, wrapped, _wrap_aad(key_id)))
+    return inner["subject_id"], bytes.fromhex(inner["private_key"])

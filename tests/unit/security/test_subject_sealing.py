@@ -1,0 +1,65 @@
+"""The cipher of crypto-shredding: a person's fields open with that person's key only, in the
+event they were sealed for, and not at all once the key is gone."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.security.subject_sealing import (
+    Sealed, Unsealable, mint, open_fields, seal_fields, unwrap, wrap_for_hub)
+
+FIELDS = {"payload.spouse_a.name": "测试甲", "payload.spouse_a.birth_date": "1990-01-02",
+          "payload.spouse_a.address": None}
+EVENT = "5d0c2a9e-6f1d-4c8e-9a57-0e4c1f2b3a77"
+
+
+def test_fields_open_with_their_own_key_in_their_own_event():
+    person = mint()
+    sealed = seal_fields(person.key_id, person.public_key, EVENT, FIELDS)
+    assert "测试甲".encode() not in sealed.ciphertext and b"1990" not in sealed.ciphertext
+    assert open_fields(person.key_id, person.private_key, EVENT, sealed) == FIELDS
+
+
+def test_another_persons_key_does_not_open_them():
+    person, spouse = mint(), mint()
+    sealed = seal_fields(person.key_id, person.public_key, EVENT, FIELDS)
+    with pytest.raises(Unsealable):
+        open_fields(person.key_id, spouse.private_key, EVENT, sealed)
+
+
+@pytest.mark.parametrize("moved", ["event", "key id"])
+def test_a_block_moved_to_another_event_or_key_does_not_open(moved):
+    person = mint()
+    sealed = seal_fields(person.key_id, person.public_key, EVENT, FIELDS)
+    event, key_id = (("another-event", person.key_id) if moved == "event" else (EVENT, mint().key_id))
+    with pytest.raises(Unsealable):
+        open_fields(key_id, person.private_key, event, sealed)
+
+
+def test_an_altered_block_does_not_open():
+    person = mint()
+    sealed = seal_fields(person.key_id, person.public_key, EVENT, FIELDS)
+    flipped = bytes([sealed.ciphertext[0] ^ 1]) + sealed.ciphertext[1:]
+    with pytest.raises(Unsealable):
+        open_fields(person.key_id, person.private_key, EVENT, Sealed(sealed.ephemeral, sealed.nonce, flipped))
+
+
+def test_sealing_the_same_fields_twice_gives_different_blocks():
+    person = mint()
+    first, second = (seal_fields(person.key_id, person.public_key, EVENT, FIELDS) for _ in range(2))
+    assert first.ciphertext != second.ciphertext and first.ephemeral != second.ephemeral
+
+
+def test_only_the_hub_master_key_unwraps_a_persons_key_and_its_subject():
+    hub, person = mint(), mint()
+    wrapped = wrap_for_hub(hub.public_key, "330106199001020011", person)
+    assert b"330106" not in wrapped.ciphertext
+    assert unwrap(hub.private_key, person.key_id, wrapped) == ("330106199001020011", person.private_key)
+    with pytest.raises(Unsealable):
+        unwrap(mint().private_key, person.key_id, wrapped)
+    with pytest.raises(Unsealable):  # the wrap is bound to its key id
+        unwrap(hub.private_key, mint().key_id, wrapped)
+
+
+def test_key_ids_are_unique():
+    assert len({mint().key_id for _ in range(100)}) == 100
