@@ -15,7 +15,10 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from hub.domain.personal_data import merge, split
 from hub.errors import HubError
 
 _INFO = b"oncehub/subject-sealing/v1"
@@ -117,3 +121,65 @@ def unwrap(hub_private_key: bytes, key_id: str, wrapped: Sealed) -> tuple[str, b
     """The subject id and private key that :func:`wrap_for_hub` wrapped under ``key_id``."""
     inner = json.loads(open_sealed(hub_private_key, wrapped, _wrap_aad(key_id)))
     return inner["subject_id"], bytes.fromhex(inner["private_key"])
+
+
+# -- whole events -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SealedPart:
+    """One person's fields of one event, sealed: the envelope's ``sealed`` carries a list of these."""
+
+    role: str
+    key_id: str
+    sealed: Sealed
+
+
+def _tagged(value):
+    """A field value as JSON that comes back with its type (dates, instants, money)."""
+    if isinstance(value, datetime):
+        return {"instant": value.isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
+    return value
+
+
+def _untagged(value):
+    if isinstance(value, dict) and len(value) == 1:
+        (kind, text), = value.items()
+        parse = {"instant": datetime.fromisoformat, "date": date.fromisoformat, "decimal": Decimal}.get(kind)
+        if parse is not None:
+            return parse(text)
+    return value
+
+
+def seal_event(event: dict, key_for: Callable[[str], tuple[str, bytes]]) -> tuple[dict, list[SealedPart]]:
+    """``event`` (decoded) with each person's fields replaced by placeholders, and those fields
+    sealed to the person's key: ``key_for(subject id) → (key id, public key)``."""
+    clear, taken = split(event)
+    event_id = str(event["envelope"]["event_id"])
+    parts = []
+    for part, subject, fields in taken:
+        key_id, public_key = key_for(subject)
+        tagged = {path: _tagged(value) for path, value in fields.items()}
+        parts.append(SealedPart(part.role, key_id, seal_fields(key_id, public_key, event_id, tagged)))
+    return clear, parts
+
+
+def open_event(clear: dict, parts: list[SealedPart],
+               private_key: Callable[[str], bytes | None]) -> tuple[dict, list[str]]:
+    """The event with the fields of every person whose key is still there put back, and the
+    roles of those whose key is gone (erased: their fields keep their placeholders).
+    ``private_key(key id)`` is None for an erased key; a block that does not open with the key
+    it names raises :class:`Unsealable` (altered or moved: never read as erased)."""
+    event, erased = clear, []
+    event_id = str(clear["envelope"]["event_id"])
+    for part in parts:
+        key = private_key(part.key_id)
+        if key is None:
+            erased.append(part.role)
+            continue
+        fields = open_fields(part.key_id, key, event_id, part.sealed)
+        event = merge(event, {path: _untagged(value) for path, value in fields.items()})
+    return event, erased

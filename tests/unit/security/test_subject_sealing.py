@@ -3,10 +3,16 @@ event they were sealed for, and not at all once the key is gone."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from hub.domain.envelope import EventType
+
 from hub.security.subject_sealing import (
-    Sealed, Unsealable, mint, open_fields, seal_fields, unwrap, wrap_for_hub)
+    Sealed, Unsealable, mint, open_event, open_fields, seal_event, seal_fields, unwrap, wrap_for_hub)
+from producers.demo_data import generate
+from tests.factories import sealed_record
 
 FIELDS = {"payload.spouse_a.name": "测试甲", "payload.spouse_a.birth_date": "1990-01-02",
           "payload.spouse_a.address": None}
@@ -63,3 +69,54 @@ def test_only_the_hub_master_key_unwraps_a_persons_key_and_its_subject():
 
 def test_key_ids_are_unique():
     assert len({mint().key_id for _ in range(100)}) == 100
+
+
+# -- whole events ------------------------------------------------------------------------------
+
+def _marriage() -> dict:
+    return sealed_record(EventType.MARRIAGE_REGISTERED, generate(EventType.MARRIAGE_REGISTERED, random.Random(8)))
+
+
+class Keyring:
+    """Keys as the hub would hold them: one pair per subject, erasable."""
+
+    def __init__(self):
+        self.pairs, self.by_subject = {}, {}
+
+    def key_for(self, subject: str):
+        pair = self.by_subject.setdefault(subject, mint())
+        self.pairs[pair.key_id] = pair
+        return pair.key_id, pair.public_key
+
+    def private_key(self, key_id: str):
+        pair = self.pairs.get(key_id)
+        return pair.private_key if pair else None
+
+    def erase(self, subject: str):
+        del self.pairs[self.by_subject.pop(subject).key_id]
+
+
+def test_an_event_opens_whole_with_every_key():
+    keys, event = Keyring(), _marriage()
+    clear, parts = seal_event(event, keys.key_for)
+    assert [p.role for p in parts] == ["spouse_a", "spouse_b"]
+    assert clear["payload"]["spouse_a"]["name"] == "" and clear["payload"]["registration_office"]
+    assert open_event(clear, parts, keys.private_key) == (event, [])
+
+
+def test_after_one_spouse_is_erased_only_the_other_opens():
+    keys, event = Keyring(), _marriage()
+    clear, parts = seal_event(event, keys.key_for)
+    keys.erase(event["payload"]["spouse_a"]["id_number"])
+    opened, erased = open_event(clear, parts, keys.private_key)
+    assert erased == ["spouse_a"]
+    assert opened["payload"]["spouse_a"] == clear["payload"]["spouse_a"]  # placeholders only
+    assert opened["payload"]["spouse_b"] == event["payload"]["spouse_b"]
+
+
+def test_a_block_moved_into_another_event_is_not_read_as_erased():
+    keys, first, second = Keyring(), _marriage(), _marriage()
+    _, parts = seal_event(first, keys.key_for)
+    clear, _ = seal_event(second, keys.key_for)
+    with pytest.raises(Unsealable):
+        open_event(clear, parts, keys.private_key)
