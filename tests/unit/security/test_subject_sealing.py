@@ -8,9 +8,17 @@ import random
 import pytest
 
 from hub.domain.envelope import EventType
-
 from hub.security.subject_sealing import (
-    Sealed, Unsealable, mint, open_event, open_fields, seal_event, seal_fields, unwrap, wrap_for_hub)
+    Sealed,
+    Unsealable,
+    mint,
+    open_event,
+    open_fields,
+    seal_event,
+    seal_fields,
+    unwrap,
+    wrap_for_hub,
+)
 from producers.demo_data import generate
 from tests.factories import sealed_record
 

@@ -19,7 +19,12 @@ from hub.kafka.topic_names import TopicNames
 from hub.rules import load_rules
 from hub.worker.processor import RouterProcessor, SourceRecord
 from producers.demo_data import generate
-from tests.factories import change_record, sealed_record, supplement_record, withdrawal_record
+from tests.factories import (
+    change_record,
+    sealed_record,
+    supplement_record,
+    withdrawal_record,
+)
 
 NAMES = TopicNames("unit")
 NOW = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
