@@ -29,7 +29,7 @@ from hub.worker.process import WorkerProcess, settings_env
 
 LAST = "bench.last"  # header on the fan-out's last copy of an event (where the router's decision is)
 # The faust settings create_app() passes; the pass-through copies their values from its conf.
-ROUTER_CONF = ("broker", "store", "web_enabled", "topic_partitions", "topic_replication_factor",
+ROUTER_CONF = ("broker", "broker_credentials", "store", "web_enabled", "topic_partitions", "topic_replication_factor",
                "producer_acks", "consumer_auto_offset_reset", "processing_guarantee",
                "table_cleanup_interval")
 
