@@ -1,10 +1,10 @@
 """Which payload fields describe a natural person, per event type, and what a field reads as
-once sealed or erased (crypto-shredding: ARCHITECTURE.md, "Erasure by crypto-shredding").
+once encrypted or erased (crypto-shredding: ARCHITECTURE.md, "Erasure by crypto-shredding").
 
 Each person in an event is a :class:`PersonPart`: where their identifier is and which fields are
-theirs. Those fields travel sealed to the person's own key; in the clear payload each carries a
+theirs. Those fields travel encrypted to the person's own key; in the clear payload each carries a
 placeholder of its type (the Avro schema is held FULL_TRANSITIVE, so a field cannot become
-optional), and the envelope's ``sealed`` blocks say which fields are placeholders. What stays
+optional), and the envelope's ``protected`` blocks say which fields are placeholders. What stays
 clear, on purpose: the identifiers the envelope files the event under (``subject_ids``, the
 Kafka key), a person's sex (their identity number says it already), enumerations (an Avro enum
 has no symbol to spare for a placeholder: a death's cause category stays coarse and clear), and
@@ -58,7 +58,7 @@ PERSONS: dict[EventType, tuple[PersonPart, ...]] = {
     EventType.CONSENT_WITHDRAWN: (),
 }
 
-# A sealed field's placeholder, by the type of its value: plainly not data, and valid Avro.
+# An encrypted field's placeholder, by the type of its value: plainly not data, and valid Avro.
 _PLACEHOLDERS: dict[type, Any] = {str: "", int: 0}
 
 
@@ -74,7 +74,7 @@ def persons_in(event: dict) -> list[tuple[PersonPart, str]]:
 
 
 def placeholder(value: Any) -> Any:
-    """What a sealed field carries in the clear payload instead of ``value``."""
+    """What an encrypted field carries in the clear payload instead of ``value``."""
     if isinstance(value, datetime):
         return datetime.fromtimestamp(0, value.tzinfo)
     if isinstance(value, date):

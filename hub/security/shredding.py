@@ -1,7 +1,7 @@
 """Sealing a person's fields to that person's own key, so erasing the key erases the fields
 (crypto-shredding; ARCHITECTURE.md, "Erasure by crypto-shredding").
 
-Each person has an X25519 key pair. A publisher seals to the *public* key — an ephemeral X25519
+Each person has an X25519 key pair. A publisher encrypts to the *public* key — an ephemeral X25519
 exchange, HKDF-SHA-256, AES-256-GCM — so it needs no secret of anyone's. The private key is kept
 only wrapped to the hub's master public key, with the subject id inside the wrap (the hub's key
 index reads it; the key topic's readers cannot). Associated data binds a block to its event and
@@ -36,13 +36,13 @@ _INFO = b"oncehub/subject-sealing/v1"
 _RAW = dict(encoding=serialization.Encoding.Raw, format=serialization.PublicFormat.Raw)
 
 
-class Unsealable(HubError):
-    """A sealed block did not open: its key is erased or wrong, or the block was altered or moved."""
+class Undecryptable(HubError):
+    """A protected block did not open: its key is erased or wrong, or the block was altered or moved."""
 
 
 @dataclass(frozen=True)
-class Sealed:
-    """Ciphertext sealed to a public key: the ephemeral public key, the nonce, and the
+class Ciphertext:
+    """Ciphertext protected to a public key: the ephemeral public key, the nonce, and the
     ciphertext with its 16-byte tag."""
 
     ephemeral: bytes
@@ -72,69 +72,69 @@ def _key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
                 info=_INFO + ephemeral + recipient).derive(shared)
 
 
-def seal(public_key: bytes, plaintext: bytes, aad: bytes) -> Sealed:
-    """``plaintext`` sealed to ``public_key`` (only its private key opens it), bound to ``aad``."""
+def encrypt_to(public_key: bytes, plaintext: bytes, aad: bytes) -> Ciphertext:
+    """``plaintext`` protected to ``public_key`` (only its private key opens it), bound to ``aad``."""
     recipient = X25519PublicKey.from_public_bytes(public_key)
     ephemeral = X25519PrivateKey.generate()
     ephemeral_public = ephemeral.public_key().public_bytes(**_RAW)
     key = _key(ephemeral.exchange(recipient), ephemeral_public, public_key)
     nonce = os.urandom(12)
-    return Sealed(ephemeral_public, nonce, AESGCM(key).encrypt(nonce, plaintext, aad))
+    return Ciphertext(ephemeral_public, nonce, AESGCM(key).encrypt(nonce, plaintext, aad))
 
 
-def open_sealed(private_key: bytes, sealed: Sealed, aad: bytes) -> bytes:
-    """The plaintext of ``sealed``; :class:`Unsealable` if this key or ``aad`` does not open it."""
+def decrypt(private_key: bytes, protected: Ciphertext, aad: bytes) -> bytes:
+    """The plaintext of ``protected``; :class:`Undecryptable` if this key or ``aad`` does not open it."""
     try:
         private = X25519PrivateKey.from_private_bytes(private_key)
-        ephemeral = X25519PublicKey.from_public_bytes(sealed.ephemeral)
+        ephemeral = X25519PublicKey.from_public_bytes(protected.ephemeral)
         recipient = private.public_key().public_bytes(**_RAW)
-        key = _key(private.exchange(ephemeral), sealed.ephemeral, recipient)
-        return AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad)
+        key = _key(private.exchange(ephemeral), protected.ephemeral, recipient)
+        return AESGCM(key).decrypt(protected.nonce, protected.ciphertext, aad)
     except (InvalidTag, ValueError) as exc:
-        raise Unsealable(f"a sealed block did not open ({type(exc).__name__})") from None
+        raise Undecryptable(f"a protected block did not open ({type(exc).__name__})") from None
 
 
 def _fields_aad(event_id: str, key_id: str) -> bytes:
     return f"fields|{event_id}|{key_id}".encode()
 
 
-def seal_fields(key_id: str, public_key: bytes, event_id: str, fields: dict[str, str | None]) -> Sealed:
-    """A person's fields (``payload path → text``) of event ``event_id``, sealed to their key."""
+def encrypt_fields(key_id: str, public_key: bytes, event_id: str, fields: dict[str, str | None]) -> Ciphertext:
+    """A person's fields (``payload path → text``) of event ``event_id``, protected to their key."""
     text = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return seal(public_key, text.encode(), _fields_aad(event_id, key_id))
+    return encrypt_to(public_key, text.encode(), _fields_aad(event_id, key_id))
 
 
-def open_fields(key_id: str, private_key: bytes, event_id: str, sealed: Sealed) -> dict[str, str | None]:
-    """The fields :func:`seal_fields` sealed for ``event_id`` under key ``key_id``."""
-    return json.loads(open_sealed(private_key, sealed, _fields_aad(event_id, key_id)))
+def decrypt_fields(key_id: str, private_key: bytes, event_id: str, protected: Ciphertext) -> dict[str, str | None]:
+    """The fields :func:`encrypt_fields` protected for ``event_id`` under key ``key_id``."""
+    return json.loads(decrypt(private_key, protected, _fields_aad(event_id, key_id)))
 
 
 def _wrap_aad(key_id: str) -> bytes:
     return f"subject-key|{key_id}".encode()
 
 
-def wrap_for_hub(hub_public_key: bytes, subject_id: str, pair: KeyPair) -> Sealed:
-    """What the key topic holds of a person's private key: it and the subject id, sealed to the
+def wrap_for_hub(hub_public_key: bytes, subject_id: str, pair: KeyPair) -> Ciphertext:
+    """What the key topic holds of a person's private key: it and the subject id, protected to the
     hub's master public key (only the hub opens it), bound to the key id."""
     inner = json.dumps({"subject_id": subject_id, "private_key": pair.private_key.hex()}).encode()
-    return seal(hub_public_key, inner, _wrap_aad(pair.key_id))
+    return encrypt_to(hub_public_key, inner, _wrap_aad(pair.key_id))
 
 
-def unwrap(hub_private_key: bytes, key_id: str, wrapped: Sealed) -> tuple[str, bytes]:
+def unwrap(hub_private_key: bytes, key_id: str, wrapped: Ciphertext) -> tuple[str, bytes]:
     """The subject id and private key that :func:`wrap_for_hub` wrapped under ``key_id``."""
-    inner = json.loads(open_sealed(hub_private_key, wrapped, _wrap_aad(key_id)))
+    inner = json.loads(decrypt(hub_private_key, wrapped, _wrap_aad(key_id)))
     return inner["subject_id"], bytes.fromhex(inner["private_key"])
 
 
 # -- whole events -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class SealedPart:
-    """One person's fields of one event, sealed: the envelope's ``sealed`` carries a list of these."""
+class ProtectedPart:
+    """One person's fields of one event, protected: the envelope's ``protected`` carries a list of these."""
 
     role: str
     key_id: str
-    sealed: Sealed
+    protected: Ciphertext
 
 
 def _tagged(value):
@@ -157,25 +157,25 @@ def _untagged(value):
     return value
 
 
-def seal_event(event: dict, key_for: Callable[[str], tuple[str, bytes]]) -> tuple[dict, list[SealedPart]]:
+def protect_event(event: dict, key_for: Callable[[str], tuple[str, bytes]]) -> tuple[dict, list[ProtectedPart]]:
     """``event`` (decoded) with each person's fields replaced by placeholders, and those fields
-    sealed to the person's key: ``key_for(subject id) → (key id, public key)``."""
+    protected to the person's key: ``key_for(subject id) → (key id, public key)``."""
     clear, taken = split(event)
     event_id = str(event["envelope"]["event_id"])
     parts = []
     for part, subject, fields in taken:
         key_id, public_key = key_for(subject)
         tagged = {path: _tagged(value) for path, value in fields.items()}
-        parts.append(SealedPart(part.role, key_id, seal_fields(key_id, public_key, event_id, tagged)))
+        parts.append(ProtectedPart(part.role, key_id, encrypt_fields(key_id, public_key, event_id, tagged)))
     return clear, parts
 
 
-def open_event(clear: dict, parts: list[SealedPart],
+def reveal_event(clear: dict, parts: list[ProtectedPart],
                private_key: Callable[[str], bytes | None]) -> tuple[dict, list[str]]:
     """The event with the fields of every person whose key is still there put back, and the
     roles of those whose key is gone (erased: their fields keep their placeholders).
     ``private_key(key id)`` is None for an erased key; a block that does not open with the key
-    it names raises :class:`Unsealable` (altered or moved: never read as erased)."""
+    it names raises :class:`Undecryptable` (altered or moved: never read as erased)."""
     event, erased = clear, []
     event_id = str(clear["envelope"]["event_id"])
     for part in parts:
@@ -183,6 +183,6 @@ def open_event(clear: dict, parts: list[SealedPart],
         if key is None:
             erased.append(part.role)
             continue
-        fields = open_fields(part.key_id, key, event_id, part.sealed)
+        fields = decrypt_fields(part.key_id, key, event_id, part.protected)
         event = merge(event, {path: _untagged(value) for path, value in fields.items()})
     return event, erased

@@ -1,5 +1,5 @@
 """The cipher of crypto-shredding: a person's fields open with that person's key only, in the
-event they were sealed for, and not at all once the key is gone."""
+event they were protected for, and not at all once the key is gone."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import random
 import pytest
 
 from hub.domain.envelope import EventType
-from hub.security.subject_sealing import (
-    Sealed,
-    Unsealable,
+from hub.security.shredding import (
+    Ciphertext,
+    Undecryptable,
     mint,
-    open_event,
-    open_fields,
-    seal_event,
-    seal_fields,
+    reveal_event,
+    decrypt_fields,
+    protect_event,
+    encrypt_fields,
     unwrap,
     wrap_for_hub,
 )
@@ -29,38 +29,38 @@ EVENT = "5d0c2a9e-6f1d-4c8e-9a57-0e4c1f2b3a77"
 
 def test_fields_open_with_their_own_key_in_their_own_event():
     person = mint()
-    sealed = seal_fields(person.key_id, person.public_key, EVENT, FIELDS)
-    assert "测试甲".encode() not in sealed.ciphertext and b"1990" not in sealed.ciphertext
-    assert open_fields(person.key_id, person.private_key, EVENT, sealed) == FIELDS
+    protected = encrypt_fields(person.key_id, person.public_key, EVENT, FIELDS)
+    assert "测试甲".encode() not in protected.ciphertext and b"1990" not in protected.ciphertext
+    assert decrypt_fields(person.key_id, person.private_key, EVENT, protected) == FIELDS
 
 
 def test_another_persons_key_does_not_open_them():
     person, spouse = mint(), mint()
-    sealed = seal_fields(person.key_id, person.public_key, EVENT, FIELDS)
-    with pytest.raises(Unsealable):
-        open_fields(person.key_id, spouse.private_key, EVENT, sealed)
+    protected = encrypt_fields(person.key_id, person.public_key, EVENT, FIELDS)
+    with pytest.raises(Undecryptable):
+        decrypt_fields(person.key_id, spouse.private_key, EVENT, protected)
 
 
 @pytest.mark.parametrize("moved", ["event", "key id"])
 def test_a_block_moved_to_another_event_or_key_does_not_open(moved):
     person = mint()
-    sealed = seal_fields(person.key_id, person.public_key, EVENT, FIELDS)
+    protected = encrypt_fields(person.key_id, person.public_key, EVENT, FIELDS)
     event, key_id = (("another-event", person.key_id) if moved == "event" else (EVENT, mint().key_id))
-    with pytest.raises(Unsealable):
-        open_fields(key_id, person.private_key, event, sealed)
+    with pytest.raises(Undecryptable):
+        decrypt_fields(key_id, person.private_key, event, protected)
 
 
 def test_an_altered_block_does_not_open():
     person = mint()
-    sealed = seal_fields(person.key_id, person.public_key, EVENT, FIELDS)
-    flipped = bytes([sealed.ciphertext[0] ^ 1]) + sealed.ciphertext[1:]
-    with pytest.raises(Unsealable):
-        open_fields(person.key_id, person.private_key, EVENT, Sealed(sealed.ephemeral, sealed.nonce, flipped))
+    protected = encrypt_fields(person.key_id, person.public_key, EVENT, FIELDS)
+    flipped = bytes([protected.ciphertext[0] ^ 1]) + protected.ciphertext[1:]
+    with pytest.raises(Undecryptable):
+        decrypt_fields(person.key_id, person.private_key, EVENT, Ciphertext(protected.ephemeral, protected.nonce, flipped))
 
 
 def test_sealing_the_same_fields_twice_gives_different_blocks():
     person = mint()
-    first, second = (seal_fields(person.key_id, person.public_key, EVENT, FIELDS) for _ in range(2))
+    first, second = (encrypt_fields(person.key_id, person.public_key, EVENT, FIELDS) for _ in range(2))
     assert first.ciphertext != second.ciphertext and first.ephemeral != second.ephemeral
 
 
@@ -69,9 +69,9 @@ def test_only_the_hub_master_key_unwraps_a_persons_key_and_its_subject():
     wrapped = wrap_for_hub(hub.public_key, "330106199001020011", person)
     assert b"330106" not in wrapped.ciphertext
     assert unwrap(hub.private_key, person.key_id, wrapped) == ("330106199001020011", person.private_key)
-    with pytest.raises(Unsealable):
+    with pytest.raises(Undecryptable):
         unwrap(mint().private_key, person.key_id, wrapped)
-    with pytest.raises(Unsealable):  # the wrap is bound to its key id
+    with pytest.raises(Undecryptable):  # the wrap is bound to its key id
         unwrap(hub.private_key, mint().key_id, wrapped)
 
 
@@ -106,17 +106,17 @@ class Keyring:
 
 def test_an_event_opens_whole_with_every_key():
     keys, event = Keyring(), _marriage()
-    clear, parts = seal_event(event, keys.key_for)
+    clear, parts = protect_event(event, keys.key_for)
     assert [p.role for p in parts] == ["spouse_a", "spouse_b"]
     assert clear["payload"]["spouse_a"]["name"] == "" and clear["payload"]["registration_office"]
-    assert open_event(clear, parts, keys.private_key) == (event, [])
+    assert reveal_event(clear, parts, keys.private_key) == (event, [])
 
 
 def test_after_one_spouse_is_erased_only_the_other_opens():
     keys, event = Keyring(), _marriage()
-    clear, parts = seal_event(event, keys.key_for)
+    clear, parts = protect_event(event, keys.key_for)
     keys.erase(event["payload"]["spouse_a"]["id_number"])
-    opened, erased = open_event(clear, parts, keys.private_key)
+    opened, erased = reveal_event(clear, parts, keys.private_key)
     assert erased == ["spouse_a"]
     assert opened["payload"]["spouse_a"] == clear["payload"]["spouse_a"]  # placeholders only
     assert opened["payload"]["spouse_b"] == event["payload"]["spouse_b"]
@@ -124,7 +124,7 @@ def test_after_one_spouse_is_erased_only_the_other_opens():
 
 def test_a_block_moved_into_another_event_is_not_read_as_erased():
     keys, first, second = Keyring(), _marriage(), _marriage()
-    _, parts = seal_event(first, keys.key_for)
-    clear, _ = seal_event(second, keys.key_for)
-    with pytest.raises(Unsealable):
-        open_event(clear, parts, keys.private_key)
+    _, parts = protect_event(first, keys.key_for)
+    clear, _ = protect_event(second, keys.key_for)
+    with pytest.raises(Undecryptable):
+        reveal_event(clear, parts, keys.private_key)
