@@ -58,6 +58,17 @@ class RefersTo(HubModel):
         "router holding the original's partition sees it.")
 
 
+class ProtectedFields(HubModel):
+    """One person's payload fields, encrypted to their own key (crypto-shredding: see
+    :mod:`hub.domain.personal_data` for which fields, :mod:`hub.security.shredding` for how)."""
+
+    role: str
+    key_id: str
+    ephemeral: bytes
+    nonce: bytes
+    ciphertext: bytes
+
+
 class Envelope(HubModel):
     """Who said what about whom, and when: identical on every event type."""
 
@@ -72,6 +83,7 @@ class Envelope(HubModel):
     refers_to: RefersTo | None = None
     pending_documents: list[str] = []
     consents: list[str] = []
+    protected: list[ProtectedFields] = []
 
 
 P = TypeVar("P", bound=HubModel)

@@ -90,11 +90,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_NOT_FINGERPRINTED = frozenset({"recorded_at", "schema_version", "protected"})
+
+
 def fingerprint(event: dict) -> str:
     """SHA-256 of the canonical JSON of a decoded event, without what the hub adds when it
-    seals it (``recorded_at``, ``schema_version``): a department's retry with the same event id
-    and the same submission has the same fingerprint."""
-    env = {k: v for k, v in event["envelope"].items() if k not in ("recorded_at", "schema_version")}
+    seals it (``recorded_at``, ``schema_version``) or what encrypting its personal fields adds
+    (``protected``: fresh randomness each time; the fingerprint is of the revealed payload): a
+    department's retry with the same event id and the same submission has the same fingerprint."""
+    env = {k: v for k, v in event["envelope"].items() if k not in _NOT_FINGERPRINTED}
     text = json.dumps(_plain({"envelope": env, "payload": event.get("payload")}),
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

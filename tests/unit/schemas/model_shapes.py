@@ -48,7 +48,7 @@ def avro_type(tp) -> object:
         return ("enum", tp.__name__, [m.value for m in tp])
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return ("record", tp.__name__, model_fields(tp))
-    simple = {str: "string", int: "int", bool: "boolean", Decimal: DECIMAL, date: DATE,
+    simple = {str: "string", int: "int", bool: "boolean", bytes: "bytes", Decimal: DECIMAL, date: DATE,
               datetime: TIMESTAMP}
     return simple[tp]
 
