@@ -62,6 +62,15 @@ class HubSettings(BaseSettings):
         None, description="Keys of the audit trail's subject pseudonyms (kept outside Kafka); "
         "default <state_dir>/pseudonym-keys.json, created on first use."
     )
+    master_key_file: Path | None = Field(
+        None, description="The hub's master key (X25519, private): it unwraps each person's key "
+        "for crypto-shredding; default <state_dir>/master-key.json, created on first use. Only "
+        "the hub's own processes (router, replay, serve, erase) are given it."
+    )
+    master_public_key_file: Path | None = Field(
+        None, description="The master key's public half, given to every publisher (not a secret); "
+        "default <state_dir>/master-key.pub.json."
+    )
     producer_linger_ms: int = Field(
         0, ge=0, description="Producer batching delay; 0 suits synchronous publishes (see BENCHMARKS.md)."
     )
@@ -136,3 +145,11 @@ class HubSettings(BaseSettings):
     @property
     def resolved_pseudonym_keys_file(self) -> Path:
         return self.pseudonym_keys_file or self.state_dir / "pseudonym-keys.json"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.state_dir / "master-key.json"
+
+    @property
+    def resolved_master_public_key_file(self) -> Path:
+        return self.master_public_key_file or self.state_dir / "master-key.pub.json"

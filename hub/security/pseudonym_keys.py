@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 from hub.config import HubSettings
 from hub.domain.pseudonyms import Pseudonyms
 from hub.errors import ConfigurationError
+from hub.security.secret_files import write_secret_file
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +41,7 @@ def _write(path: Path, current: str, keys: dict[str, bytes], exclusive: bool) ->
     body = json.dumps({"current": current,
                        "keys": {k: base64.b64encode(v).decode() for k, v in sorted(keys.items())}},
                       indent=2).encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if exclusive:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    else:  # a rotation: write beside, then replace, so a reader never sees half a file
-        spare = path.with_suffix(".tmp")
-        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(body)
-        out.flush()
-        os.fsync(out.fileno())
-    if not exclusive:
-        os.replace(path.with_suffix(".tmp"), path)
+    write_secret_file(path, body, exclusive)
 
 
 def _read(path: Path) -> tuple[str, dict[str, bytes]]:
