@@ -1,0 +1,85 @@
+"""A publisher mints a person's key once and never keeps the private half; the hub's ring
+unwraps what it is given, finds a person's keys, and tells a key not yet read from an erased one."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.security.person_keys import KeyRecord, KeyRing, KeyState, PublisherKeys
+from hub.security.shredding import Undecryptable, decrypt_fields, encrypt_fields, mint
+
+SUBJECT, OTHER = "330106199001020011", "330106199203040022"
+
+
+@pytest.fixture
+def master():
+    return mint()
+
+
+def test_a_person_gets_one_key_per_publisher_and_the_record_goes_out_first(master):
+    sent: list[KeyRecord] = []
+    keys = PublisherKeys(master.public_key, sent.append)
+    first = keys.key_for(SUBJECT)
+    assert keys.key_for(SUBJECT) == first and len(sent) == 1
+    assert keys.key_for(OTHER) != first and len(sent) == 2
+    assert sent[0].key_id == first[0] and sent[0].public_key == first[1]
+
+
+def test_a_failed_send_leaves_no_key_behind(master):
+    def down(record):
+        raise ConnectionError("broker unreachable")
+
+    keys = PublisherKeys(master.public_key, down)
+    with pytest.raises(ConnectionError):
+        keys.key_for(SUBJECT)
+    sent: list[KeyRecord] = []
+    keys._send = sent.append
+    keys.key_for(SUBJECT)
+    assert len(sent) == 1  # minted afresh, and published this time
+
+
+def test_the_ring_opens_what_a_publisher_encrypted(master):
+    sent: list[KeyRecord] = []
+    key_id, public = PublisherKeys(master.public_key, sent.append).key_for(SUBJECT)
+    ring = KeyRing(master.private_key)
+    for record in sent:
+        ring.add(record)
+    block = encrypt_fields(key_id, public, "event-1", {"payload.spouse_a.name": "测试甲"})
+    assert decrypt_fields(key_id, ring.private_key(key_id), "event-1", block) == {"payload.spouse_a.name": "测试甲"}
+    assert ring.keys_of(SUBJECT) == {key_id} and ring.keys_of(OTHER) == frozenset()
+
+
+def test_every_publishers_key_of_a_person_is_found_and_erased(master):
+    sent: list[KeyRecord] = []
+    civil, health = PublisherKeys(master.public_key, sent.append), PublisherKeys(master.public_key, sent.append)
+    ids = {civil.key_for(SUBJECT)[0], health.key_for(SUBJECT)[0]}
+    ring = KeyRing(master.private_key)
+    for record in sent:
+        ring.add(record)
+    assert ring.keys_of(SUBJECT) == ids
+    for key_id in ids:
+        ring.remove(key_id)
+    assert ring.keys_of(SUBJECT) == frozenset()
+    assert all(ring.private_key(k) is None for k in ids)
+
+
+def test_a_key_not_read_yet_is_unknown_until_the_topics_are_read_to_the_end(master):
+    ring = KeyRing(master.private_key)
+    assert ring.state("never-seen", caught_up=False) is KeyState.UNKNOWN
+    assert ring.state("never-seen", caught_up=True) is KeyState.ERASED
+
+
+def test_a_record_wrapped_to_another_master_key_is_refused(master):
+    sent: list[KeyRecord] = []
+    PublisherKeys(mint().public_key, sent.append).key_for(SUBJECT)
+    with pytest.raises(Undecryptable):
+        KeyRing(master.private_key).add(sent[0])
+
+
+def test_the_publishers_memory_is_bounded(master):
+    sent: list[KeyRecord] = []
+    keys = PublisherKeys(master.public_key, sent.append, capacity=2)
+    for subject in (SUBJECT, OTHER, "330106199305060033"):
+        keys.key_for(subject)
+    keys.key_for(SUBJECT)  # forgotten as the oldest: a new key, which is harmless
+    assert len(sent) == 4
