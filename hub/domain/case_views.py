@@ -28,6 +28,7 @@ def case_lines(case: CaseState) -> list[str]:
         if item.overdue and not item.final:
             verdict = "OVERDUE"
         detail = item.reference or item.reason or ""
-        lines.append(f"  {_at(item.done_at)}  {item.department:32} {item.name_zh} ({item.item}): "
+        change = "" if item.change == "NEW" else f" — {item.change}"  # a correction, an annulment
+        lines.append(f"  {_at(item.done_at)}  {item.department:32} {item.name_zh} ({item.item}){change}: "
                      f"{item.status.value} {detail} [{verdict}; deadline {_at(item.deadline_at).strip()}]")
     return lines

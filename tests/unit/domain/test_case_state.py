@@ -114,3 +114,21 @@ def test_the_next_deadline_is_the_earliest_of_items_neither_done_nor_flagged():
     for item in case.items.values():
         item.overdue = True  # flagged: the deadline check has nothing more to do for them
     assert case.next_deadline() is None
+
+
+def test_the_timeline_says_which_items_change_earlier_ones():
+    from datetime import datetime, timezone
+
+    from hub.domain.case import CaseState, ItemState
+    from hub.domain.case_views import case_lines
+
+    at = datetime(2026, 12, 3, 8, 0, tzinfo=timezone.utc)
+    case = CaseState(case_id="case-1", event_type="marriage_registered", source_department="CIVIL_AFFAIRS",
+                     opened_at=at, items={
+                         "a": ItemState(item_id="a", department="PROVIDENT_FUND", item="marriage_housing_loan_notice",
+                                        name_zh="告知", requested_at=at),
+                         "b": ItemState(item_id="b", department="PROVIDENT_FUND", item="marriage_housing_loan_notice",
+                                        name_zh="告知", change="ANNULMENT", requested_at=at)})
+    notice, withdrawal = case_lines(case)[2:]
+    assert "(marriage_housing_loan_notice):" in notice
+    assert "(marriage_housing_loan_notice) — ANNULMENT:" in withdrawal
