@@ -234,6 +234,22 @@ def test_the_router_refuses_supplementing_b_event(stage):
            evidence + ("; B's event released!" if released else "; B's event still held"))
 
 
+def test_the_router_refuses_withdrawing_consent_to_b_event(stage):
+    routed = stage["routed"]
+    original = next(d for d in routing_decisions(stage["settings"]) if d.event_id == routed.event_id)
+    with Publisher(ATTACKER, clients=stage["attacker"]) as a:  # A may publish withdrawals: its own
+        receipt = a.publish_raw(EventType.CONSENT_WITHDRAWN.value, {
+            "occurred_at": datetime.now(timezone.utc).isoformat(),
+            "payload": {"withdraws_consent_of": routed.event_id, "subject_id": original.subject_ids[0],
+                        "items": ["marriage_housing_loan_notice"],
+                        "withdrawn_on": datetime.now(timezone.utc).date().isoformat()}})
+    refused, evidence = dead_lettered(stage, receipt, "the consent withdrawal")
+    told = [w for items in inbox_items(stage["settings"]).values() for _, w in items
+            if w.event_id == receipt.event_id]
+    record("withdraw consent to B's registration", "kafka → router", refused and not told,
+           evidence + (f"; {len(told)} recipient(s) told!" if told else ""))
+
+
 def test_the_router_refuses_reusing_b_ids(stage):
     routed = stage["routed"]
     with Publisher(ATTACKER, clients=stage["attacker"]) as a:
