@@ -81,3 +81,19 @@ def withdrawal_record(original: dict[str, Any], items: list[str], occurred_at: d
         "withdrawn_on": occurred_at.date().isoformat()}}
     sender = department or Department(str(original["envelope"]["source_department"]))
     return sealed_record(EventType.CONSENT_WITHDRAWN, raw, department=sender)
+
+
+def pickle_router(names, clock: Callable[[], datetime], **options: Any):
+    """A :class:`~hub.worker.processor.RouterProcessor` on the seed rules with pickle standing in
+    for Avro (the processor only hands bytes to the codecs it is given) and dict tables;
+    ``options`` as the processor takes them (``early_supplements``, ``cases`` …)."""
+    import pickle
+
+    from hub.rules import load_rules
+    from hub.worker.processor import RouterProcessor
+
+    return RouterProcessor(
+        rules=load_rules(), names=names, specs_by_topic=names.event_specs(),
+        decode=lambda spec, data, topic: pickle.loads(data),
+        encode_item=lambda m, t: pickle.dumps(m), encode_decision=lambda m, t: pickle.dumps(m),
+        encode_dead_letter=lambda m, t: pickle.dumps(m), routed={}, held={}, clock=clock, **options)

@@ -96,16 +96,8 @@ class BackOffice:
 
     def supplement(self, receipt, documents: list[str], timeout_s: float = 120.0) -> None:
         """Show a held case waiting (容缺受理), then provide the documents and let it go on."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            self._worker.check_alive()
-            self.projection.catch_up()
-            case = self.projection.case(receipt.case_id)
-            if case is not None and case.status is CaseStatus.PENDING_SUPPLEMENT:
-                break
-            if time.monotonic() > deadline:
-                raise HubError(f"case {receipt.case_id} was not held for its documents")
-            time.sleep(0.3)
+        case = self._case_once(receipt.case_id, lambda c: c.status is CaseStatus.PENDING_SUPPLEMENT,
+                               timeout_s, f"case {receipt.case_id} was not held for its documents")
         self.echo(f"\n{case.case_id} accepted with documents missing (容缺受理): "
                   f"{case.status.value}, waiting for {', '.join(case.pending_documents)}")
         with Publisher(Department(case.source_department), self.settings) as publisher:
@@ -118,29 +110,39 @@ class BackOffice:
     def withdraw_consent(self, receipt, items: list[str], timeout_s: float = 120.0) -> CaseState:
         """The couple withdraws the consent given at the window (撤回同意): the recipient is told
         to erase what it holds on that consent; show the case once it has done so."""
-        self.projection.catch_up()
-        case = self.projection.case(receipt.case_id)
+        case = self._case_once(receipt.case_id, lambda c: True, timeout_s, f"case {receipt.case_id} is unknown")
         with Publisher(Department(case.source_department), self.settings) as publisher:
             withdrawal = publisher.publish_raw("consent_withdrawn", {
                 "occurred_at": datetime.now(timezone.utc).isoformat(), "case_id": receipt.case_id,
                 "payload": {"withdraws_consent_of": receipt.event_id, "subject_id": case.subject_ids[0],
                             "items": items, "withdrawn_on": datetime.now(CHINA_TZ).date().isoformat()}})
         self.echo(f"\n{receipt.case_id}: consent to {', '.join(items)} withdrawn (撤回同意)")
+
+        def told(case: CaseState) -> bool:
+            notices = [i for i in case.items.values() if i.item in items and i.change == "ANNULMENT"]
+            return withdrawal.event_id in case.event_ids and bool(notices) and all(i.final for i in notices)
+
+        case = self._case_once(receipt.case_id, told, timeout_s,
+                               f"the consent withdrawal of case {receipt.case_id} was not handled "
+                               f"within {timeout_s:.0f}s")
+        for line in case_lines(case):
+            self.echo(line)
+        return case
+
+    def _case_once(self, case_id: str, ready: Callable[[CaseState], bool], timeout_s: float,
+                   failure: str) -> CaseState:
+        """The case, once the projection shows it ``ready``; a :class:`HubError` saying
+        ``failure`` after ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
         while True:
             self._worker.check_alive()
             self.projection.catch_up()
-            case = self.projection.case(receipt.case_id)
-            told = [i for i in case.items.values() if i.item in items and i.change == "ANNULMENT"]
-            if withdrawal.event_id in case.event_ids and told and all(i.final for i in told):
-                break
+            case = self.projection.case(case_id)
+            if case is not None and ready(case):
+                return case
             if time.monotonic() > deadline:
-                raise HubError(f"the consent withdrawal of case {receipt.case_id} was not handled "
-                               f"within {timeout_s:.0f}s")
+                raise HubError(failure)
             time.sleep(0.3)
-        for line in case_lines(case):
-            self.echo(line)
-        return case
 
     def complete(self, case_ids: list[str], timeout_s: float = 180.0) -> list[CaseState]:
         """Wait for every case to complete, then print timelines and the summary."""

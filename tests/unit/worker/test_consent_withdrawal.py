@@ -16,11 +16,11 @@ from hub.domain.envelope import EventType
 from hub.domain.routing import ItemChange, RoutingDecision, WorkItem, item_id
 from hub.domain.rules import CONSENT_WITHDRAWN
 from hub.kafka.topic_names import TopicNames
-from hub.rules import load_rules
-from hub.worker.processor import RouterProcessor, SourceRecord
+from hub.worker.processor import SourceRecord
 from producers.demo_data import generate
 from tests.factories import (
     change_record,
+    pickle_router,
     sealed_record,
     supplement_record,
     withdrawal_record,
@@ -34,13 +34,7 @@ CONSENT = ["marriage_housing_loan_notice"]
 
 @pytest.fixture
 def processor():
-    # Pickle stands in for Avro: the processor only hands bytes to the codecs it is given.
-    return RouterProcessor(
-        rules=load_rules(), names=NAMES, specs_by_topic=NAMES.event_specs(),
-        decode=lambda spec, data, topic: pickle.loads(data),
-        encode_item=lambda m, t: pickle.dumps(m), encode_decision=lambda m, t: pickle.dumps(m),
-        encode_dead_letter=lambda m, t: pickle.dumps(m), routed={}, held={}, clock=lambda: NOW,
-    )
+    return pickle_router(NAMES, lambda: NOW)
 
 
 def _marriage(consents=CONSENT, seed: int = 4, **hints) -> dict:

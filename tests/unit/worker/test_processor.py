@@ -14,7 +14,7 @@ from hub.domain.envelope import EventType
 from hub.domain.routing import DecisionKind, ItemChange, RoutingDecision, WorkItem, item_id
 from hub.kafka.topic_names import TopicNames
 from hub.rules import load_rules
-from tests.factories import change_record, sealed_record, supplement_record
+from tests.factories import change_record, pickle_router, sealed_record, supplement_record
 from hub.worker.processor import RouterProcessor, SourceRecord
 
 NAMES = TopicNames("unit")
@@ -24,13 +24,7 @@ SPECS = NAMES.event_specs()
 
 @pytest.fixture
 def processor():
-    # Pickle stands in for Avro: the processor only hands bytes to the codecs it is given.
-    return RouterProcessor(
-        rules=load_rules(), names=NAMES, specs_by_topic=SPECS,
-        decode=lambda spec, data, topic: pickle.loads(data),
-        encode_item=lambda m, t: pickle.dumps(m), encode_decision=lambda m, t: pickle.dumps(m),
-        encode_dead_letter=lambda m, t: pickle.dumps(m), routed={}, held={}, clock=lambda: NOW,
-    )
+    return pickle_router(NAMES, lambda: NOW)
 
 
 def _event(event_type: EventType, seed: int = 1, **hints) -> dict:

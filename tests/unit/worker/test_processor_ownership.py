@@ -17,9 +17,8 @@ from hub.domain.envelope import EventType
 from hub.domain.ownership import fingerprint
 from hub.domain.routing import DecisionKind, ItemChange, RoutingDecision, WorkItem
 from hub.kafka.topic_names import TopicNames
-from hub.rules import load_rules
-from hub.worker.processor import RouterProcessor, SourceRecord
-from tests.factories import change_record, sealed_record, submission, supplement_record
+from hub.worker.processor import SourceRecord
+from tests.factories import change_record, pickle_router, sealed_record, submission, supplement_record
 
 NAMES = TopicNames("unit")
 NOW = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
@@ -29,13 +28,7 @@ CIVIL, MARKET, HEALTH = Department.CIVIL_AFFAIRS, Department.MARKET_SUPERVISION,
 @pytest.fixture
 def router():
     """The router as ``hub worker`` builds it (topics read side by side), pickle for Avro."""
-    return RouterProcessor(
-        rules=load_rules(), names=NAMES, specs_by_topic=NAMES.event_specs(),
-        decode=lambda spec, data, topic: pickle.loads(data),
-        encode_item=lambda m, t: pickle.dumps(m), encode_decision=lambda m, t: pickle.dumps(m),
-        encode_dead_letter=lambda m, t: pickle.dumps(m), routed={}, held={}, cases={},
-        clock=lambda: NOW, early_supplements=True,
-    )
+    return pickle_router(NAMES, lambda: NOW, cases={}, early_supplements=True)
 
 
 def _record(event: dict, offset: int = 0, topic: str | None = None) -> SourceRecord:
