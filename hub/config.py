@@ -84,6 +84,14 @@ class HubSettings(BaseSettings):
         86_400.0, gt=0, description="How long the router keeps a supplement read before the event "
         "it completes (topics are read side by side) before dead-lettering it."
     )
+    route_batch_max: int = Field(
+        100, ge=1, description="Most records the router routes as one batch: their outputs are "
+        "sent together and acknowledged before any of them is committed (1: one at a time)."
+    )
+    route_batch_wait_s: float = Field(
+        0.005, ge=0, description="How long the router waits for a batch to fill before routing "
+        "what it has (the latency a record may gain when the topics are quiet)."
+    )
     max_body_bytes: int = Field(64 * 1024, gt=0, description="Largest HTTP ingest body accepted.")
     unauthenticated_audit_limit: str = Field(
         "20/minute", description="Refused shared-data queries without a valid token audited one by one "

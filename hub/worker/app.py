@@ -1,9 +1,10 @@
 """`hub worker`: the faust-streaming router.
 
 One agent consumes every registration topic (concurrency 1: faust-streaming can commit past an
-in-flight event with concurrency > 1, issue #606) and, for each record, waits until every
-output — inbox items, routing decision, or dead letter — is acknowledged by Kafka before the
-event is acknowledged, so its offset is committed only after its effects are durable.
+in-flight event with concurrency > 1, issue #606), a batch of records at a time (those read
+within a few milliseconds, at most ``route_batch_max``), and waits until every output of the
+batch — inbox items, routing decisions, dead letters — is acknowledged by Kafka before its
+events are acknowledged, so an offset is committed only after its record's effects are durable.
 
 Crashes and rebalances may re-route an event (faust #502, #517); that is harmless by design:
 work items are deterministic (same ids, same bytes), and agencies apply each item id once.
@@ -30,9 +31,11 @@ import logging
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import faust
+import faust.streams as faust_streams
 from faust.types import TP
 
 from hub.config import HubSettings
@@ -149,18 +152,22 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
     guard = StallGuard(clients, app.conf.id, grace_s=30.0)
     event_topics = set(names.all_events())
 
-    where = lambda r: f"routing {r.topic}[{r.partition}]@{r.offset}"  # noqa: E731
+    def where(records: list[SourceRecord]) -> str:
+        first = records[0]
+        more = f" and {len(records) - 1} more" if len(records) > 1 else ""
+        return f"routing {first.topic}[{first.partition}]@{first.offset}{more}"
 
-    async def handle(record: SourceRecord) -> None:
+    async def handle(records: list[SourceRecord], enter) -> None:
         # Built on a thread (registry lookups block), written, and only then remembered: the
         # tables change once every output is durable, so a retry finds them as they were.
-        prepared = await until_done(where(record), lambda: off_loop(processor.prepare, record))
+        # ``enter(n)``: record n's faust context, where its table changes are written.
+        prepared = await until_done(where(records), lambda: off_loop(processor.prepare_batch, records))
         try:
-            await until_done(where(record), lambda: send_all(prepared.outputs))
+            await until_done(where(records), lambda: send_all(prepared.outputs))
         except BaseException:
-            prepared.discard()  # stopped or revoked: the record will be routed again
+            prepared.discard()  # stopped or revoked: the records will be routed again
             raise
-        prepared.commit()
+        prepared.commit(enter)
 
     ack_bound_s = max(30.0, 3 * settings.publish_timeout_s)
 
@@ -172,9 +179,10 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
             # for minutes) becomes a failed attempt, and the outputs are sent again.
             await asyncio.wait_for(asyncio.shield(future), ack_bound_s)
 
-    async def expire_early_supplements(partition: int) -> None:
-        # In the agent, after one of the partition's records: faust writes a table only for the
-        # partition of the record being handled (a timer cannot), and that is where these live.
+    async def expire_early_supplements(partition: int, event) -> None:
+        # After a batch, in the context of one of the partition's records (``event``): faust
+        # writes a table only for the partition of the record being handled (a timer cannot),
+        # and that is where these live.
         prepared = await until_done(f"expiring early supplements of partition {partition}", lambda: off_loop(
             processor.expire_early, settings.early_supplement_ttl_s, partition))
         try:
@@ -182,7 +190,7 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
         except BaseException:
             prepared.discard()
             raise
-        prepared.commit()
+        prepared.commit(lambda _: in_context_of(event))
         if prepared.outputs:
             log.warning("%d early supplement(s) of partition %d expired into the dead letters",
                         len(prepared.outputs), partition)
@@ -191,9 +199,11 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
     last_sweep: dict[int, float] = {}
     next_offset: dict[tuple[str, int], int] = {}
 
-    @app.agent(raw_topic(app, *names.all_events()), concurrency=1)
-    async def route_events(stream):
-        async for event in stream.events():
+    async def records_of(events) -> tuple[list[SourceRecord], list]:
+        """The batch's records in order, and for each the faust event in whose context it is
+        remembered: records faust skipped come first, read directly (with their successor's)."""
+        records, owners = [], []
+        for event in events:
             msg = event.message
             key = (msg.topic, msg.partition)
             guard.progressed(*key)
@@ -209,13 +219,26 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
                     lambda: off_loop(guard.read_range, msg.topic, msg.partition, next_offset[key], msg.offset))
                 for rec in missed:
                     log.warning("routing %s[%d]@%d, which faust skipped", rec.topic, rec.partition, rec.offset)
-                    await handle(SourceRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value))
-            await handle(SourceRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value))
+                    records.append(SourceRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value))
+                    owners.append(event)
+            records.append(SourceRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value))
+            owners.append(event)
             next_offset[key] = max(next_offset[key], msg.offset + 1)
-            now = time.monotonic()
-            if now - last_sweep.setdefault(msg.partition, now) >= sweep_every_s:
-                last_sweep[msg.partition] = now
-                await expire_early_supplements(msg.partition)
+        return records, owners
+
+    @app.agent(raw_topic(app, *names.all_events()), concurrency=1)
+    async def route_events(stream):
+        # Batches: one thread hop, one round of produce requests and one wait for their
+        # acknowledgements per batch instead of per record (the router was bound by them). faust
+        # acknowledges a batch's events only after this body has handled all of them.
+        async for events in stream.take_events(settings.route_batch_max, settings.route_batch_wait_s):
+            records, owners = await records_of(events)
+            await handle(records, lambda n: in_context_of(owners[n]))
+            now, latest = time.monotonic(), {event.message.partition: event for event in events}
+            for partition, event in latest.items():
+                if now - last_sweep.setdefault(partition, now) >= sweep_every_s:
+                    last_sweep[partition] = now
+                    await expire_early_supplements(partition, event)
 
     @app.timer(interval=guard.grace_s / 2)
     async def resume_stalled_partitions():
@@ -240,6 +263,14 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
         await keep_going("the deadline check", lambda: run_deadline_check(settings))
 
     return app
+
+
+def in_context_of(event) -> None:
+    """Make ``event`` the record being handled, as faust's own stream iteration does: a table
+    change goes to the changelog partition (and RocksDB database) of that record. The batches of
+    ``Stream.take_events`` are handed over outside the iteration that read them, so the router
+    sets the (task-local) context itself, before each record's changes."""
+    faust_streams._current_event.set(weakref.ref(event))
 
 
 def run_deadline_check(settings: HubSettings) -> None:

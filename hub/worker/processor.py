@@ -13,7 +13,7 @@ an event joining a case another department opened.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -45,10 +45,13 @@ class Output:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A record's outputs, built, and the table changes that go with them (not yet made)."""
+    """Records' outputs, built, and the table changes that go with them (not yet made).
+
+    ``commit(enter)`` makes the changes, record by record: ``enter(n)`` (if given) is called
+    before the ``n``-th record's, so the router can make them in that record's faust context."""
 
     outputs: list[Output]
-    commit: Callable[[], None]
+    commit: Callable[..., None]
     discard: Callable[[], None]
 
 
@@ -120,20 +123,44 @@ class RouterProcessor:
         """Build one record's outputs without changing the tables: ``commit()`` makes the
         changes, after the caller has the outputs (the router calls it on faust's event loop,
         having built the outputs on a thread, because registry lookups block)."""
+        return self.prepare_batch([record])
+
+    def prepare_batch(self, records: Sequence[SourceRecord]) -> Prepared:
+        """:meth:`prepare` for several records, in order: each sees the table changes of those
+        before it. A record that cannot be routed is a dead letter and changes nothing; a
+        transient failure raises and leaves the tables untouched (the batch is tried again)."""
+        self._discard()
+        outputs: list[Output] = []
         try:
-            outputs = self._route(record)
-        except Exception as exc:  # noqa: BLE001 - every failure of one record is parked, by design
+            for n, record in enumerate(records):
+                if n:
+                    for table in self._tables:
+                        table.begin()
+                outputs += self._prepare_one(record)
+        except BaseException:
             self._discard()
-            if is_transient(exc):
-                raise  # the registry is unreachable: retry the record, don't park it
-            log.warning("parking %s[%d]@%d: %s", record.topic, record.partition, record.offset,
-                        error_text(exc))
-            return Prepared([self.dead_letter(record, exc)], _nothing, _nothing)
+            raise
         return Prepared(outputs, self._commit, self._discard)
 
-    def _commit(self) -> None:
-        for table in self._tables:
-            table.commit()
+    def _prepare_one(self, record: SourceRecord) -> list[Output]:
+        try:
+            return self._route(record)
+        except Exception as exc:  # noqa: BLE001 - every failure of one record is parked, by design
+            if is_transient(exc):
+                raise  # the registry is unreachable: retry the record, don't park it
+            for table in self._tables:
+                table.drop_segment()
+            log.warning("parking %s[%d]@%d: %s", record.topic, record.partition, record.offset,
+                        error_text(exc))
+            return [self.dead_letter(record, exc)]
+
+    def _commit(self, enter: Callable[[int], None] | None = None) -> None:
+        per_table = [table.segments() for table in self._tables]
+        for n, writes in enumerate(zip(*per_table)):
+            if enter is not None:
+                enter(n)
+            for table, segment in zip(self._tables, writes):
+                table.apply(segment)
 
     def _discard(self) -> None:
         for table in self._tables:
@@ -364,10 +391,6 @@ class RouterProcessor:
 def _age_s(kept: dict, now: datetime) -> float:
     """Seconds since an early supplement was kept."""
     return (now - datetime.fromisoformat(kept["kept_at"])).total_seconds()
-
-
-def _nothing() -> None:
-    """The commit of a dead letter: a parked record changes no table."""
 
 
 def _refuse_if(reason: str | None) -> None:

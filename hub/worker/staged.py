@@ -9,6 +9,12 @@ the first try would make its supplement a dead letter and its items would never 
 writes and deletes are kept aside until :meth:`Staged.commit` applies them to the mapping
 underneath, or :meth:`Staged.discard` forgets them. The router builds its outputs off the event
 loop (registry calls block) and commits on the loop, where faust tables may be written.
+
+The router routes a batch of records at a time: each record's writes are a *segment* of their
+own (:meth:`Staged.begin`), seen by the records after it, dropped alone when that record is
+parked (:meth:`Staged.drop_segment`), and applied segment by segment (:meth:`Staged.segments`),
+each within its own record's context (faust writes a table change to the changelog partition of
+the record being handled).
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ class Staged(MutableMapping):
 
     def __init__(self, base: MutableMapping):
         self.base = base
-        self._writes: dict[Any, Any] = {}
+        self._writes: dict[Any, Any] = {}  # every segment's writes, the later over the earlier: for reads
+        self._segments: list[dict[Any, Any]] = [{}]
 
     def __getitem__(self, key):
         staged = self._writes.get(key, _ABSENT)
@@ -45,12 +52,12 @@ class Staged(MutableMapping):
         return self.base.get(key, default)
 
     def __setitem__(self, key, value) -> None:
-        self._writes[key] = value
+        self._writes[key] = self._segments[-1][key] = value
 
     def __delitem__(self, key) -> None:
         if self.get(key, _ABSENT) is _ABSENT:
             raise KeyError(key)
-        self._writes[key] = _DELETED
+        self._writes[key] = self._segments[-1][key] = _DELETED
 
     def __iter__(self) -> Iterator:
         seen = set()
@@ -68,14 +75,34 @@ class Staged(MutableMapping):
         """How many writes and deletes wait for :meth:`commit`."""
         return len(self._writes)
 
-    def commit(self) -> None:
-        """Apply the staged writes and deletes to ``base``, in the order they were first made."""
-        writes, self._writes = self._writes, {}
+    def begin(self) -> None:
+        """Start a new segment: the writes from now on belong to the next record (segment ``n``
+        after ``n`` calls since the last commit or discard)."""
+        self._segments.append({})
+
+    def drop_segment(self) -> None:
+        """Forget the current segment's writes only (its record was parked); earlier ones stay."""
+        self._segments[-1] = {}
+        self._writes = {k: v for segment in self._segments for k, v in segment.items()}
+
+    def segments(self) -> list[dict[Any, Any]]:
+        """Take the staged segments, oldest first (empty ones too, so that segment ``n`` is still
+        the ``n``-th record's), to apply one at a time with :meth:`apply`."""
+        segments, self._segments, self._writes = self._segments, [{}], {}
+        return segments
+
+    def apply(self, writes: dict[Any, Any]) -> None:
+        """Make one segment's writes and deletes in ``base``, in the order they were first made."""
         for key, value in writes.items():
             if value is _DELETED:
                 self.base.pop(key, None)
             else:
                 self.base[key] = value
 
+    def commit(self) -> None:
+        """Apply every staged write and delete to ``base``, segment by segment."""
+        for writes in self.segments():
+            self.apply(writes)
+
     def discard(self) -> None:
-        self._writes.clear()
+        self._writes, self._segments = {}, [{}]
