@@ -93,9 +93,30 @@ class TopicNames:
     def _writers(self) -> dict[str, Department]:
         writers = {self.outcomes_of(d): d for d in Department}
         writers.update({self.dead_letters_of(d): d for d in Department})
+        writers.update({self.key_intake(d): d for d in Department})
         for department in Department:
             writers.update(dict.fromkeys(self.event_topics_of(department), department))
         return writers
+
+    # -- people's keys (crypto-shredding: ARCHITECTURE.md) ------------------------------------
+
+    def key_intake(self, department: Department) -> str:
+        """Where ``department``'s publishers put the keys they mint (it alone writes there; the
+        router copies them to :attr:`subject_keys`, so the intake keeps them a day only)."""
+        return f"{self.prefix}.subject-keys.{Department(department).value.lower()}"
+
+    def all_key_intakes(self) -> list[str]:
+        return [self.key_intake(d) for d in Department]
+
+    @property
+    def subject_keys(self) -> str:
+        """Every person's keys, compacted; written only by the router (a tombstone erases a key)."""
+        return f"{self.prefix}.subject-keys"
+
+    @property
+    def erasures(self) -> str:
+        """Erasure requests (``hub erase``), written only by the operator, executed by the router."""
+        return f"{self.prefix}.erasures"
 
     # -- the hub's own topics -------------------------------------------------------------------
 
@@ -149,4 +170,6 @@ class TopicNames:
             return "Outcome"
         if topic in self.all_dead_letters():
             return "DeadLetter"
+        if topic == self.subject_keys or topic in self.all_key_intakes():
+            return "SubjectKey"
         return {self.routing_log: "RoutingDecision"}.get(topic)
