@@ -31,14 +31,28 @@ class KeyRecord:
     key_id: str
     public_key: bytes
     wrapped: Ciphertext
+    master_key_id: str = ""
+
+    def as_avro(self) -> dict:
+        """The ``SubjectKey`` record (schemas/gov.zj.oncehub.SubjectKey.avsc)."""
+        return {"key_id": self.key_id, "public_key": self.public_key, "master_key_id": self.master_key_id,
+                "wrapped_ephemeral": self.wrapped.ephemeral, "wrapped_nonce": self.wrapped.nonce,
+                "wrapped_ciphertext": self.wrapped.ciphertext}
+
+    @classmethod
+    def from_avro(cls, record: dict) -> "KeyRecord":
+        return cls(record["key_id"], record["public_key"],
+                   Ciphertext(record["wrapped_ephemeral"], record["wrapped_nonce"], record["wrapped_ciphertext"]),
+                   record["master_key_id"])
 
 
 class PublisherKeys:
     """One publisher's keys: ``key_for(subject) → (key id, public key)``."""
 
     def __init__(self, master_public_key: bytes, send: Callable[[KeyRecord], None],
-                 capacity: int = 100_000):
+                 capacity: int = 100_000, master_key_id: str = ""):
         self._master, self._send, self._capacity = master_public_key, send, capacity
+        self._master_id = master_key_id
         self._cache: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
 
     def key_for(self, subject_id: str) -> tuple[str, bytes]:
@@ -47,7 +61,8 @@ class PublisherKeys:
             self._cache.move_to_end(subject_id)
             return known
         pair = mint()
-        self._send(KeyRecord(pair.key_id, pair.public_key, wrap_for_hub(self._master, subject_id, pair)))
+        self._send(KeyRecord(pair.key_id, pair.public_key, wrap_for_hub(self._master, subject_id, pair),
+                             self._master_id))
         # Kept only once durable: a failed send mints afresh next time, leaving no key unpublished.
         self._cache[subject_id] = (pair.key_id, pair.public_key)
         if len(self._cache) > self._capacity:  # the oldest person gets a new key next time: harmless

@@ -3,10 +3,14 @@ unwraps what it is given, finds a person's keys, and tells a key not yet read fr
 
 from __future__ import annotations
 
+import io
+
+import fastavro
 import pytest
 
 from hub.security.person_keys import KeyRecord, KeyRing, KeyState, PublisherKeys
 from hub.security.shredding import Undecryptable, decrypt_fields, encrypt_fields, mint
+from hub.wire.schemas import named_schema
 
 SUBJECT, OTHER = "330106199001020011", "330106199203040022"
 
@@ -83,3 +87,17 @@ def test_the_publishers_memory_is_bounded(master):
         keys.key_for(subject)
     keys.key_for(SUBJECT)  # forgotten as the oldest: a new key, which is harmless
     assert len(sent) == 4
+
+
+def test_a_key_record_travels_as_its_avro_record(master):
+    sent: list[KeyRecord] = []
+    PublisherKeys(master.public_key, sent.append, master_key_id="m1").key_for(SUBJECT)
+    schema = fastavro.parse_schema(named_schema("SubjectKey"))
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, schema, sent[0].as_avro())
+    buffer.seek(0)
+    back = KeyRecord.from_avro(fastavro.schemaless_reader(buffer, schema))
+    assert back == sent[0] and back.master_key_id == "m1"
+    ring = KeyRing(master.private_key)
+    ring.add(back)
+    assert ring.keys_of(SUBJECT) == {back.key_id}
