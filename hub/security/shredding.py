@@ -136,6 +136,15 @@ class ProtectedPart:
     key_id: str
     protected: Ciphertext
 
+    def as_avro(self) -> dict:
+        """The envelope's ``ProtectedFields`` record."""
+        return {"role": self.role, "key_id": self.key_id, "ephemeral": self.protected.ephemeral,
+                "nonce": self.protected.nonce, "ciphertext": self.protected.ciphertext}
+
+    @classmethod
+    def from_avro(cls, block: dict) -> "ProtectedPart":
+        return cls(block["role"], block["key_id"], Ciphertext(block["ephemeral"], block["nonce"], block["ciphertext"]))
+
 
 def _tagged(value):
     """A field value as JSON that comes back with its type (dates, instants, money)."""
@@ -186,3 +195,20 @@ def reveal_event(clear: dict, parts: list[ProtectedPart],
         fields = decrypt_fields(part.key_id, key, event_id, part.protected)
         event = merge(event, {path: _untagged(value) for path, value in fields.items()})
     return event, erased
+
+
+def protect_record(record: dict, key_for: Callable[[str], tuple[str, bytes]]) -> dict:
+    """The wire record of an event (as ``event_to_record`` gives it), its people's fields
+    encrypted into ``envelope.protected`` and placeholders left in the payload."""
+    clear, parts = protect_event(record, key_for)
+    clear["envelope"]["protected"] = [part.as_avro() for part in parts]
+    return clear
+
+
+def reveal_record(record: dict, private_key: Callable[[str], bytes | None]) -> tuple[dict, list[str]]:
+    """A decoded wire record with every person's fields that still open put back, and the roles
+    of those erased. A record protecting nothing (every earlier event) comes back as it is."""
+    blocks = record["envelope"].get("protected") or []
+    if not blocks:
+        return record, []
+    return reveal_event(record, [ProtectedPart.from_avro(b) for b in blocks], private_key)

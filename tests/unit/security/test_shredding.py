@@ -3,22 +3,28 @@ event they were protected for, and not at all once the key is gone."""
 
 from __future__ import annotations
 
+import io
 import random
 
+import fastavro
 import pytest
 
+from hub.domain.catalogue import CATALOGUE
 from hub.domain.envelope import EventType
 from hub.security.shredding import (
     Ciphertext,
     Undecryptable,
-    mint,
-    reveal_event,
     decrypt_fields,
-    protect_event,
     encrypt_fields,
+    mint,
+    protect_event,
+    protect_record,
+    reveal_event,
+    reveal_record,
     unwrap,
     wrap_for_hub,
 )
+from hub.wire.schemas import event_schema
 from producers.demo_data import generate
 from tests.factories import sealed_record
 
@@ -128,3 +134,17 @@ def test_a_block_moved_into_another_event_is_not_read_as_erased():
     clear, _ = protect_event(second, keys.key_for)
     with pytest.raises(Undecryptable):
         reveal_event(clear, parts, keys.private_key)
+
+
+def test_a_protected_record_encodes_with_its_schema_and_reads_back_whole():
+    keys, event = Keyring(), _marriage()
+    schema = fastavro.parse_schema(event_schema(CATALOGUE[EventType.MARRIAGE_REGISTERED]))
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, schema, protect_record(event, keys.key_for))
+    assert event["payload"]["spouse_a"]["name"].encode() not in buffer.getvalue()
+    buffer.seek(0)
+    wire = fastavro.schemaless_reader(buffer, schema)
+    revealed, erased = reveal_record(wire, keys.private_key)
+    assert erased == [] and revealed["payload"] == event["payload"]
+    assert [b["role"] for b in revealed["envelope"]["protected"]] == ["spouse_a", "spouse_b"]
+    assert reveal_record(event, keys.private_key) == (event, [])  # an earlier event: as it is
