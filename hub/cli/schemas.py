@@ -67,7 +67,8 @@ def schemas_register(
     event_type: Optional[str] = _EVENT_TYPE,
 ) -> None:
     """Check, then register each schema and pin the subject to FULL_TRANSITIVE; without --file,
-    also the subjects of the hub's own topics (inboxes, outcomes, routing log, dead letters)."""
+    also the subjects of the hub's own topics (inboxes, outcomes, routing log, dead letters, people's
+    keys, erasure requests)."""
     candidate, specs, registry = _candidate(file, event_type)
     for spec in specs:
         status = registry.register(spec, candidate)
@@ -78,7 +79,7 @@ def schemas_register(
         from hub.kafka.topic_names import TopicNames
 
         names = TopicNames(settings().topic_prefix)
-        for topic in names.internal():
+        for topic in names.with_hub_schemas():
             status = registry.register_named(topic, names.schema_of(topic))
             typer.echo(f"registered {status.subject} (schema id {status.schema_id})")
 

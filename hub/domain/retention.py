@@ -18,6 +18,11 @@ than the purpose needs).
   references, not payload fields.
 - **The audit trail** (chain, anchors, intake) is kept forever: it proves who received what and
   why, and names subjects by pseudonym only.
+- **People's keys** (crypto-shredding): a publisher's key intake keeps a key one day (the router
+  copies it to the hub's key topic within seconds, and an erased key must not linger there); the
+  hub's key topic is compacted and kept with no time limit — a key lives as long as its person's
+  fields, and its tombstone (an erasure) removes it within :data:`MAX_COMPACTION_LAG_MS`. Erasure
+  requests are kept as long as the inboxes: the router executes them at once.
 
 Pure: the broker settings are derived from this at the Kafka edge (:mod:`hub.kafka.admin`).
 """
@@ -29,6 +34,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 DAY_MS = 86_400_000
+# An erased key (its tombstone written) is compacted out of the key topic within a day, and the
+# tombstone itself is dropped an hour later: bounds, set on the topic, not the cleaner's whim.
+MAX_COMPACTION_LAG_MS = DAY_MS
+TOMBSTONE_RETENTION_MS = 3_600_000
 
 
 class TopicClass(StrEnum):
@@ -39,6 +48,9 @@ class TopicClass(StrEnum):
     OUTCOMES = "outcomes"
     DEADLINES = "deadlines"
     AUDIT = "audit"
+    KEY_INTAKE = "key intake"
+    SUBJECT_KEYS = "subject keys"
+    ERASURES = "erasure requests"
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class Retention:
 
     days: int | None
     basis: str
+    compacted: bool = False  # the latest record per key is kept (a tombstone deletes it)
 
     @property
     def retention_ms(self) -> str:
@@ -54,7 +67,8 @@ class Retention:
         return "-1" if self.days is None else str(self.days * DAY_MS)
 
     def __str__(self) -> str:
-        return "no time limit" if self.days is None else f"{self.days} days"
+        kept = "no time limit" if self.days is None else f"{self.days} day{'s' if self.days != 1 else ''}"
+        return f"{kept}, compacted" if self.compacted else kept
 
 
 _BASES = {
@@ -67,6 +81,10 @@ _BASES = {
     TopicClass.OUTCOMES: "as long as the events: the case view is rebuilt from it",
     TopicClass.DEADLINES: "as long as the events: the case view is rebuilt from it",
     TopicClass.AUDIT: "forever: the proof of who received which data and why (pseudonyms only)",
+    TopicClass.KEY_INTAKE: "a day: the router copies each key to the hub's key topic at once",
+    TopicClass.SUBJECT_KEYS: "as long as its person's fields are kept; an erased key is compacted "
+                             "away within a day",
+    TopicClass.ERASURES: "as long as the inboxes: the router executes a request at once",
 }
 
 
@@ -88,9 +106,9 @@ class RetentionPolicy:
         """The retention of a topic of class ``kind`` (of ``event_type``, for an event topic)."""
         if kind is TopicClass.EVENTS and event_type in self.event_days:
             return Retention(self.event_days[event_type], f"set for {event_type} by the operator")
-        days = {TopicClass.INBOX: self.inbox_days,
-                TopicClass.DEAD_LETTERS: self.dead_letter_days}.get(kind)
-        return Retention(days, _BASES[kind])
+        days = {TopicClass.INBOX: self.inbox_days, TopicClass.ERASURES: self.inbox_days,
+                TopicClass.DEAD_LETTERS: self.dead_letter_days, TopicClass.KEY_INTAKE: 1}.get(kind)
+        return Retention(days, _BASES[kind], compacted=kind is TopicClass.SUBJECT_KEYS)
 
     def table(self, event_types: list[str]) -> list[tuple[str, Retention]]:
         """Every class (each event type on its own line) with its retention: for people."""

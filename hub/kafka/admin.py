@@ -13,7 +13,8 @@ from kafka.errors import TopicAlreadyExistsError
 
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
-from hub.domain.retention import Retention, RetentionPolicy, TopicClass
+from hub.domain.retention import (
+    MAX_COMPACTION_LAG_MS, TOMBSTONE_RETENTION_MS, Retention, RetentionPolicy, TopicClass)
 from hub.errors import ConfigurationError
 from hub.kafka.clients import Clients
 from hub.kafka.log_reader import partitions_of
@@ -44,7 +45,10 @@ def topic_class(names: TopicNames, topic: str) -> tuple[TopicClass, str | None] 
                          (TopicClass.OUTCOMES, names.all_outcomes()),
                          (TopicClass.DEADLINES, [names.deadlines]),
                          (TopicClass.ROUTING_LOG, [names.routing_log]),
-                         (TopicClass.AUDIT, names.audit_topics())):
+                         (TopicClass.AUDIT, names.audit_topics()),
+                         (TopicClass.KEY_INTAKE, names.all_key_intakes()),
+                         (TopicClass.SUBJECT_KEYS, [names.subject_keys]),
+                         (TopicClass.ERASURES, [names.erasures])):
         if topic in topics:
             return kind, None
     return None
@@ -55,6 +59,12 @@ def topic_configs(replication: int, retention: Retention | None = None) -> dict[
     class); with three replicas or more, a write is acknowledged (acks=all) only once two
     replicas hold it, whatever the broker's default."""
     configs = {"retention.ms": retention.retention_ms if retention else "-1"}
+    if retention is not None and retention.compacted:
+        # A tombstone must take effect in bounded time: segments roll hourly, a dirty one is
+        # compacted within MAX_COMPACTION_LAG_MS, and the tombstone goes an hour after that.
+        configs |= {"cleanup.policy": "compact", "segment.ms": str(TOMBSTONE_RETENTION_MS),
+                    "max.compaction.lag.ms": str(MAX_COMPACTION_LAG_MS),
+                    "delete.retention.ms": str(TOMBSTONE_RETENTION_MS)}
     if replication >= 3:
         configs["min.insync.replicas"] = "2"
     return configs
@@ -71,9 +81,9 @@ def retention_of(settings: HubSettings, topic: str) -> Retention | None:
 
 
 def hub_topics(prefix: str) -> list[str]:
-    """Every topic of a hub: event topics, inboxes and logs, the audit trail."""
+    """Every topic of a hub: event topics, inboxes and logs, the audit trail, people's keys."""
     names = TopicNames(prefix)
-    return names.all_events() + names.internal() + names.audit_topics()
+    return names.all_events() + names.internal() + names.audit_topics() + names.key_topics()
 
 
 def ensure_topics(clients: Clients, topics: list[str]) -> list[str]:

@@ -118,6 +118,10 @@ class TopicNames:
         """Erasure requests (``hub erase``), written only by the operator, executed by the router."""
         return f"{self.prefix}.erasures"
 
+    def key_topics(self) -> list[str]:
+        """The people's keys (intakes and the router's compacted topic) and the erasure requests."""
+        return [*self.all_key_intakes(), self.subject_keys, self.erasures]
+
     # -- the hub's own topics -------------------------------------------------------------------
 
     @property
@@ -162,6 +166,11 @@ class TopicNames:
         return [*self.all_inboxes(), *self.all_outcomes(), self.deadlines, self.routing_log,
                 *self.all_dead_letters()]
 
+    def with_hub_schemas(self) -> list[str]:
+        """Every topic whose values are one of the hub's own records (whose subjects provisioning
+        registers): :meth:`internal` and :meth:`key_topics`."""
+        return [*self.internal(), *self.key_topics()]
+
     def schema_of(self, topic: str) -> str | None:
         """Record name of the value schema of one of the hub's internal topics."""
         if topic in self.all_inboxes():
@@ -172,4 +181,4 @@ class TopicNames:
             return "DeadLetter"
         if topic == self.subject_keys or topic in self.all_key_intakes():
             return "SubjectKey"
-        return {self.routing_log: "RoutingDecision"}.get(topic)
+        return {self.routing_log: "RoutingDecision", self.erasures: "ErasureRequest"}.get(topic)

@@ -30,5 +30,5 @@ def provision_catalogue(clients: Clients) -> Provisioned:
     apply_retention(clients, [t for t in topics if t not in created])  # topics from before: in line
     registry = SchemaCatalogueRegistry(clients.registry, prefix)
     statuses = registry.register_all()
-    statuses += [registry.register_named(t, names.schema_of(t)) for t in names.internal()]
+    statuses += [registry.register_named(t, names.schema_of(t)) for t in names.with_hub_schemas()]
     return Provisioned(topics, created, statuses)

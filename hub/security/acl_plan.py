@@ -2,11 +2,12 @@
 
 Least privilege, one principal at a time (``hub acl plan`` prints this table):
 
-- a department writes the event topics it publishes (the catalogue's owner or co-publisher) and
-  its own outcome topic; if the rules send it follow-on items, it reads its own inbox with its
+- a department writes the event topics it publishes (the catalogue's owner or co-publisher), its
+  own key intake (the keys of the people it publishes about) and its own outcome topic; if the rules send it follow-on items, it reads its own inbox with its
   own consumer group (``<prefix>.agency.<department>``), and parks items it cannot take;
 - the router reads the event topics and writes the inboxes, the routing log, the dead letters
-  and the OVERDUE flags (``<prefix>.deadlines``); its faust app keeps its internal topics under ``<prefix>-router-``;
+  and the OVERDUE flags (``<prefix>.deadlines``); it reads the key intakes and the erasure
+  requests and alone writes the people's keys (``<prefix>.subject-keys``); its faust app keeps its internal topics under ``<prefix>-router-``;
 - the auditor reads what was disclosed and the intake, and alone writes the audit chain;
 - the projections only read; the gateway (HTTP API) writes event topics for the department its
   token names, notes into the audit intake, and reads what its views read;
@@ -85,6 +86,9 @@ def _department(names: TopicNames, rules: RuleBook, department: Department) -> I
     me = department_principal(department)
     yield from _topics(me, Operation.WRITE, names.event_topics_of(department),
                        "publishes the event types the catalogue gives it")
+    if names.event_topics_of(department):
+        yield from _topics(me, Operation.WRITE, [names.key_intake(department)],
+                           "hands the hub the keys of the people it publishes about")
     receives = any(item.department == department
                    for items in rules.event_types.values() for item in items)
     if receives:
@@ -105,6 +109,10 @@ def _router(names: TopicNames) -> Iterator[Permission]:
     yield from _topics(me, Operation.READ, [names.routing_log, *names.all_outcomes(), names.deadlines],
                        "its deadline watch reads the cases")
     yield from _topics(me, Operation.WRITE, [names.deadlines], "flags items past their deadline")
+    yield from _topics(me, Operation.READ, [*names.all_key_intakes(), names.subject_keys, names.erasures],
+                       "reads people's keys to open their fields, and the erasure requests")
+    yield from _topics(me, Operation.WRITE, [names.subject_keys],
+                       "alone keeps people's keys: copies them from the intakes, tombstones erased ones")
     yield Permission(me, Resource.GROUP, app_id, Operation.READ, why="the faust app's group")
     for operation in (Operation.CREATE, Operation.READ, Operation.WRITE):
         yield Permission(me, Resource.TOPIC, f"{app_id}-", operation, Pattern.PREFIXED,
@@ -126,14 +134,14 @@ def _auditor(names: TopicNames) -> Iterator[Permission]:
 
 def _views(me: str, names: TopicNames) -> Iterator[Permission]:
     yield from _topics(me, Operation.READ, [names.routing_log, *names.all_outcomes(), names.deadlines,
-                                            *names.all_events(), names.audit],
-                       "case, facts and timeline views")
+                                            *names.all_events(), names.audit, names.subject_keys],
+                       "case, facts and timeline views (people's keys: to open their fields)")
 
 
 def _gateway(names: TopicNames) -> Iterator[Permission]:
     me = Service.GATEWAY.value
-    yield from _topics(me, Operation.WRITE, names.all_events(),
-                       "publishes for the department its bearer token names")
+    yield from _topics(me, Operation.WRITE, [*names.all_events(), *names.all_key_intakes()],
+                       "publishes for the department its bearer token names (events and keys)")
     yield from _topics(me, Operation.WRITE, [names.audit_intake], "audits every read it serves")
     yield from _views(me, names)
 

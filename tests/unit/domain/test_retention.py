@@ -50,3 +50,16 @@ def test_every_hub_topic_gets_its_classes_retention_from_the_settings(tmp_path):
 def test_an_unknown_event_type_in_the_settings_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigurationError, match="unknown event type.*wedding_registered"):
         retention_policy(HubSettings(event_retention_days={"wedding_registered": 10}, state_dir=tmp_path))
+
+
+def test_keys_are_compacted_with_bounded_tombstones_and_intakes_keep_a_day(tmp_path):
+    """An erased key must be gone from Kafka in bounded time, not when the cleaner gets round."""
+    settings, names = HubSettings(topic_prefix="p", state_dir=tmp_path), TopicNames("p")
+    assert retention_of(settings, names.key_intake(Department.CIVIL_AFFAIRS)).days == 1
+    assert retention_of(settings, names.erasures).days == 30
+    kept = retention_of(settings, names.subject_keys)
+    assert kept.days is None and kept.compacted and str(kept) == "no time limit, compacted"
+    configs = topic_configs(1, kept)
+    assert configs["cleanup.policy"] == "compact" and configs["max.compaction.lag.ms"] == str(DAY_MS)
+    assert int(configs["delete.retention.ms"]) <= DAY_MS and int(configs["segment.ms"]) <= DAY_MS
+    assert "cleanup.policy" not in topic_configs(1, retention_of(settings, names.erasures))

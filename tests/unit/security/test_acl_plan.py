@@ -83,3 +83,14 @@ def test_nobody_but_the_router_creates_and_only_its_own_faust_topics():
 def test_apply_only_ever_removes_the_prefixes_own_resources():
     assert owned_by_prefix("p", "p.inbox.tax") and owned_by_prefix("p", "p-router-")
     assert not owned_by_prefix("p", "pq.inbox.tax") and not owned_by_prefix("p", "other")
+
+
+def test_people_s_keys_are_kept_by_the_router_alone_each_intake_written_by_its_department():
+    assert WRITE[NAMES.subject_keys] == {Service.ROUTER.value}
+    assert READ[NAMES.subject_keys] == {Service.ROUTER.value, Service.PROJECTIONS.value, Service.GATEWAY.value}
+    for department in Department:
+        intake = NAMES.key_intake(department)
+        publishes = bool(NAMES.event_topics_of(department))
+        assert WRITE[intake] - SERVICES == ({department_principal(department)} if publishes else set())
+        assert READ[intake] == {Service.ROUTER.value}  # no department reads another's keys
+    assert READ[NAMES.erasures] == {Service.ROUTER.value} and not WRITE[NAMES.erasures]  # the operator's
