@@ -4,14 +4,18 @@
     receipt = publisher.publish_raw("marriage_registered", {"occurred_at": ..., "payload": {...}})
 
 ``publish`` validates (every broken rule reported at once, nothing written), seals the envelope,
-serialises in the Confluent wire format against the registered schema, and produces with an
-idempotent producer (acks=all) keyed by the primary subject id. It returns only when the broker
-has acknowledged the write, or raises within ``publish_timeout_s``.
+encrypts each person's fields to that person's own key (crypto-shredding: the first event about a
+person mints their key and hands it, wrapped to the hub's master key, to the department's key
+intake before the event is written), serialises in the Confluent wire format against the
+registered schema, and produces with an idempotent producer (acks=all) keyed by the primary
+subject id. It returns only when the broker has acknowledged the write, or raises within
+``publish_timeout_s``.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -34,9 +38,12 @@ from hub.errors import PublishOutcomeUnknown, ConfigurationError, HubError, Publ
 from hub.kafka.clients import Clients
 from hub.kafka.failures import REGISTRY_TRANSPORT_ERRORS, is_not_registered
 from hub.kafka.topic_names import TopicNames
+from hub.security.master_key import master_public_key
+from hub.security.person_keys import KeyRecord, PublisherKeys
 from hub.security.principals import department_principal
+from hub.security.shredding import protect_record
 from hub.schema_registry.subjects import value_subject
-from hub.wire.serde import event_serializer
+from hub.wire.serde import event_serializer, record_serializer
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +59,15 @@ class Publisher:
         clients: Clients | None = None,
         shared: bool = False,
         clock: Clock = utc_now,
+        protect: bool = True,
     ):
         """``clients``: where the producer and registry client come from; if not given, built from
         ``settings`` as the department's own principal (unless the settings name one), so the
         broker's ACLs — not this class — decide what it may publish. ``shared``: publish through
         the clients' shared producer (a server publishing for many departments) instead of one
-        of its own."""
+        of its own. ``protect``: encrypt each person's fields to their key (always, but in the
+        benchmarks that copy one captured event under many ids: a copy under another id would not
+        open, as the encryption is bound to the event id)."""
         self.department = Department.parse(department) if isinstance(department, str) else department
         self._clients = clients or Clients(
             (settings or HubSettings()).for_service(department_principal(self.department)))
@@ -67,6 +77,11 @@ class Publisher:
         self._producer: KafkaProducer | None = None
         self._serializers: dict[str, Callable[[Event, str], bytes]] = {}
         self._clock = clock
+        self._names = TopicNames(self.settings.topic_prefix)
+        self._keys: PublisherKeys | None = None
+        self._keys_lock = threading.Lock()
+        self._protects = protect
+        self._key_serializer: Callable[[KeyRecord, str], bytes] | None = None
 
     def publish(
         self,
@@ -107,7 +122,8 @@ class Publisher:
     def _serialize(self, spec: EventSpec, event: Event, topic: str) -> bytes:
         serializer = self._serializers.get(topic)
         if serializer is None:
-            serializer = event_serializer(self._clients.registry, spec)
+            serializer = event_serializer(self._clients.registry, spec,
+                                          protect=self._protect if self._protects else None)
             self._serializers[topic] = serializer
         try:
             return serializer(event, topic)
@@ -123,6 +139,36 @@ class Publisher:
             raise HubError(f"schema registry refused {spec.event_type.value}: {error_text(exc)}") from exc
         except SerializationError as exc:
             raise HubError(f"could not serialise {spec.event_type.value}: {error_text(exc)}") from exc
+
+    def _protect(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The event's record with each person's fields encrypted to their key (minted and handed
+        to the key intake first, for a person this publisher has not published about yet)."""
+        return protect_record(record, self._key_for)
+
+    def _key_for(self, subject_id: str) -> tuple[str, bytes]:
+        with self._keys_lock:
+            if self._keys is None:
+                master = master_public_key(self.settings)
+                self._keys = PublisherKeys(master.public_key, self._send_key, master_key_id=master.key_id)
+            return self._keys.key_for(subject_id)
+
+    def _send_key(self, record: KeyRecord) -> None:
+        """Write a person's new key to this department's intake and wait until it is durable: the
+        hub must be able to open the event that uses it as soon as the event is there."""
+        intake = self._names.key_intake(self.department)
+        if self._key_serializer is None:
+            self._key_serializer = record_serializer(self._clients.registry, "SubjectKey", KeyRecord.as_avro)
+        value = self._key_serializer(record, intake)
+        producer = self._kafka()
+        try:
+            producer.send(intake, key=record.key_id.encode(), value=value).get(
+                timeout=self.settings.publish_timeout_s + 1)
+        except KafkaError as exc:
+            self._drop(producer)
+            raise PublishUnavailable(
+                f"Kafka at {self.settings.bootstrap_servers} did not take a person's key on {intake} "
+                f"within {self.settings.publish_timeout_s:g}s ({type(exc).__name__}); the event was "
+                "not sent, so it was not written") from exc
 
     def _produce(self, spec: EventSpec, event: Event, topic: str, value: bytes) -> Receipt:
         headers = [

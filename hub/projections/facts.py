@@ -27,7 +27,7 @@ import sqlite3
 from pydantic import TypeAdapter
 
 from hub.kafka.clients import Clients
-from hub.domain.catalogue import CATALOGUE
+from hub.kafka.key_feed import KeyFeed
 from hub.domain.facts import Fact, FactChange, change_for, current
 from hub.domain.redaction import error_text
 from hub.domain.ownership import (
@@ -36,7 +36,7 @@ from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
 from hub.kafka.failures import is_transient
 from hub.wire.codec import event_to_record
-from hub.wire.serde import event_deserializer
+from hub.wire.serde import event_decoders
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class FactsProjection(SqliteProjection):
         self._names = names = TopicNames(clients.settings.topic_prefix)
         registry = clients.registry
         self._specs = names.event_specs()
-        decoders = {spec.event_type: event_deserializer(registry, spec) for spec in CATALOGUE.values()}
+        decoders = event_decoders(registry, KeyFeed(clients).reveal)
         self._decoders = {topic: decoders[spec.event_type] for topic, spec in self._specs.items()}
 
     def topics(self) -> list[str]:

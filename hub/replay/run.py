@@ -33,6 +33,7 @@ from hub.domain.redaction import described
 from hub.domain.replay import ReplayRequest, ReplaySummary
 from hub.errors import NotAudited
 from hub.kafka.clients import Clients
+from hub.kafka.key_feed import KeyFeed
 from hub.kafka.topic_names import TopicNames
 from hub.domain.ports import AuditNoteSink, ReplaySink
 from hub.replay.reader import TimeOrderedReader, plan_ranges
@@ -42,7 +43,7 @@ from hub.replay.window_router import WindowRouter
 from hub.security.pseudonym_keys import pseudonyms_of
 from hub.rules import load_rules
 from hub.wire.codec import event_to_record
-from hub.wire.serde import event_deserializer
+from hub.wire.serde import event_decoders
 from hub.worker.processor import SourceRecord
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def post_note(audit: AuditNoteSink, summary: ReplaySummary, requested_by: str,
 
 def _router(clients: Clients, request: ReplayRequest, summary: ReplaySummary) -> WindowRouter:
     names, registry = TopicNames(clients.settings.topic_prefix), clients.registry
-    decoders = {spec.event_type: event_deserializer(registry, spec) for spec in CATALOGUE.values()}
+    decoders = event_decoders(registry, KeyFeed(clients).reveal)
     return WindowRouter(
         rules=load_rules(), names=names,
         specs_by_topic=names.event_specs(),

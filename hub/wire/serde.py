@@ -7,6 +7,9 @@ any Kafka client.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -15,23 +18,29 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 # associations (an extra request per lookup, which Apicurio answers 404).
 from confluent_kafka.schema_registry import topic_subject_name_strategy  # noqa: E402
 
-from hub.domain.catalogue import EventSpec
+from hub.domain.catalogue import CATALOGUE, EventSpec
 from hub.domain.envelope import Event
 from hub.wire.codec import event_to_record, record_to_event
 from hub.wire.schemas import event_schema_json, named_schema_json
 
 
-def event_serializer(client: SchemaRegistryClient, spec: EventSpec):
+Record = dict[str, Any]
+
+
+def event_serializer(client: SchemaRegistryClient, spec: EventSpec,
+                     protect: Callable[[Record], Record] | None = None):
     """``serialize(event, topic) -> bytes`` in the Confluent wire format.
 
     The schema must already be registered (``hub schemas register``, by the operator, checks
     evolution first): no serializer ever registers one — departments and services hold read-only
-    registry accounts — it only looks the id up, once, and caches it.
+    registry accounts — it only looks the id up, once, and caches it. ``protect``: what the
+    record goes through before it is written (the publisher encrypts people's fields there).
     """
+    to_record = event_to_record if protect is None else (lambda event: protect(event_to_record(event)))
     inner = AvroSerializer(
         client,
         event_schema_json(spec),
-        to_dict=lambda event, _ctx: event_to_record(event),
+        to_dict=lambda event, _ctx: to_record(event),
         conf={"auto.register.schemas": False, "normalize.schemas": False,
               "subject.name.strategy": topic_subject_name_strategy},
     )
@@ -42,16 +51,20 @@ def event_serializer(client: SchemaRegistryClient, spec: EventSpec):
     return serialize
 
 
-def event_deserializer(client: SchemaRegistryClient, spec: EventSpec):
+def event_deserializer(client: SchemaRegistryClient, spec: EventSpec,
+                       reveal: Callable[[Record], Record] | None = None):
     """``deserialize(bytes, topic) -> Event``, reading with the local schema as reader schema.
 
     Old events written with an earlier version resolve to the current schema (Avro schema
-    resolution), so consumers see one shape.
+    resolution), so consumers see one shape. ``reveal``: what the decoded record goes through
+    before it is validated (the hub's readers open people's fields there).
     """
+    from_record = (lambda record: record_to_event(spec, record)) if reveal is None else \
+        (lambda record: record_to_event(spec, reveal(record)))
     inner = AvroDeserializer(
         client,
         event_schema_json(spec),
-        from_dict=lambda record, _ctx: record_to_event(spec, record),
+        from_dict=lambda record, _ctx: from_record(record),
     )
 
     def deserialize(data: bytes, topic: str) -> Event:
@@ -60,25 +73,39 @@ def event_deserializer(client: SchemaRegistryClient, spec: EventSpec):
     return deserialize
 
 
+def event_decoders(client: SchemaRegistryClient, reveal: Callable[[Record], Record] | None = None):
+    """A deserializer per event type (``EventType → deserialize(bytes, topic)``), each opening
+    people's fields with ``reveal`` (a :class:`~hub.kafka.key_feed.KeyFeed`'s)."""
+    return {spec.event_type: event_deserializer(client, spec, reveal) for spec in CATALOGUE.values()}
+
+
 def model_serializer(client: SchemaRegistryClient, schema_name: str):
     """``serialize(model, topic) -> bytes`` for one of the hub's own records (WorkItem, …).
 
     Like events, these schemas are registered by provisioning (after the evolution check),
     never implicitly by a producer.
     """
+    return record_serializer(client, schema_name, lambda model: model.model_dump(mode="python"))
+
+
+def record_serializer(client: SchemaRegistryClient, schema_name: str, to_dict: Callable[[Any], Record]):
+    """``serialize(value, topic) -> bytes`` for one of the hub's records built by ``to_dict``
+    (a person's key: ``KeyRecord.as_avro``)."""
     inner = AvroSerializer(
-        client, named_schema_json(schema_name),
-        to_dict=lambda model, _ctx: model.model_dump(mode="python"),
+        client, named_schema_json(schema_name), to_dict=lambda value, _ctx: to_dict(value),
         conf={"auto.register.schemas": False, "normalize.schemas": False,
               "subject.name.strategy": topic_subject_name_strategy},
     )
-    return lambda model, topic: inner(model, SerializationContext(topic, MessageField.VALUE))
+    return lambda value, topic: inner(value, SerializationContext(topic, MessageField.VALUE))
+
+
+def record_deserializer(client: SchemaRegistryClient, schema_name: str, from_dict: Callable[[Record], Any]):
+    """``deserialize(bytes, topic) -> value``, the inverse of :func:`record_serializer`."""
+    inner = AvroDeserializer(client, named_schema_json(schema_name),
+                             from_dict=lambda record, _ctx: from_dict(record))
+    return lambda data, topic: inner(data, SerializationContext(topic, MessageField.VALUE))
 
 
 def model_deserializer(client: SchemaRegistryClient, schema_name: str, model_cls):
     """``deserialize(bytes, topic) -> model``, resolving older writer schemas to the current one."""
-    inner = AvroDeserializer(
-        client, named_schema_json(schema_name),
-        from_dict=lambda record, _ctx: model_cls.model_validate(record),
-    )
-    return lambda data, topic: inner(data, SerializationContext(topic, MessageField.VALUE))
+    return record_deserializer(client, schema_name, model_cls.model_validate)

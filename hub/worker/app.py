@@ -39,15 +39,15 @@ import faust.streams as faust_streams
 from faust.types import TP
 
 from hub.config import HubSettings
-from hub.domain.catalogue import CATALOGUE
 from hub.errors import ConfigurationError
 from hub.kafka.clients import Clients
 from hub.kafka.failures import is_not_registered, is_transient
+from hub.kafka.key_feed import KeyFeed
 from hub.kafka.topic_names import TopicNames
 from hub.rules import load_rules
 from hub.schema_registry.subjects import value_subject
 from hub.wire.codec import event_to_record
-from hub.wire.serde import event_deserializer, model_serializer
+from hub.wire.serde import event_decoders, model_serializer
 from hub.worker import table_store
 from hub.worker.process import settings_env
 from hub.worker.processor import RouterProcessor, SourceRecord
@@ -128,7 +128,9 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
     )
     registry = clients.registry
     specs = names.event_specs()
-    decoders = {spec.event_type: event_deserializer(registry, spec) for spec in CATALOGUE.values()}
+    # People's fields are opened as each event is decoded; the feed also copies the keys it reads
+    # on the departments' intakes to the hub's own key topic.
+    decoders = event_decoders(registry, KeyFeed(clients, copy_intakes=True).reveal)
 
     def table(name: str):
         return app.Table(name, default=None, partitions=settings.topic_partitions,

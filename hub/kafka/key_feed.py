@@ -1,0 +1,110 @@
+"""The hub's side of people's keys: read them from Kafka, open events with them.
+
+A :class:`KeyFeed` keeps a :class:`~hub.security.person_keys.KeyRing` filled from the key topics
+(the hub's compacted ``<prefix>.subject-keys`` and every department's intake) and opens the
+protected fields of the events the process decodes (``reveal``, the deserializer's hook). Its
+consumer joins no group: every process reads every key. A key it does not hold yet is read for
+at once: a publisher writes a person's key, and waits for it to be durable, before the event
+that uses it, so reading the key topics to their current end finds it — or it is not there to
+find (erased, or never published).
+
+The router's feed also copies what it reads on the intakes to the hub's topic (``copy_intakes``):
+the intakes keep a key one day, the hub's topic as long as the person's fields are kept. Several
+routers copy the same records: the topic is compacted by key id, so the copies are one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from hub.errors import HubError
+from hub.kafka.clients import Clients
+from hub.kafka.log_reader import assign_from_start, drain
+from hub.kafka.topic_names import TopicNames
+from hub.security.master_key import master_key
+from hub.security.person_keys import KeyRecord, KeyRing
+from hub.security.shredding import Undecryptable, reveal_record
+from hub.wire.serde import record_deserializer
+
+log = logging.getLogger(__name__)
+
+
+class FieldsUnopened(HubError):
+    """An event names a person's key that the key topics do not hold (erased, or never published)."""
+
+
+class KeyFeed:
+    """People's keys for one process of the hub (it must hold the master key's private half)."""
+
+    def __init__(self, clients: Clients, copy_intakes: bool = False):
+        self._clients = clients
+        self._names = TopicNames(clients.settings.topic_prefix)
+        self._ring = KeyRing(master_key(clients.settings).private_key)
+        self._decode = record_deserializer(clients.registry, "SubjectKey", KeyRecord.from_avro)
+        self._copy = copy_intakes
+        self._consumer: KafkaConsumer | None = None
+        self._producer: KafkaProducer | None = None
+        self._lock = threading.Lock()  # one reader of the topics at a time; lookups are lock-free
+
+    @property
+    def topics(self) -> list[str]:
+        return [self._names.subject_keys, *self._names.all_key_intakes()]
+
+    def private_key(self, key_id: str) -> bytes | None:
+        """The private key of ``key_id``, reading the key topics to their end if it is not held
+        yet; None if they do not have it."""
+        key = self._ring.private_key(key_id)
+        if key is None:
+            self.catch_up()
+            key = self._ring.private_key(key_id)
+        return key
+
+    def reveal(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A decoded event record with its people's fields opened (the deserializer's hook)."""
+        revealed, unopened = reveal_record(record, self.private_key)
+        if unopened:
+            raise FieldsUnopened(f"the fields of {', '.join(unopened)} cannot be opened: their key is "
+                                 "not on the key topics (erased, or never published)")
+        return revealed
+
+    def catch_up(self) -> int:
+        """Read the key topics to their current end; the number of records read."""
+        with self._lock:
+            if self._consumer is None:
+                self._consumer = self._clients.consumer(client_id="oncehub-key-feed")
+                assign_from_start(self._consumer, self.topics, "reading people's keys")
+            count = 0
+            for rec in drain(self._consumer, poll_ms=200):
+                self._take(rec)
+                count += 1
+            if count and self._producer is not None:
+                self._producer.flush(timeout=self._clients.settings.publish_timeout_s)
+            return count
+
+    def _take(self, rec) -> None:
+        key_id = rec.key.decode() if rec.key is not None else ""
+        if rec.value is None:
+            self._ring.remove(key_id)
+            return
+        try:
+            self._ring.add(self._decode(rec.value, rec.topic))
+        except Undecryptable:
+            # Wrapped to another master key, or altered: it opens nothing here. No content logged.
+            log.warning("a key record on %s[%d]@%d does not open with this hub's master key; skipped",
+                        rec.topic, rec.partition, rec.offset)
+            return
+        if self._copy and rec.topic != self._names.subject_keys:
+            if self._producer is None:
+                self._producer = self._clients.producer(client_id="oncehub-key-copier")
+            self._producer.send(self._names.subject_keys, key=rec.key, value=rec.value)
+
+    def close(self) -> None:
+        with self._lock:
+            for client in (self._consumer, self._producer):
+                if client is not None:
+                    client.close()
+            self._consumer = self._producer = None

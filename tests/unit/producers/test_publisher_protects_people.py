@@ -1,0 +1,76 @@
+"""The SDK encrypts each person's fields to that person's key before the event is written, and
+the hub's key feed opens them (crypto-shredding, issue 13 point 4), on the in-memory broker."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from hub.domain.catalogue import CATALOGUE
+from hub.domain.departments import Department
+from hub.domain.envelope import EventType
+from hub.kafka.key_feed import FieldsUnopened, KeyFeed
+from hub.kafka.topic_names import TopicNames
+from hub.memory.kafka import InMemoryClients
+from hub.config import HubSettings
+from hub.wire.codec import event_to_record
+from hub.wire.serde import event_decoders
+from producers.demo_data import generate
+from producers.publisher import Publisher
+
+MARRIAGE = CATALOGUE[EventType.MARRIAGE_REGISTERED]
+
+
+@pytest.fixture
+def clients(tmp_path):
+    return InMemoryClients.provisioned(HubSettings(topic_prefix="keys", state_dir=tmp_path))
+
+
+def _publish(clients, submission) -> tuple[bytes, str]:
+    receipt = Publisher(Department.CIVIL_AFFAIRS, clients=clients).publish_raw(
+        MARRIAGE.event_type.value, submission)
+    (record,) = [r for r in clients.broker.records(receipt.topic) if r.offset == receipt.offset
+                 and r.partition == receipt.partition]
+    return record.value, receipt.topic
+
+
+def test_the_event_topic_holds_placeholders_and_the_hub_opens_them(clients):
+    submission = generate(EventType.MARRIAGE_REGISTERED, random.Random(7))
+    value, topic = _publish(clients, submission)
+    names = TopicNames("keys")
+    spouses = [submission["payload"]["spouse_a"], submission["payload"]["spouse_b"]]
+    for spouse in spouses:
+        assert spouse["name"].encode() not in value  # the names travel encrypted only
+    # Two people, two keys, each on the civil affairs' own intake, before the event.
+    assert len(clients.broker.records(names.key_intake(Department.CIVIL_AFFAIRS))) == 2
+
+    feed = KeyFeed(clients, copy_intakes=True)
+    opened = event_to_record(event_decoders(clients.registry, feed.reveal)[MARRIAGE.event_type](value, topic))
+    assert [opened["payload"][role]["name"] for role in ("spouse_a", "spouse_b")] == \
+        [s["name"] for s in spouses]
+    assert [opened["payload"][role]["id_number"] for role in ("spouse_a", "spouse_b")] == \
+        [s["id_number"] for s in spouses]
+    # The router's feed copied the keys to the hub's own (compacted) topic.
+    assert len(clients.broker.records(names.subject_keys)) == 2
+
+
+def test_a_person_published_about_again_keeps_their_key(clients):
+    submission = generate(EventType.MARRIAGE_REGISTERED, random.Random(8))
+    publisher = Publisher(Department.CIVIL_AFFAIRS, clients=clients)
+    publisher.publish_raw(MARRIAGE.event_type.value, submission)
+    publisher.publish_raw(MARRIAGE.event_type.value, submission)
+    assert len(clients.broker.records(TopicNames("keys").key_intake(Department.CIVIL_AFFAIRS))) == 2
+
+
+def test_fields_whose_key_is_not_on_the_key_topics_do_not_open(clients):
+    submission = generate(EventType.MARRIAGE_REGISTERED, random.Random(9))
+    value, topic = _publish(clients, submission)
+    intake = TopicNames("keys").key_intake(Department.CIVIL_AFFAIRS)
+    producer = clients.producer()
+    for key in clients.broker.records(intake):  # a tombstone for each key: erased
+        producer.send(intake, key=key.key, value=None)
+    decode = event_decoders(clients.registry, KeyFeed(clients).reveal)[MARRIAGE.event_type]
+    with pytest.raises(FieldsUnopened, match="spouse_a, spouse_b") as refused:
+        decode(value, topic)
+    assert submission["payload"]["spouse_a"]["id_number"] not in str(refused.value)
