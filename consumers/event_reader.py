@@ -7,7 +7,7 @@ group and commits nothing, so it never disturbs the real consumers.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from kafka import TopicPartition
@@ -38,12 +38,14 @@ def _spec_by_topic(prefix: str) -> dict[str, EventSpec]:
 
 
 def read_between(
-    clients: Clients, start: Offsets, end: Offsets, timeout_s: float = 30.0
+    clients: Clients, start: Offsets, end: Offsets, timeout_s: float = 30.0,
+    reveal: Callable[[dict], dict] | None = None,
 ) -> Iterator[StoredEvent]:
-    """Yield every event at offsets ``start <= offset < end`` of each partition in ``end``."""
+    """Yield every event at offsets ``start <= offset < end`` of each partition in ``end``;
+    ``reveal`` opens people's fields (a hub process's ``KeyFeed.reveal``: only the hub can)."""
     specs = _spec_by_topic(clients.settings.topic_prefix)
     registry = clients.registry
-    decoders = {t: event_deserializer(registry, specs[t]) for t, _ in end}
+    decoders = {t: event_deserializer(registry, specs[t], reveal) for t, _ in end}
     pending = {tp: off for tp, off in end.items() if off > start.get(tp, 0)}
     if not pending:
         return

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 import httpx
 
 from hub.kafka.clients import Clients
+from hub.kafka.key_feed import KeyFeed
 from hub.api.app import create_app
 from hub.api.local_server import LocalServer
 from hub.api.tokens import TokenRecord, TokenStore, token_hash
@@ -133,9 +134,11 @@ def seed_submission(spec, rng: random.Random, via: str) -> dict:
 
 
 def _read_back(clients: Clients, before, after, receipts: list[Receipt], echo: Echo) -> None:
-    echo("\nread back from Kafka (decoded with the registered schemas):")
+    echo("\nread back from Kafka (decoded with the registered schemas, people's fields opened "
+         "with their keys):")
     seen = {}
-    for stored in read_between(clients, before, after):
+    feed = KeyFeed(clients)
+    for stored in read_between(clients, before, after, reveal=feed.reveal):
         env = stored.event.envelope
         seen[env.event_id] = stored
         echo(f"  {stored.topic}[{stored.partition}]@{stored.offset} {env.event_type.value:32} "
@@ -143,4 +146,5 @@ def _read_back(clients: Clients, before, after, receipts: list[Receipt], echo: E
     missing = [r.event_id for r in receipts if r.event_id not in seen]
     if missing:
         raise HubError(f"{len(missing)} published event(s) were not read back: {missing}")
+    feed.close()
     echo(f"\nall {len(receipts)} published events were read back.")

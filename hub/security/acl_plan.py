@@ -134,7 +134,8 @@ def _auditor(names: TopicNames) -> Iterator[Permission]:
 
 def _views(me: str, names: TopicNames) -> Iterator[Permission]:
     yield from _topics(me, Operation.READ, [names.routing_log, *names.all_outcomes(), names.deadlines,
-                                            *names.all_events(), names.audit, names.subject_keys],
+                                            *names.all_events(), names.audit, names.subject_keys,
+                                            *names.all_key_intakes()],
                        "case, facts and timeline views (people's keys: to open their fields)")
 
 

@@ -1,4 +1,6 @@
-"""Publish through the SDK and over HTTP; a client that knows nothing of the hub reads it back."""
+"""Publish through the SDK and over HTTP; a client that knows nothing of the hub reads it back:
+everything but each person's fields, which it finds as placeholders beside their encrypted
+blocks (crypto-shredding); the hub, holding the master key, opens them again."""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from tests.factories import sealed, sealed_record
+from hub.domain.personal_data import split
 from hub.kafka.clients import Clients
+from hub.kafka.key_feed import KeyFeed
+from hub.security.shredding import reveal_record
 from hub.api.app import create_app
 from hub.api.local_server import LocalServer
 from hub.api.tokens import TokenRecord, TokenStore, token_hash
@@ -37,7 +42,15 @@ def _assert_landed(settings, spec, submission: dict, receipt: Receipt) -> None:
     latest = registry.get_latest_version(f"{receipt.topic}-value")
     assert (magic, schema_id) == (0, latest.schema_id)  # Confluent framing, registered id
     decoded = third_party_decode(settings, receipt.topic, rec.value)
-    assert decoded == _expected_record(spec, submission, decoded)
+    expected = _expected_record(spec, submission, decoded)
+    clear, taken = split(expected)
+    assert _without_blocks(decoded) == clear  # people's fields are placeholders to a third party
+    assert [b["role"] for b in decoded["envelope"]["protected"]] == [part.role for part, _, _ in taken]
+    feed = KeyFeed(Clients(settings))
+    try:
+        assert _without_blocks(reveal_record(decoded, feed.private_key)[0]) == expected  # the hub opens them
+    finally:
+        feed.close()
     assert decoded["envelope"]["event_id"] == receipt.event_id
     assert rec.key.decode() == decoded["envelope"]["subject_ids"][0]
     assert dict(rec.headers)["oncehub.event_type"] == spec.event_type.value.encode()
@@ -66,7 +79,12 @@ def test_typed_sdk_publish_keeps_client_ids(settings):
     decoded = third_party_decode(settings, receipt.topic, read_record(
         settings, receipt.topic, receipt.partition, receipt.offset).value)
     assert decoded["envelope"]["case_id"] == "case-wedding-1"
-    assert decoded["payload"]["spouse_a"]["id_number"] == payload.spouse_a.id_number
+    assert decoded["payload"]["spouse_a"]["id_number"] == ""  # encrypted: a placeholder in the clear
+    assert decoded["envelope"]["subject_ids"][0] == payload.spouse_a.id_number  # the filing index stays
+
+
+def _without_blocks(record: dict) -> dict:
+    return {**record, "envelope": {**record["envelope"], "protected": []}}
 
 
 @pytest.fixture
