@@ -20,6 +20,7 @@ from hub.cli import (
     dead_letters,
     demo,
     dev,
+    keys,
     publishing,
     rebuild,
     redacted_logging,
@@ -35,7 +36,7 @@ from hub.cli.errors import HubErrorExits
 
 # In this order: `hub --help` lists the commands, then the groups, each in the order registered.
 COMMAND_MODULES = (rebuild, publishing, serve, worker, demo, replay,
-                   dev, schemas, topics, acl, tokens, cases, dead_letters, agencies, audit)
+                   dev, schemas, topics, acl, tokens, keys, cases, dead_letters, agencies, audit)
 
 app = typer.Typer(cls=HubErrorExits, help="Once-Only Hub — 数据多跑路，群众少跑腿.", no_args_is_help=True)
 
