@@ -11,6 +11,11 @@ find (erased, or never published).
 The router's feed also copies what it reads on the intakes to the hub's topic (``copy_intakes``):
 the intakes keep a key one day, the hub's topic as long as the person's fields are kept. Several
 routers copy the same records: the topic is compacted by key id, so the copies are one.
+
+An erased key is a tombstone on the hub's topic, while the intake may still hold the key for up
+to a day: the feed remembers every tombstone it reads, never takes such a key again, and copies
+only at the end of a read, leaving out keys whose tombstone came later in the same read — so an
+erasure is not undone by the intake's copy, whichever of the two it reads first.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class KeyFeed:
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()  # one reader of the topics at a time; lookups are lock-free
+        self._erased: set[str] = set()  # key ids tombstoned: never taken (or copied) again
 
     @property
     def topics(self) -> list[str]:
@@ -77,30 +83,40 @@ class KeyFeed:
             if self._consumer is None:
                 self._consumer = self._clients.consumer(client_id="oncehub-key-feed")
                 assign_from_start(self._consumer, self.topics, "reading people's keys")
-            count = 0
+            count, to_copy = 0, {}
             for rec in drain(self._consumer, poll_ms=200):
-                self._take(rec)
+                if self._take(rec) and self._copy and rec.topic != self._names.subject_keys:
+                    to_copy[rec.key] = rec.value
                 count += 1
-            if count and self._producer is not None:
-                self._producer.flush(timeout=self._clients.settings.publish_timeout_s)
+            self._copy_to_hub({k: v for k, v in to_copy.items() if k.decode() not in self._erased})
             return count
 
-    def _take(self, rec) -> None:
+    def _take(self, rec) -> bool:
+        """Take one key record into the ring; whether it was a key taken."""
         key_id = rec.key.decode() if rec.key is not None else ""
         if rec.value is None:
             self._ring.remove(key_id)
-            return
+            self._erased.add(key_id)
+            return False
+        if key_id in self._erased:
+            return False  # an intake's copy of an erased key
         try:
             self._ring.add(self._decode(rec.value, rec.topic))
         except Undecryptable:
             # Wrapped to another master key, or altered: it opens nothing here. No content logged.
             log.warning("a key record on %s[%d]@%d does not open with this hub's master key; skipped",
                         rec.topic, rec.partition, rec.offset)
+            return False
+        return True
+
+    def _copy_to_hub(self, records: dict[bytes, bytes]) -> None:
+        if not records:
             return
-        if self._copy and rec.topic != self._names.subject_keys:
-            if self._producer is None:
-                self._producer = self._clients.producer(client_id="oncehub-key-copier")
-            self._producer.send(self._names.subject_keys, key=rec.key, value=rec.value)
+        if self._producer is None:
+            self._producer = self._clients.producer(client_id="oncehub-key-copier")
+        for key, value in records.items():
+            self._producer.send(self._names.subject_keys, key=key, value=value)
+        self._producer.flush(timeout=self._clients.settings.publish_timeout_s)
 
     def close(self) -> None:
         with self._lock:

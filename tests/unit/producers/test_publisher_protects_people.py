@@ -74,3 +74,18 @@ def test_fields_whose_key_is_not_on_the_key_topics_do_not_open(clients):
     with pytest.raises(FieldsUnopened, match="spouse_a, spouse_b") as refused:
         decode(value, topic)
     assert submission["payload"]["spouse_a"]["id_number"] not in str(refused.value)
+
+
+def test_an_erased_key_is_not_taken_or_copied_again_from_the_intake(clients):
+    """The intake keeps a key a day after its tombstone on the hub's topic: a feed reading both
+    (in either order) neither opens the fields nor copies the key back."""
+    value, topic = _publish(clients, generate(EventType.MARRIAGE_REGISTERED, random.Random(10)))
+    names = TopicNames("keys")
+    intake = clients.broker.records(names.key_intake(Department.CIVIL_AFFAIRS))
+    producer = clients.producer()
+    for key in intake:  # what an erasure writes: a tombstone per key id on the hub's topic
+        producer.send(names.subject_keys, key=key.key, value=None)
+    feed = KeyFeed(clients, copy_intakes=True)
+    with pytest.raises(FieldsUnopened):
+        event_decoders(clients.registry, feed.reveal)[MARRIAGE.event_type](value, topic)
+    assert [r.value for r in clients.broker.records(names.subject_keys)] == [None, None]  # nothing copied back
