@@ -34,10 +34,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 DAY_MS = 86_400_000
-# An erased key (its tombstone written) is compacted out of the key topic within a day, and the
-# tombstone itself is dropped an hour later: bounds, set on the topic, not the cleaner's whim.
+# An erased key (its tombstone written) is compacted out of the key topic within a day: a bound set
+# on the topic, not the cleaner's whim. Key topics roll a segment every hour (retention and
+# compaction act on whole segments), so an intake's copy of a key is gone within a day and an
+# hour; the tombstone outlives that (two days), so a reader always meets one or the other.
 MAX_COMPACTION_LAG_MS = DAY_MS
-TOMBSTONE_RETENTION_MS = 3_600_000
+KEY_SEGMENT_MS = 3_600_000
+TOMBSTONE_RETENTION_MS = 2 * DAY_MS
 
 
 class TopicClass(StrEnum):
@@ -60,6 +63,7 @@ class Retention:
     days: int | None
     basis: str
     compacted: bool = False  # the latest record per key is kept (a tombstone deletes it)
+    short_segments: bool = False  # segments roll hourly, so retention acts within the hour
 
     @property
     def retention_ms(self) -> str:
@@ -108,7 +112,8 @@ class RetentionPolicy:
             return Retention(self.event_days[event_type], f"set for {event_type} by the operator")
         days = {TopicClass.INBOX: self.inbox_days, TopicClass.ERASURES: self.inbox_days,
                 TopicClass.DEAD_LETTERS: self.dead_letter_days, TopicClass.KEY_INTAKE: 1}.get(kind)
-        return Retention(days, _BASES[kind], compacted=kind is TopicClass.SUBJECT_KEYS)
+        keys = kind in (TopicClass.KEY_INTAKE, TopicClass.SUBJECT_KEYS)
+        return Retention(days, _BASES[kind], compacted=kind is TopicClass.SUBJECT_KEYS, short_segments=keys)
 
     def table(self, event_types: list[str]) -> list[tuple[str, Retention]]:
         """Every class (each event type on its own line) with its retention: for people."""

@@ -14,7 +14,7 @@ from kafka.errors import TopicAlreadyExistsError
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.retention import (
-    MAX_COMPACTION_LAG_MS, TOMBSTONE_RETENTION_MS, Retention, RetentionPolicy, TopicClass)
+    KEY_SEGMENT_MS, MAX_COMPACTION_LAG_MS, TOMBSTONE_RETENTION_MS, Retention, RetentionPolicy, TopicClass)
 from hub.errors import ConfigurationError
 from hub.kafka.clients import Clients
 from hub.kafka.log_reader import partitions_of
@@ -59,11 +59,12 @@ def topic_configs(replication: int, retention: Retention | None = None) -> dict[
     class); with three replicas or more, a write is acknowledged (acks=all) only once two
     replicas hold it, whatever the broker's default."""
     configs = {"retention.ms": retention.retention_ms if retention else "-1"}
+    if retention is not None and retention.short_segments:
+        configs["segment.ms"] = str(KEY_SEGMENT_MS)
     if retention is not None and retention.compacted:
-        # A tombstone must take effect in bounded time: segments roll hourly, a dirty one is
-        # compacted within MAX_COMPACTION_LAG_MS, and the tombstone goes an hour after that.
-        configs |= {"cleanup.policy": "compact", "segment.ms": str(TOMBSTONE_RETENTION_MS),
-                    "max.compaction.lag.ms": str(MAX_COMPACTION_LAG_MS),
+        # A tombstone must take effect in bounded time: a dirty segment is compacted within
+        # MAX_COMPACTION_LAG_MS, and the tombstone outlives the intakes' copies of the key.
+        configs |= {"cleanup.policy": "compact", "max.compaction.lag.ms": str(MAX_COMPACTION_LAG_MS),
                     "delete.retention.ms": str(TOMBSTONE_RETENTION_MS)}
     if replication >= 3:
         configs["min.insync.replicas"] = "2"
