@@ -21,8 +21,7 @@ than the purpose needs).
 - **People's keys** (crypto-shredding): a publisher's key intake keeps a key one day (the router
   copies it to the hub's key topic within seconds, and an erased key must not linger there); the
   hub's key topic is compacted and kept with no time limit — a key lives as long as its person's
-  fields, and its tombstone (an erasure) removes it within :data:`MAX_COMPACTION_LAG_MS`. Erasure
-  requests are kept as long as the inboxes: the router executes them at once.
+  fields, and its tombstone (an erasure) removes it within :data:`MAX_COMPACTION_LAG_MS`.
 
 Pure: the broker settings are derived from this at the Kafka edge (:mod:`hub.kafka.admin`).
 """
@@ -53,7 +52,6 @@ class TopicClass(StrEnum):
     AUDIT = "audit"
     KEY_INTAKE = "key intake"
     SUBJECT_KEYS = "subject keys"
-    ERASURES = "erasure requests"
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,6 @@ _BASES = {
     TopicClass.KEY_INTAKE: "a day: the router copies each key to the hub's key topic at once",
     TopicClass.SUBJECT_KEYS: "as long as its person's fields are kept; an erased key is compacted "
                              "away within a day",
-    TopicClass.ERASURES: "as long as the inboxes: the router executes a request at once",
 }
 
 
@@ -110,7 +107,7 @@ class RetentionPolicy:
         """The retention of a topic of class ``kind`` (of ``event_type``, for an event topic)."""
         if kind is TopicClass.EVENTS and event_type in self.event_days:
             return Retention(self.event_days[event_type], f"set for {event_type} by the operator")
-        days = {TopicClass.INBOX: self.inbox_days, TopicClass.ERASURES: self.inbox_days,
+        days = {TopicClass.INBOX: self.inbox_days,
                 TopicClass.DEAD_LETTERS: self.dead_letter_days, TopicClass.KEY_INTAKE: 1}.get(kind)
         keys = kind in (TopicClass.KEY_INTAKE, TopicClass.SUBJECT_KEYS)
         return Retention(days, _BASES[kind], compacted=kind is TopicClass.SUBJECT_KEYS, short_segments=keys)

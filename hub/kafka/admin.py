@@ -47,8 +47,7 @@ def topic_class(names: TopicNames, topic: str) -> tuple[TopicClass, str | None] 
                          (TopicClass.ROUTING_LOG, [names.routing_log]),
                          (TopicClass.AUDIT, names.audit_topics()),
                          (TopicClass.KEY_INTAKE, names.all_key_intakes()),
-                         (TopicClass.SUBJECT_KEYS, [names.subject_keys]),
-                         (TopicClass.ERASURES, [names.erasures])):
+                         (TopicClass.SUBJECT_KEYS, [names.subject_keys])):
         if topic in topics:
             return kind, None
     return None

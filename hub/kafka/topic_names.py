@@ -113,14 +113,9 @@ class TopicNames:
         """Every person's keys, compacted; written only by the router (a tombstone erases a key)."""
         return f"{self.prefix}.subject-keys"
 
-    @property
-    def erasures(self) -> str:
-        """Erasure requests (``hub erase``), written only by the operator, executed by the router."""
-        return f"{self.prefix}.erasures"
-
     def key_topics(self) -> list[str]:
-        """The people's keys (intakes and the router's compacted topic) and the erasure requests."""
-        return [*self.all_key_intakes(), self.subject_keys, self.erasures]
+        """The people's keys: the departments' intakes and the hub's compacted topic."""
+        return [*self.all_key_intakes(), self.subject_keys]
 
     # -- the hub's own topics -------------------------------------------------------------------
 
@@ -181,4 +176,4 @@ class TopicNames:
             return "DeadLetter"
         if topic == self.subject_keys or topic in self.all_key_intakes():
             return "SubjectKey"
-        return {self.routing_log: "RoutingDecision", self.erasures: "ErasureRequest"}.get(topic)
+        return {self.routing_log: "RoutingDecision"}.get(topic)

@@ -56,7 +56,6 @@ def test_keys_are_compacted_with_bounded_tombstones_and_intakes_keep_a_day(tmp_p
     """An erased key must be gone from Kafka in bounded time, not when the cleaner gets round."""
     settings, names = HubSettings(topic_prefix="p", state_dir=tmp_path), TopicNames("p")
     assert retention_of(settings, names.key_intake(Department.CIVIL_AFFAIRS)).days == 1
-    assert retention_of(settings, names.erasures).days == 30
     kept = retention_of(settings, names.subject_keys)
     assert kept.days is None and kept.compacted and str(kept) == "no time limit, compacted"
     configs = topic_configs(1, kept)
@@ -64,4 +63,4 @@ def test_keys_are_compacted_with_bounded_tombstones_and_intakes_keep_a_day(tmp_p
     intake = topic_configs(1, retention_of(settings, names.key_intake(Department.TAX)))
     # An intake's copy of a key is gone (a day, plus a segment) before its tombstone is.
     assert DAY_MS + int(intake["segment.ms"]) < int(configs["delete.retention.ms"])
-    assert "cleanup.policy" not in intake and "cleanup.policy" not in topic_configs(1, retention_of(settings, names.erasures))
+    assert "cleanup.policy" not in intake

@@ -81,5 +81,4 @@ def test_keys_have_an_intake_per_department_and_one_compacted_home():
     assert NAMES.key_intake(Department.HEALTH) == "zj.subject-keys.health"
     assert NAMES.writer_of("zj.subject-keys.health") is Department.HEALTH
     assert NAMES.subject_keys == "zj.subject-keys" and NAMES.writer_of(NAMES.subject_keys) is None  # the router's
-    assert NAMES.erasures == "zj.erasures" and NAMES.writer_of(NAMES.erasures) is None  # the operator's
     assert {NAMES.schema_of(t) for t in [NAMES.subject_keys, *NAMES.all_key_intakes()]} == {"SubjectKey"}

@@ -93,4 +93,3 @@ def test_people_s_keys_are_kept_by_the_router_alone_each_intake_written_by_its_d
         publishes = bool(NAMES.event_topics_of(department))
         assert WRITE[intake] - SERVICES == ({department_principal(department)} if publishes else set())
         assert READ[intake] <= SERVICES  # no department reads another's keys
-    assert READ[NAMES.erasures] == {Service.ROUTER.value} and not WRITE[NAMES.erasures]  # the operator's
