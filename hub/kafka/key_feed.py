@@ -6,7 +6,9 @@ protected fields of the events the process decodes (``reveal``, the deserializer
 consumer joins no group: every process reads every key. A key it does not hold yet is read for
 at once: a publisher writes a person's key, and waits for it to be durable, before the event
 that uses it, so reading the key topics to their current end finds it — or it is not there to
-find (erased, or never published).
+find (erased, or never published). A key already held is used for at most ``refresh_s`` (5 s)
+after the last read of the topics: then they are read again, tombstones included, so an erased
+key stops opening fields within seconds in every running process.
 
 The router's feed also copies what it reads on the intakes to the hub's topic (``copy_intakes``):
 the intakes keep a key one day, the hub's topic as long as the person's fields are kept. Several
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -45,7 +49,8 @@ class FieldsUnopened(HubError):
 class KeyFeed:
     """People's keys for one process of the hub (it must hold the master key's private half)."""
 
-    def __init__(self, clients: Clients, copy_intakes: bool = False):
+    def __init__(self, clients: Clients, copy_intakes: bool = False, refresh_s: float = 5.0,
+                 monotonic: Callable[[], float] = time.monotonic):
         self._clients = clients
         self._names = TopicNames(clients.settings.topic_prefix)
         self._ring = KeyRing(master_key(clients.settings).private_key)
@@ -55,6 +60,9 @@ class KeyFeed:
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()  # one reader of the topics at a time; lookups are lock-free
         self._erased: set[str] = set()  # key ids tombstoned: never taken (or copied) again
+        # A key held in memory is used at most this long after its tombstone was written.
+        self._refresh_s, self._now = refresh_s, monotonic
+        self._read_at: float | None = None
 
     @property
     def topics(self) -> list[str]:
@@ -63,7 +71,8 @@ class KeyFeed:
     def private_key(self, key_id: str) -> bytes | None:
         """The private key of ``key_id``, reading the key topics to their end if it is not held
         yet; None if they do not have it."""
-        key = self._ring.private_key(key_id)
+        stale = self._read_at is None or self._now() - self._read_at >= self._refresh_s
+        key = None if stale else self._ring.private_key(key_id)
         if key is None:
             self.catch_up()
             key = self._ring.private_key(key_id)
@@ -83,6 +92,7 @@ class KeyFeed:
             if self._consumer is None:
                 self._consumer = self._clients.consumer(client_id="oncehub-key-feed")
                 assign_from_start(self._consumer, self.topics, "reading people's keys")
+            self._read_at = self._now()
             count, to_copy = 0, {}
             for rec in drain(self._consumer, poll_ms=200):
                 if self._take(rec) and self._copy and rec.topic != self._names.subject_keys:

@@ -89,3 +89,19 @@ def test_an_erased_key_is_not_taken_or_copied_again_from_the_intake(clients):
     with pytest.raises(FieldsUnopened):
         event_decoders(clients.registry, feed.reveal)[MARRIAGE.event_type](value, topic)
     assert [r.value for r in clients.broker.records(names.subject_keys)] == [None, None]  # nothing copied back
+
+
+def test_a_key_held_in_memory_stops_opening_soon_after_its_tombstone(clients):
+    now = [0.0]
+    value, topic = _publish(clients, generate(EventType.MARRIAGE_REGISTERED, random.Random(11)))
+    feed = KeyFeed(clients, refresh_s=5.0, monotonic=lambda: now[0])
+    decode = event_decoders(clients.registry, feed.reveal)[MARRIAGE.event_type]
+    decode(value, topic)  # opens: the keys are read and held
+    names, producer = TopicNames("keys"), clients.producer()
+    for key in clients.broker.records(names.key_intake(Department.CIVIL_AFFAIRS)):
+        producer.send(names.subject_keys, key=key.key, value=None)
+    now[0] = 4.0
+    decode(value, topic)  # within the refresh interval the held keys still open
+    now[0] = 5.0
+    with pytest.raises(FieldsUnopened):
+        decode(value, topic)
