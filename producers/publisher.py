@@ -159,16 +159,20 @@ class Publisher:
         if self._key_serializer is None:
             self._key_serializer = record_serializer(self._clients.registry, "SubjectKey", KeyRecord.as_avro)
         value = self._key_serializer(record, intake)
-        producer = self._kafka()
+        producer = None
         try:
+            producer = self._kafka()  # a new one bootstraps: that fails while Kafka is down
             producer.send(intake, key=record.key_id.encode(), value=value).get(
                 timeout=self.settings.publish_timeout_s + 1)
         except KafkaError as exc:
-            self._drop(producer)
+            if producer is not None:
+                self._drop(producer)
+            # Nothing of the event is written: the key goes first, and it did not go.
             raise PublishUnavailable(
-                f"Kafka at {self.settings.bootstrap_servers} did not take a person's key on {intake} "
-                f"within {self.settings.publish_timeout_s:g}s ({type(exc).__name__}); the event was "
-                "not sent, so it was not written") from exc
+                f"Kafka at {self.settings.bootstrap_servers} did not accept the event within "
+                f"{self.settings.publish_timeout_s:g}s: the key of a person it names could not be "
+                f"written to {intake} ({type(exc).__name__}: {exc}). It was not sent, so it was not "
+                f"written. Is the broker up, and does {intake} exist (`hub topics ensure`)?") from exc
 
     def _produce(self, spec: EventSpec, event: Event, topic: str, value: bytes) -> Receipt:
         headers = [

@@ -60,6 +60,7 @@ class KeyFeed:
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()  # one reader of the topics at a time; lookups are lock-free
         self._erased: set[str] = set()  # key ids tombstoned: never taken (or copied) again
+        self._foreign: set[str] = set()  # key ids wrapped to another master key (a misconfiguration)
         # A key held in memory is used at most this long after its tombstone was written.
         self._refresh_s, self._now = refresh_s, monotonic
         self._read_at: float | None = None
@@ -82,6 +83,12 @@ class KeyFeed:
         """A decoded event record with its people's fields opened (the deserializer's hook)."""
         revealed, unopened = reveal_record(record, self.private_key)
         if unopened:
+            blocks = record["envelope"]["protected"]
+            if any(b["key_id"] in self._foreign for b in blocks if b["role"] in unopened):
+                raise FieldsUnopened(
+                    f"the fields of {', '.join(unopened)} cannot be opened: their key was wrapped to "
+                    "another master key than this hub's (give the publisher this hub's "
+                    "HUB_MASTER_PUBLIC_KEY_FILE: `hub keys init` names it)")
             raise FieldsUnopened(f"the fields of {', '.join(unopened)} cannot be opened: their key is "
                                  "not on the key topics (erased, or never published)")
         return revealed
@@ -114,6 +121,7 @@ class KeyFeed:
             self._ring.add(self._decode(rec.value, rec.topic))
         except Undecryptable:
             # Wrapped to another master key, or altered: it opens nothing here. No content logged.
+            self._foreign.add(key_id)
             log.warning("a key record on %s[%d]@%d does not open with this hub's master key; skipped",
                         rec.topic, rec.partition, rec.offset)
             return False

@@ -51,10 +51,15 @@ def audited_flow(settings: HubSettings, base_dir: Path, count: int, seed: int, w
 
 def hub_env(settings: HubSettings, state_dir: Path) -> dict[str, str]:
     """The environment `hub` reads for this test's prefix, with its own state directory (and the
-    test's principal, credentials and audit pseudonym keys, which stay where they were made)."""
+    test's principal, credentials, audit pseudonym keys and master key, which stay where they were
+    made)."""
     return {"HUB_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
             "HUB_SCHEMA_REGISTRY_URL": settings.schema_registry_url,
             "HUB_KAFKA_SECURITY": settings.kafka_security, "HUB_PRINCIPAL": settings.principal,
             "HUB_CREDENTIALS_FILE": str(settings.resolved_credentials_file),
             "HUB_PSEUDONYM_KEYS_FILE": str(settings.resolved_pseudonym_keys_file),
+            # One master key for every process of the hub, as a deployment mounts one: what `hub
+            # serve` publishes must open in the router.
+            "HUB_MASTER_KEY_FILE": str(settings.resolved_master_key_file),
+            "HUB_MASTER_PUBLIC_KEY_FILE": str(settings.resolved_master_public_key_file),
             "HUB_TOPIC_PREFIX": settings.topic_prefix, "HUB_STATE_DIR": str(state_dir)}

@@ -105,3 +105,18 @@ def test_a_key_held_in_memory_stops_opening_soon_after_its_tombstone(clients):
     now[0] = 5.0
     with pytest.raises(FieldsUnopened):
         decode(value, topic)
+
+
+def test_a_publisher_with_another_master_key_is_named_as_the_cause(clients, tmp_path):
+    """A deployment that gave a publisher another hub's public key: the router's dead letter must
+    say so, not call the key erased."""
+    elsewhere = clients.settings.model_copy(update={"state_dir": tmp_path / "elsewhere"})
+    other = InMemoryClients(elsewhere, broker=clients.broker)
+    other._registry = clients.registry  # noqa: SLF001 - the same registry, another master key
+    receipt = Publisher(Department.CIVIL_AFFAIRS, clients=other).publish_raw(
+        MARRIAGE.event_type.value, generate(EventType.MARRIAGE_REGISTERED, random.Random(12)))
+    (record,) = [r for r in clients.broker.records(receipt.topic)
+                 if (r.partition, r.offset) == (receipt.partition, receipt.offset)]
+    decode = event_decoders(clients.registry, KeyFeed(clients).reveal)[MARRIAGE.event_type]
+    with pytest.raises(FieldsUnopened, match="wrapped to another master key"):
+        decode(record.value, receipt.topic)
