@@ -147,10 +147,15 @@ def test_kafka_refuses_what_the_acls_do_not_allow(stage):
     for topic in names.audit_topics():
         refused_by_error(f"write to {topic.removeprefix(settings.topic_prefix + '.')}", "kafka",
                          lambda topic=topic: send(attacker, topic))
+    # People's keys: a forged key on B's intake, or a tombstone on the hub's topic (an erasure
+    # nobody asked for), must never reach the router.
     for topic in (names.routing_log, names.inbox(RECEIVER), names.dead_letters,
-                  names.dead_letters_of(RECEIVER)):
+                  names.dead_letters_of(RECEIVER), names.key_intake(VICTIM), names.subject_keys):
         refused_by_error(f"write to {topic.removeprefix(settings.topic_prefix + '.')}", "kafka",
                          lambda topic=topic: send(attacker, topic))
+    keys = [TopicPartition(names.subject_keys, p) for p in range(settings.topic_partitions)]
+    with attacker.reading() as consumer:
+        refused_by_error("read people's keys (the hub's key topic)", "kafka", lambda: consumer.end_offsets(keys))
 
 
 def test_kafka_refuses_reading_b_inbox_and_joining_b_group(stage):
