@@ -116,6 +116,21 @@ class HubSettings(BaseSettings):
         "as long as the registration: with no time limit."
     )
 
+    erasure_holds: dict[str, str | int] = Field(
+        default_factory=dict, description="Legal holds that override an erasure request (`hub "
+        "erase`), per event type: years after the event was recorded, \"permanent\", or 0 for no "
+        "hold (JSON, e.g. {\"retirement_approved\": 30}); over the defaults of "
+        "hub.domain.erasure.DEFAULT_HOLDS (marriage, birth and death registrations: permanent)."
+    )
+
+    @field_validator("erasure_holds")
+    @classmethod
+    def _holds(cls, value: dict[str, str | int]) -> dict[str, str | int]:
+        from hub.domain.erasure import holds_from_settings
+
+        holds_from_settings(value)  # raises naming the entry and the rule
+        return value
+
     @field_validator("unauthenticated_audit_limit", "read_rate_limit")
     @classmethod
     def _a_rate_limit(cls, value: str) -> str:

@@ -14,6 +14,9 @@ changes nothing. Changes to earlier items:
 - An ANNULMENT from a 撤回同意 (``event_type`` consent_withdrawn: the item rested on the citizen's
   consent, now withdrawn) erases the registration's data and its history's (PIPL art. 47): the
   row stays, ANNULLED, with its reference and no personal data.
+- An ERASURE (``hub erase``: the person was erased from the hub; an ANNULMENT whose
+  ``event_type`` is ``subject_erased``) erases the same way, whatever the item rested on: the
+  department keeps no copy of a person the hub no longer knows.
 - If the agency never saw the original (it joined later, or the original was lost upstream),
   a correction is registered as new from the corrected data, and an annulment is recorded as an
   ANNULLED tombstone; both remember the original's item id (``origin_item_id``), so if the
@@ -36,6 +39,7 @@ from consumers.reference_agencies.ledger import Registration
 from hub.domain.common import CHINA_TZ
 from hub.domain.departments import Department
 from hub.domain.envelope import EventType
+from hub.domain.erasure import is_erasure
 from hub.domain.identifiers import mask_id
 from hub.domain.outcomes import Completed, HandlerResult, Rejected
 from hub.domain.routing import ItemChange, WorkItem
@@ -114,7 +118,7 @@ class ReferenceAgency:
         return result
 
     def _decide(self, item: WorkItem) -> Decision:
-        if item.event_type == EventType.CONSENT_WITHDRAWN.value:
+        if is_erasure(item) or item.event_type == EventType.CONSENT_WITHDRAWN.value:
             return self._forget(item)
         subject = subject_of(item)
         if subject is None:
@@ -141,8 +145,9 @@ class ReferenceAgency:
         return _done(target.reference, "CORRECTED")
 
     def _forget(self, item: WorkItem) -> Decision:
-        """The consent the item rested on was withdrawn: erase what it brought. Never seen: an
-        empty ANNULLED tombstone, so the original, if it comes late, is not kept either."""
+        """The consent the item rested on was withdrawn, or its person erased: erase what it
+        brought. Never seen: an empty ANNULLED tombstone, so the original, if it comes late, is
+        not kept either."""
         target = self._target(item.refers_to_item_id)
         if target is None:
             return self._register(item, ledger.ERASED_SUBJECT, status="ANNULLED", check=False)

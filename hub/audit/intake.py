@@ -7,7 +7,7 @@ so a replay or a query is not reported done before its audit note is durable.
 
 from __future__ import annotations
 
-from hub.domain.audit_entries import FactQueryNote, Note, ReadNote
+from hub.domain.audit_entries import ErasureNote, FactQueryNote, Note, ReadNote
 from hub.errors import NotAudited
 from hub.kafka.clients import Clients
 from hub.kafka.failures import unavailable_as_hub_error
@@ -17,7 +17,9 @@ from hub.kafka.topic_names import TopicNames
 def note_key(note: Note) -> bytes:
     if isinstance(note, ReadNote):
         return note.token_id.encode()  # one token's reads stay in order, in one partition
-    return (note.subject_ref if isinstance(note, FactQueryNote) else note.replay_id).encode()
+    if isinstance(note, FactQueryNote | ErasureNote):
+        return note.subject_ref.encode()
+    return note.replay_id.encode()
 
 
 def encode_note(note: Note) -> bytes:

@@ -40,7 +40,8 @@ def timeline_lines(timeline: dict) -> list[str]:
     subject, events = timeline["subject_id"], timeline["events"]
     recipients, queries = timeline["recipients"], timeline["fact_queries"]
     departments = timeline["departments"]
-    if not (events or recipients or queries):
+    erasures = timeline.get("erasures") or []
+    if not (events or recipients or queries or erasures):
         return [f"{subject}: no audited data about this subject"]
     lines = [f"{subject}: {len(events)} event(s); {len(recipients)} item(s) received by "
              f"{len(departments)} department(s); {len(queries)} fact "
@@ -76,4 +77,10 @@ def timeline_lines(timeline: dict) -> list[str]:
         verdict = "answered" if q["allowed"] else f"refused ({q['reason'] or 'no reason given'})"
         asked = ", ".join(f"{f['event_type']}.{f['field']}" for f in q["fields"]) or "-"
         lines.append(f"  {_at(q['at'])}  {_department(q['department'])}: {verdict}; fields {asked}")
+    if erasures:
+        lines += ["", "Erased (personal fields read \"erased\" everywhere since):"]
+    for e in erasures:
+        lines.append(f"  {_at(e['at'])}  by {e['requested_by']}, basis: {e['basis']}; "
+                     f"{e['keys_erased']} key(s) destroyed; ERASURE item(s) sent: {e['items_sent']} "
+                     f"to {', '.join(e['departments']) or 'no department'}  [audit {e['audit']}]")
     return lines

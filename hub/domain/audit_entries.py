@@ -15,7 +15,9 @@ Kinds:
 - ``replay`` — an operator replayed history (window, filters, target, counts);
 - ``fact_query`` — a department queried a subject's facts (granted fields returned, or refused);
 - ``personal_read`` — a token read cases or a timeline over HTTP (which, by whom; the subject
-  asked about by pseudonym).
+  asked about by pseudonym);
+- ``erasure`` — an operator erased a person (``hub erase``): on which legal basis, how many keys
+  were destroyed, which departments were sent ERASURE items.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class AuditKind(StrEnum):
     REPLAY = "replay"
     FACT_QUERY = "fact_query"
     PERSONAL_READ = "personal_read"
+    ERASURE = "erasure"
 
 
 # An agency's free text kept in the chain: enough to say why, too short to hold a document.
@@ -161,7 +164,22 @@ class ReadNote(_Note):
     disclosed: bool
 
 
-Note = ReplayNote | FactQueryNote | ReadNote
+class ErasureNote(_Note):
+    """Posted to the audit intake by ``hub erase`` once the keys are destroyed and the ERASURE
+    items are sent (a refused request writes nothing: it erased nothing)."""
+
+    kind: Literal["erasure"] = "erasure"
+    erasure_id: str = Field(min_length=1)
+    at: datetime
+    requested_by: str = Field(min_length=1)
+    subject_ref: str = Field(min_length=1, description="the person erased, by pseudonym")
+    basis: str = Field(min_length=1, max_length=FREE_TEXT_LIMIT)
+    keys_erased: int = Field(ge=0)
+    items_sent: int = Field(ge=0)
+    departments: list[str] = []
+
+
+Note = ReplayNote | FactQueryNote | ReadNote | ErasureNote
 
 
 def note_entry(note: Note, src: dict) -> dict:
@@ -170,8 +188,10 @@ def note_entry(note: Note, src: dict) -> dict:
     for key in ("at", "window_from", "window_to"):
         if key in body:
             body[key] = iso(getattr(note, key))
-    if isinstance(note, FactQueryNote):
+    if isinstance(note, FactQueryNote | ErasureNote):
         body["subject_refs"] = [body.pop("subject_ref")]
+    if isinstance(note, ErasureNote):
+        body["basis"] = bounded(body["basis"])
     if body.get("error") is not None:
         body["error"] = bounded(body["error"], 500)
     return {**body, "source": src}

@@ -156,8 +156,11 @@ def timeline_view(timeline: dict, scope: Scope, cases: Mapping[str, CaseState]) 
     recipients = [r for r in timeline["recipients"]
                   if r["department"] == mine and r["case_id"] in shown]
     queries = [q for q in timeline["fact_queries"] if q.get("department") == mine]
+    # An erasure is the department's business if it was told to erase: when, and on what basis.
+    erasures = [{"erasure_id": e["erasure_id"], "at": e["at"], "basis": e["basis"], "departments": [mine],
+                 "audit": e["audit"]} for e in timeline.get("erasures") or [] if mine in e["departments"]]
     return {"subject_id": subject, "events": events, "departments": department_summary(recipients),
-            "recipients": recipients, "fact_queries": queries, "scope": mine}
+            "recipients": recipients, "fact_queries": queries, "erasures": erasures, "scope": mine}
 
 
 def cases_returned(views: Iterable[dict]) -> list[str]:

@@ -98,11 +98,36 @@ def split(event: dict) -> tuple[dict, list[tuple[PersonPart, str, dict[str, Any]
     clear = copy.deepcopy(event)
     taken = []
     for part, subject in persons_in(event):
-        fields = {path: lookup(event, path) for path in part.fields}
+        fields = {path: lookup(event, path) for path in _sealed_fields(part, subject, event)}
         for path, value in fields.items():
             _set(clear, path, placeholder(value))
         taken.append((part, subject, fields))
     return clear, taken
+
+
+def _sealed_fields(part: PersonPart, subject: str, event: dict) -> tuple[str, ...]:
+    """The fields of ``part`` that travel sealed: all of them, but the person's identifier when
+    the envelope files the event under it anyway (``subject_ids``, in the clear by design) —
+    then the views of an erased person still find their records by it."""
+    if subject in event["envelope"].get("subject_ids", ()):
+        return tuple(f for f in part.fields if f != part.subject_field)
+    return part.fields
+
+
+def sealed_paths(event: dict, role: str) -> tuple[str, ...]:
+    """The fields of ``role`` that an event (opened, or as views show it) carries sealed."""
+    for part in PERSONS[EventType(str(event["envelope"]["event_type"]))]:
+        if part.role == role:
+            subject = lookup(event, part.subject_field)
+            return _sealed_fields(part, str(subject), event) if subject else part.fields
+    return ()
+
+
+def erased_view(event: dict, roles: list[str]) -> dict:
+    """The event as views show it once the people in ``roles`` were erased: their sealed fields
+    read :data:`ERASED` (never the placeholder, which could pass for a value). The input is not
+    changed."""
+    return merge(event, {path: ERASED for role in roles for path in sealed_paths(event, role)})
 
 
 def merge(event: dict, fields: dict[str, Any]) -> dict:

@@ -40,6 +40,11 @@ def redact(text: str, limit: int = DEFAULT_LIMIT) -> str:
     return masked if len(masked) <= limit else masked[:limit] + "…"
 
 
+def is_identifier_shaped(text: str) -> bool:
+    """Whether ``text`` is one identity number, credit code or certificate number as a whole."""
+    return _PERSONAL.fullmatch(text) is not None
+
+
 def _validation_text(exc: ValidationError) -> str:
     # pydantic's str() quotes each input (input_value='…'); the field, rule and message do not.
     parts = []

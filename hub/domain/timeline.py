@@ -6,7 +6,10 @@ Pure assembly of what the timeline projection found for one subject in the audit
 - ``recipients`` — every work item a department received about the subject: which fields, under
   which legal basis, when it was sent (and replayed), and what the department reported back;
 - ``departments`` — the same, summed up per department (the short answer);
-- ``fact_queries`` — every query a department made about the subject, answered or refused.
+- ``fact_queries`` — every query a department made about the subject, answered or refused;
+- ``erasures`` — every erasure of the subject (``hub erase``): when, by whom, on which basis,
+  keys destroyed, departments sent an ERASURE item. After one, the subject's fields read
+  "erased" everywhere the hub shows them; the trail itself never held them.
 
 Item and outcome entries carry no subject ids: they reach the subject through the case ids of
 the decisions about it. A field received is a leaf of the work item's data; its basis is the
@@ -129,7 +132,7 @@ def department_summary(recipients: list[dict]) -> list[dict]:
 
 def subject_timeline(subject_id: str, decisions: Iterable[dict], sent: Iterable[dict],
                      outcomes: Iterable[dict], queries: Iterable[dict] = (),
-                     replays: Iterable[dict] = ()) -> dict:
+                     replays: Iterable[dict] = (), erasures: Iterable[dict] = ()) -> dict:
     """The timeline of one subject from the rows found for it (any order; duplicates allowed).
 
     ``decisions``, ``sent`` and ``outcomes`` are audit contents (as the audit entry builders
@@ -156,9 +159,15 @@ def subject_timeline(subject_id: str, decisions: Iterable[dict], sent: Iterable[
                      "allowed": bool(q.get("allowed")), "fields": list(q.get("fields") or []),
                      "reason": q.get("reason"), "at": q["at"], "audit": q["audit"]} for q in queries),
                    key=lambda q: (q["at"], q["audit"]))
+    erased = sorted(({"erasure_id": e["erasure_id"], "requested_by": e.get("requested_by"),
+                      "basis": e.get("basis"), "keys_erased": e.get("keys_erased", 0),
+                      "items_sent": e.get("items_sent", 0), "departments": list(e.get("departments") or []),
+                      "at": e["at"], "audit": e["audit"]} for e in erasures),
+                    key=lambda e: (e["at"], e["audit"]))
     return {"subject_id": subject_id, "events": events, "departments": department_summary(recipients),
-            "recipients": recipients, "fact_queries": asked}
+            "recipients": recipients, "fact_queries": asked, "erasures": erased}
 
 
 def is_empty(timeline: dict) -> bool:
-    return not (timeline["events"] or timeline["recipients"] or timeline["fact_queries"])
+    return not (timeline["events"] or timeline["recipients"] or timeline["fact_queries"]
+                or timeline.get("erasures"))

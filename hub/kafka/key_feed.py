@@ -32,6 +32,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from hub.errors import HubError
 from hub.kafka.clients import Clients
+from hub.kafka.failures import unavailable_as_hub_error
 from hub.kafka.log_reader import assign_from_start, drain
 from hub.kafka.topic_names import TopicNames
 from hub.security.master_key import master_key
@@ -80,7 +81,18 @@ class KeyFeed:
         return key
 
     def reveal(self, record: dict[str, Any]) -> dict[str, Any]:
-        """A decoded event record with its people's fields opened (the deserializer's hook)."""
+        """A decoded event record with its people's fields opened (the deserializer's hook);
+        :class:`FieldsUnopened` if a person's key is gone (the router parks such an event)."""
+        revealed, erased = self.open(record)
+        if erased:
+            raise FieldsUnopened(f"the fields of {', '.join(erased)} cannot be opened: their key is "
+                                 "not on the key topics (erased, or never published)")
+        return revealed
+
+    def open(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """A decoded event record with the fields of every person whose key is there opened, and
+        the roles of those whose key is gone (erased): what views show as erased. A key wrapped
+        to another master key is a misconfiguration, never read as an erasure."""
         revealed, unopened = reveal_record(record, self.private_key)
         if unopened:
             blocks = record["envelope"]["protected"]
@@ -89,9 +101,32 @@ class KeyFeed:
                     f"the fields of {', '.join(unopened)} cannot be opened: their key was wrapped to "
                     "another master key than this hub's (give the publisher this hub's "
                     "HUB_MASTER_PUBLIC_KEY_FILE: `hub keys init` names it)")
-            raise FieldsUnopened(f"the fields of {', '.join(unopened)} cannot be opened: their key is "
-                                 "not on the key topics (erased, or never published)")
-        return revealed
+        return revealed, unopened
+
+    def keys_of(self, subject_id: str) -> frozenset[str]:
+        """The key ids of a person, the key topics read to their current end (what an erasure
+        tombstones)."""
+        self.catch_up()
+        return self._ring.keys_of(subject_id)
+
+    def erase(self, key_ids: frozenset[str]) -> None:
+        """Tombstone ``key_ids`` on the hub's key topic; returns once the broker has them all.
+        Only the operator may write there: every process reading the topics drops the keys
+        within ``refresh_s``, and compaction removes them within a day."""
+        timeout = self._clients.settings.publish_timeout_s
+        with unavailable_as_hub_error("the keys' tombstones could not be written"):
+            producer = self._clients.producer(client_id="oncehub-key-eraser")
+            try:
+                sent = [producer.send(self._names.subject_keys, key=key_id.encode(), value=None)
+                        for key_id in sorted(key_ids)]
+                for future in sent:
+                    future.get(timeout=timeout)
+            finally:
+                producer.close(timeout=timeout)
+        with self._lock:
+            for key_id in key_ids:
+                self._ring.remove(key_id)
+                self._erased.add(key_id)
 
     def catch_up(self) -> int:
         """Read the key topics to their current end; the number of records read."""

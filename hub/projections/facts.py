@@ -16,6 +16,12 @@ another department's event (or of another type, or another primary subject), a s
 event another department accepted, an event id reused with other content — each is refused
 (counted in ``refused``, logged without personal data) and changes no fact. A file built before
 ``recorded`` existed knows no originals: rebuild it (``hub rebuild facts``).
+
+Erasure (``hub erase``): the projection also reads the hub's key topic. Each event applied notes
+which person's key sealed which role's fields (``sealed``); a key's tombstone turns that role's
+fields to ``"erased"`` in every fact of those events, so a live projection forgets as a rebuilt
+one does (a rebuild decodes the event with the key gone, and reads the same). Facts stay filed
+under the identifier the event is filed under; nothing else of an erased person is kept.
 """
 
 from __future__ import annotations
@@ -29,14 +35,14 @@ from pydantic import TypeAdapter
 from hub.kafka.clients import Clients
 from hub.kafka.key_feed import KeyFeed
 from hub.domain.facts import Fact, FactChange, change_for, current
+from hub.domain.personal_data import ERASED, sealed_paths
 from hub.domain.redaction import error_text
 from hub.domain.ownership import (
     Recorded, id_refusal, reference_refusal, supplement_refusal, writer_refusal)
 from hub.kafka.topic_names import TopicNames
 from hub.projections.store import SqliteProjection
 from hub.kafka.failures import is_transient
-from hub.wire.codec import event_to_record
-from hub.wire.serde import event_decoders
+from hub.wire.serde import event_view_decoders
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,11 @@ class FactsProjection(SqliteProjection):
     CREATE TABLE IF NOT EXISTS recorded (
         event_id TEXT PRIMARY KEY, department TEXT NOT NULL, event_type TEXT NOT NULL,
         subject TEXT NOT NULL, fingerprint TEXT NOT NULL);
+    -- whose key sealed which role's fields of an event (and its case): what a key's tombstone
+    -- erases, and where `hub erase` finds a person the event is not filed under
+    CREATE TABLE IF NOT EXISTS sealed (
+        key_id TEXT NOT NULL, event_id TEXT NOT NULL, role TEXT NOT NULL, paths TEXT NOT NULL,
+        case_id TEXT NOT NULL, PRIMARY KEY (key_id, event_id, role)) WITHOUT ROWID;
     """
 
     def __init__(self, clients: Clients, path=None):
@@ -73,17 +84,21 @@ class FactsProjection(SqliteProjection):
         self._names = names = TopicNames(clients.settings.topic_prefix)
         registry = clients.registry
         self._specs = names.event_specs()
-        decoders = event_decoders(registry, KeyFeed(clients).reveal)
+        decoders = event_view_decoders(registry, KeyFeed(clients).open)
         self._decoders = {topic: decoders[spec.event_type] for topic, spec in self._specs.items()}
 
     def topics(self) -> list[str]:
-        return list(self._decoders)
+        return [*self._decoders, self._names.subject_keys]
 
     def apply(self, conn, record) -> None:
+        if record.topic == self._names.subject_keys:
+            if record.value is None and record.key is not None:  # a tombstone: the key was erased
+                self.erase_key(conn, record.key.decode())
+            return
         try:
             if record.value is None:
                 raise ValueError("record has no value (tombstone)")
-            event = event_to_record(self._decoders[record.topic](record.value, record.topic))
+            event = self._decoders[record.topic](record.value, record.topic)
         except Exception as exc:  # noqa: BLE001 - a bad record is skipped, never retried forever
             if is_transient(exc):
                 raise  # the registry is unreachable: this catch-up fails, the next one retries
@@ -127,6 +142,9 @@ class FactsProjection(SqliteProjection):
                          "(SELECT event_id FROM lineage WHERE origin_event_id = ?) OR event_id = ?",
                          (origin, change.withdraws))
         conn.execute("INSERT OR REPLACE INTO lineage VALUES (?, ?)", (change.event_id, origin))
+        conn.executemany("INSERT OR IGNORE INTO sealed VALUES (?, ?, ?, ?, ?)",
+                         [(b["key_id"], change.event_id, b["role"], json.dumps(sealed_paths(event, b["role"])),
+                           str(env["case_id"])) for b in env.get("protected") or []])
         by_subject: dict[str, list[Fact]] = {}
         for fact in change.facts:
             by_subject.setdefault(fact.subject_id, []).append(fact)
@@ -151,6 +169,27 @@ class FactsProjection(SqliteProjection):
                 conn.execute("INSERT OR REPLACE INTO held VALUES (?, ?)",
                              (change.event_id, json.dumps(held_for, ensure_ascii=False)))
         return None
+
+    def erase_key(self, conn: sqlite3.Connection, key_id: str) -> None:
+        """A person's key was erased: the fields it sealed read ``"erased"`` in every fact."""
+        for event_id, paths in conn.execute("SELECT event_id, paths FROM sealed WHERE key_id = ?",
+                                            (key_id,)).fetchall():
+            gone = json.loads(paths)
+            for subject, facts_json in conn.execute("SELECT subject_id, facts FROM facts WHERE event_id = ?",
+                                                    (event_id,)).fetchall():
+                facts = [f.model_copy(update={"values": {**f.values, **{p: ERASED for p in gone if p in f.values}}})
+                         for f in _FACTS.validate_json(facts_json)]
+                conn.execute("UPDATE facts SET facts = ? WHERE subject_id = ? AND event_id = ?",
+                             (_FACTS.dump_json(facts).decode(), subject, event_id))
+
+    def cases_sealed_by(self, key_ids) -> list[str]:
+        """The cases whose events carry fields sealed by any of ``key_ids`` (a person's keys)."""
+        keys = sorted(key_ids)
+        if not keys:
+            return []
+        rows = self.query(f"SELECT DISTINCT case_id FROM sealed WHERE key_id IN ({', '.join('?' * len(keys))})",
+                          tuple(keys))
+        return sorted(r[0] for r in rows)
 
     @staticmethod
     def _recorded(conn, event_id: str) -> Recorded | None:

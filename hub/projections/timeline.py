@@ -6,8 +6,8 @@ timeline is a handful of index lookups, however long the trail:
 
 - ``case_subjects`` — subject → case ids, from routing decisions (items and outcomes carry no
   subject ids; they reach a subject through their case);
-- ``decisions``, ``sent``, ``outcomes`` — indexed by case id; ``fact_queries`` keyed by subject
-  id; ``replays`` indexed by replay id;
+- ``decisions``, ``sent``, ``outcomes`` — indexed by case id; ``fact_queries`` and ``erasures``
+  keyed by subject id; ``replays`` indexed by replay id;
 - ``shapes`` — the grants and fields of sent items, stored once per distinct set (every item of
   a rule carries the same ones) instead of once per item.
 
@@ -60,18 +60,23 @@ _TABLES = {
                              "reason", "at")),
     "replays": ("replay_id", ("requested_by", "target", "status", "note_json", "at")),
     "fact_queries": ("subject_id", ("query_id", "department", "allowed", "fields_json", "reason", "at")),
+    "erasures": ("subject_id", ("erasure_id", "requested_by", "basis", "keys_erased", "items_sent",
+                                "departments_json", "at")),
 }
 _SELECT = {t: f"SELECT * FROM {t}" for t in _TABLES} | {
     "sent": "SELECT sent.*, grants_json, fields_json FROM sent JOIN shapes USING (shape)"}
 _FIELD_OF = {"pending_json": "pending_documents", "items_json": "items", "grants_json": "grants",
-             "fields_json": "fields", "note_json": "note"}  # column -> key of the entry
+             "fields_json": "fields", "note_json": "note", "departments_json": "departments"}  # column -> key of the entry
 _IN_CHUNK = 500  # ids per IN (...) list, far below SQLite's variable limit
+
+
+_INTEGERS = ("allowed", "keys_erased", "items_sent")
 
 
 def _table_ddl(table: str) -> str:
     key, columns = _TABLES[table]
-    body = ", ".join(f"{c} {'INTEGER' if c == 'allowed' else 'TEXT'}" for c in columns)
-    if table == "fact_queries":  # one row per subject the query names: keyed by both
+    body = ", ".join(f"{c} {'INTEGER' if c in _INTEGERS else 'TEXT'}" for c in columns)
+    if table in ("fact_queries", "erasures"):  # one row per subject the record names: keyed by both
         return (f"CREATE TABLE IF NOT EXISTS {table} ({key} TEXT NOT NULL, pos INTEGER NOT NULL, {body}, "
                 f"PRIMARY KEY ({key}, pos)) WITHOUT ROWID;")
     return (f"CREATE TABLE IF NOT EXISTS {table} (pos INTEGER PRIMARY KEY, {key} TEXT NOT NULL, {body});"
@@ -171,6 +176,12 @@ class TimelineProjection(SqliteProjection):
             return [("fact_queries", (str(s), pos, c["query_id"], c.get("department"),
                                       int(bool(c["allowed"])), fields, c.get("reason"), at))
                     for s in subjects]
+        if kind == "erasure":
+            departments = json.dumps(list(c.get("departments") or []), ensure_ascii=False)
+            return [("erasures", (str(s), pos, c["erasure_id"], c.get("requested_by"), c.get("basis"),
+                                  int(c.get("keys_erased") or 0), int(c.get("items_sent") or 0),
+                                  departments, at))
+                    for s in subject_names(c)]
         if kind == "replay":
             return [("replays", (pos, str(c["replay_id"]), c.get("requested_by"), c.get("target"),
                                  c.get("status"), json.dumps(c, ensure_ascii=False), at))]
@@ -205,7 +216,8 @@ class TimelineProjection(SqliteProjection):
             outcomes = self._by(conn, "outcomes", case_ids)
             queries = self._by(conn, "fact_queries", refs)
             replays = self._by(conn, "replays", sorted({s["replay_id"] for s in sent if s["replay_id"]}))
-        return subject_timeline(subject_id, decisions, sent, outcomes, queries, replays)
+            erasures = self._by(conn, "erasures", refs)
+        return subject_timeline(subject_id, decisions, sent, outcomes, queries, replays, erasures)
 
     def _with_withheld(self, conn, decisions: list[dict]) -> list[dict]:
         held_back: dict[str, list[dict]] = {}

@@ -42,8 +42,7 @@ from hub.replay.sinks import sink_for
 from hub.replay.window_router import WindowRouter
 from hub.security.pseudonym_keys import pseudonyms_of
 from hub.rules import load_rules
-from hub.wire.codec import event_to_record
-from hub.wire.serde import event_decoders
+from hub.wire.serde import event_view_decoders
 from hub.worker.processor import SourceRecord
 
 log = logging.getLogger(__name__)
@@ -99,11 +98,12 @@ def post_note(audit: AuditNoteSink, summary: ReplaySummary, requested_by: str,
 
 def _router(clients: Clients, request: ReplayRequest, summary: ReplaySummary) -> WindowRouter:
     names, registry = TopicNames(clients.settings.topic_prefix), clients.registry
-    decoders = event_decoders(registry, KeyFeed(clients).reveal)
+    # A person erased since reads "erased" in the items sent again: never their old values.
+    decoders = event_view_decoders(registry, KeyFeed(clients).open)
     return WindowRouter(
         rules=load_rules(), names=names,
         specs_by_topic=names.event_specs(),
-        decode=lambda spec, data, topic: event_to_record(decoders[spec.event_type](data, topic)),
+        decode=lambda spec, data, topic: decoders[spec.event_type](data, topic),
         window=request.window, filters=request.filters, summary=summary,
     )
 

@@ -20,6 +20,7 @@ from confluent_kafka.schema_registry import topic_subject_name_strategy  # noqa:
 
 from hub.domain.catalogue import CATALOGUE, EventSpec
 from hub.domain.envelope import Event
+from hub.domain.personal_data import erased_view
 from hub.wire.codec import event_to_record, record_to_event
 from hub.wire.schemas import event_schema_json, named_schema_json
 
@@ -77,6 +78,26 @@ def event_decoders(client: SchemaRegistryClient, reveal: Callable[[Record], Reco
     """A deserializer per event type (``EventType → deserialize(bytes, topic)``), each opening
     people's fields with ``reveal`` (a :class:`~hub.kafka.key_feed.KeyFeed`'s)."""
     return {spec.event_type: event_deserializer(client, spec, reveal) for spec in CATALOGUE.values()}
+
+
+def event_view_decoders(client: SchemaRegistryClient,
+                        open_fields: Callable[[Record], tuple[Record, list[str]]]):
+    """A decoder per event type for the hub's views (replay, facts, rebuilds):
+    ``decode(bytes, topic) -> record`` (``{"envelope": …, "payload": …}``, as ``event_to_record``
+    gives it), people's fields opened by ``open_fields`` (a ``KeyFeed``'s ``open``). The fields of
+    a person who was erased read ``"erased"``; such a record is not validated again (its fields
+    are gone: it was valid when published), every other one is."""
+    def decoder(spec: EventSpec):
+        def from_record(record: Record) -> Record:
+            opened, erased = open_fields(record)
+            if not erased:
+                return event_to_record(record_to_event(spec, opened))
+            return erased_view(opened, erased)
+
+        inner = AvroDeserializer(client, event_schema_json(spec), from_dict=lambda record, _ctx: from_record(record))
+        return lambda data, topic: inner(data, SerializationContext(topic, MessageField.VALUE))
+
+    return {spec.event_type: decoder(spec) for spec in CATALOGUE.values()}
 
 
 def model_serializer(client: SchemaRegistryClient, schema_name: str):

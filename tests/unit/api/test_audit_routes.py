@@ -86,7 +86,7 @@ def test_an_unknown_subject_gets_an_empty_timeline_not_a_404():
     response = _client(_timeline()).get("/v1/audit/subjects/nobody", headers=AUTH)
     assert response.status_code == 200
     assert response.json() == {"subject_id": "nobody", "events": [], "departments": [],
-                               "recipients": [], "fact_queries": []}
+                               "recipients": [], "fact_queries": [], "erasures": []}
 
 
 def test_the_timeline_needs_a_known_token():

@@ -20,6 +20,7 @@ COMMAND_PATHS = [
     "deadline-check",
     "dev down", "dev rotate", "dev status", "dev up",
     "dlq list", "dlq redrive",
+    "erase",
     "keys init",
     "publish",
     "rebuild",

@@ -373,3 +373,23 @@ def test_a_withdrawal_of_an_item_never_seen_leaves_an_empty_tombstone(agencies):
     agencies[HPF](late)  # the original comes late: it is not kept either
     assert agencies[HPF].get(withdrawal.item_id).data == {}
     assert all(r.data == {} for r in agencies[HPF].rows() if r.item == late.item)
+
+
+def test_an_erasure_erases_every_registration_the_person_s_items_brought(agencies):
+    from hub.domain.case import CaseState, ItemState
+    from hub.domain.erasure import erasure_items
+
+    original = sealed(T.ENTERPRISE_REGISTERED, submission(T.ENTERPRISE_REGISTERED))
+    items = items_of(original)
+    answers = {i.item_id: agencies[i.department](i) for i in items}
+    case = CaseState(case_id=original.envelope.case_id, items={
+        i.item_id: ItemState(item_id=i.item_id, department=i.department.value, item=i.item,
+                             change=i.change.value) for i in items})
+    erasures = erasure_items([case], "erasure-1", AGENCY_NOW)
+    assert {e.refers_to_item_id for e in erasures} == {i.item_id for i in items}
+    for erasure in erasures:
+        assert agencies[erasure.department](erasure) == answers[erasure.refers_to_item_id]  # same reference
+        assert agencies[erasure.department](erasure) == answers[erasure.refers_to_item_id]  # once
+        row = agencies[erasure.department].get(erasure.refers_to_item_id)
+        assert (row.status, row.data, row.subject) == ("ANNULLED", {}, "erased")
+        assert all(change["data"] == {} for change in agencies[erasure.department].history(row.reference))
