@@ -5,7 +5,8 @@ access log on), `hub agencies run` — each writing its log to a file, and the f
 data-protection reviewer would try go through them: good and bad submissions over HTTP and the
 CLI, a record the router must dead-letter whose validation error would quote an identity number
 and a name, listing and re-driving dead letters, a replay by subject, refused and unauthenticated
-shared-data queries, a timeline read whose URL carries the identity number. Every log line and
+shared-data queries, a timeline read whose URL carries the identity number, erasure requests
+refused for their basis and for a legal hold. Every log line and
 every output or HTTP error body is then searched for every identity number, certificate number,
 credit code and name the test used: none may appear. (Successful answers to an entitled caller
 carry data by design and are not searched.)
@@ -180,6 +181,10 @@ def test_no_log_line_error_or_output_carries_personal_data(settings, clients, tm
         cli_refused = hub.run("publish", "marriage_registered", "--department",
                               MARRIAGE.owner.value, "--file", str(bad_file))
         assert cli_refused.returncode == 2 and "payload.spouse_b.id_number" in cli_refused.stderr
+        erase_refused = hub.run("erase", subject, "--basis", f"asked for by {subject}")
+        assert erase_refused.returncode == 2 and "--basis: must not contain an identifier" in erase_refused.stderr
+        erase_held = hub.run("erase", subject, "--basis", "PIPL art. 47(1): purpose achieved")
+        assert erase_held.returncode == 1 and "kept permanently" in erase_held.stderr
 
     texts = {path.name: path.read_text(errors="replace") for path in sorted(hub.logs.iterdir())}
     texts |= {f"http error body {i}": body for i, body in enumerate(error_bodies)}
