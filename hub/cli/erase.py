@@ -50,6 +50,12 @@ def erase(
                                     request_problems)
     from hub.domain.pseudonyms import normalised
 
+    from hub.security.principals import Service
+
+    if settings().principal != Service.OPERATOR.value:
+        # The broker refuses a department's tombstones and inbox writes anyway (ACLs): say so first.
+        raise typer.BadParameter(f"hub erase is the operator's; this process authenticates as "
+                                 f"{settings().principal!r} (HUB_PRINCIPAL)")
     problems = request_problems(subject_id, basis)
     if problems:
         raise typer.BadParameter("; ".join(problems))

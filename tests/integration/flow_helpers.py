@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 
 from consumers.reference_agencies import ReferenceAgency, reference_agencies
 from consumers.reference_agencies.fleet import AgencyFleet

@@ -155,7 +155,7 @@ def test_an_unreachable_broker_is_a_503_with_retry_after_on_every_kafka_route(se
         timeline=TimelineProjection(clients, tmp_path / "t.sqlite")))
     subject = "330106199001011234"
     try:
-        for path, who in ((f"/v1/cases/case-1", token), (f"/v1/subjects/{subject}/cases", token),
+        for path, who in (("/v1/cases/case-1", token), (f"/v1/subjects/{subject}/cases", token),
                           (f"/v1/subjects/{subject}/facts", token),
                           (f"/v1/audit/subjects/{subject}", operator)):
             response = client.get(path, headers={"Authorization": f"Bearer {who}"})

@@ -71,7 +71,7 @@ def test_an_erased_person_reads_erased_everywhere_and_the_departments_are_told(s
     marriage = generate(EventType.MARRIAGE_REGISTERED, rng)
     person = erased_one["payload"]["legal_representative"]
     spouse = marriage["payload"]["spouse_a"]["id_number"]
-    env = {**os.environ, **hub_env(settings, tmp_path / "operator")}
+    env = {**os.environ, **hub_env(settings, tmp_path / "operator"), "COLUMNS": "400"}
     start = datetime.now(timezone.utc) - timedelta(minutes=1)
     cases = CaseProjection(Clients(settings), tmp_path / "cases.sqlite")
     live_facts = FactsProjection(Clients(settings), tmp_path / "facts-live.sqlite")

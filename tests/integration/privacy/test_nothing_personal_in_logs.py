@@ -106,7 +106,7 @@ def _poison(settings, clients, rng) -> tuple[bytes, set[str]]:
 def test_no_log_line_error_or_output_carries_personal_data(settings, clients, tmp_path):
     rng = random.Random(1313)
     state = tmp_path / "state"
-    env = {**os.environ, **hub_env(settings, state)}
+    env = {**os.environ, **hub_env(settings, state), "COLUMNS": "400"}  # CLI error boxes unwrapped
     hub = Processes(env, tmp_path / "logs")
     tokens_file = state / "tokens.json"
     state.mkdir(parents=True)

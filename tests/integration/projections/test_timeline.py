@@ -22,7 +22,6 @@ from hub.api.tokens import Role, TokenRecord, TokenStore, token_hash
 from hub.memory.audit_notes import InMemoryAuditNotes
 from hub.cli.app import app as cli
 from hub.domain.audit_entries import FactQueryNote, QueriedField, iso
-from hub.domain.departments import Department
 from hub.domain.outcomes import Outcome
 from hub.kafka.topic_names import TopicNames
 from hub.projections.timeline import TimelineProjection
