@@ -103,11 +103,15 @@ def _cases_of(subject: str, keys: frozenset[str]) -> list:
     """The person's cases: those filed under them (the case view), and those whose events carry
     their fields sealed by their keys (a legal representative: the case is the organisation's)."""
     from hub.cli.progress import progress_on_terminal
+    from hub.errors import HubError
     from hub.projections.cases import CaseProjection
     from hub.projections.facts import FactsProjection
 
     facts, cases = FactsProjection(clients()), CaseProjection(clients())
     try:
+        if not facts.sealed_index_complete():
+            raise HubError(f"the facts view in {facts.path} predates the index of sealed fields "
+                           "that finds a person's cases: run `hub rebuild facts` first")
         with progress_on_terminal("reading the events and the case view") as progress:
             facts.catch_up(progress)
             cases.catch_up(progress)

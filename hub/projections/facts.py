@@ -90,6 +90,17 @@ class FactsProjection(SqliteProjection):
     def topics(self) -> list[str]:
         return [*self._decoders, self._names.subject_keys]
 
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        super()._create_schema(conn)
+        if conn.execute("SELECT 1 FROM recorded LIMIT 1").fetchone() is None:
+            # An empty file (new, or being rebuilt) indexes every event it will apply.
+            conn.execute("INSERT OR REPLACE INTO projection_meta VALUES ('sealed_indexed', '1')")
+
+    def sealed_index_complete(self) -> bool:
+        """Whether ``sealed`` covers every event applied: false for a file built before it
+        existed (its older events are not indexed: ``hub rebuild facts``)."""
+        return self.connection().execute("SELECT 1 FROM projection_meta WHERE key = 'sealed_indexed'").fetchone() is not None
+
     def apply(self, conn, record) -> None:
         if record.topic == self._names.subject_keys:
             if record.value is None and record.key is not None:  # a tombstone: the key was erased

@@ -212,7 +212,8 @@ class SqliteProjection:
             try:
                 self._recreate_schema(conn)  # the current DDL, the same the shadow was built with
                 for table in self._tables(conn, "shadow"):
-                    conn.execute(f'INSERT INTO main."{table}" SELECT * FROM shadow."{table}"')
+                    # (OR REPLACE: the fresh schema may already hold a marker row the shadow has too)
+                    conn.execute(f'INSERT OR REPLACE INTO main."{table}" SELECT * FROM shadow."{table}"')
                 row = conn.execute("SELECT value FROM projection_meta WHERE key = 'generation'").fetchone()
                 conn.execute("COMMIT")
             except BaseException:

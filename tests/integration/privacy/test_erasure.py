@@ -141,8 +141,15 @@ def test_an_erased_person_reads_erased_everywhere_and_the_departments_are_told(s
     assert live["payload.enterprise_name"] == erased_one["payload"]["enterprise_name"]  # the organisation's
     assert [f[REP] for f in _facts_of(rebuilt_facts, kept_one["payload"]["uscc"])] == [
         kept_one["payload"]["legal_representative"]["name"]]
+    # A rebuild in place keeps the index of sealed fields whole; a file from before it is told.
+    assert rebuilt_facts.rebuild() > 0 and rebuilt_facts.sealed_index_complete()
+    assert [f[REP] for f in _facts_of(rebuilt_facts, erased_one["payload"]["uscc"])] == [ERASED]
+    live_facts.connection().execute("DELETE FROM projection_meta WHERE key = 'sealed_indexed'")
     live_facts.close()
     rebuilt_facts.close()
+    older = FactsProjection(Clients(settings), tmp_path / "facts-live.sqlite")
+    assert not older.sealed_index_complete()
+    older.close()
 
     # A replay sends the person's fields as erased, never the old values.
     replayed_file = tmp_path / "replayed.jsonl"
