@@ -129,6 +129,37 @@ class BackOffice:
             self.echo(line)
         return case
 
+    def erase(self, receipt, subject_id: str, timeout_s: float = 120.0) -> None:
+        """Erase a person (``hub erase``), then show each department's register once it has
+        erased what the person's items brought."""
+        from consumers.reference_agencies import reference_agencies
+        from hub.domain.identifiers import mask_id
+        from hub.erasure.run import run_erasure
+
+        result = run_erasure(self.clients, subject_id, "PIPL art. 47(1): the purpose is achieved",
+                             requested_by="demo")
+        self.echo(f"\n{receipt.case_id}: its legal representative {mask_id(subject_id)} erased "
+                  f"(`hub erase`): {result}")
+        agencies = reference_agencies(self.agencies_dir)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                self._worker.check_alive()
+                rows = {i.item_id: agencies[i.department].get(i.refers_to_item_id) for i in result.items}
+                if all(r is not None and r.subject == "erased" for r in rows.values()):
+                    break
+                if time.monotonic() > deadline:
+                    raise HubError(f"the ERASURE items of case {receipt.case_id} were not handled "
+                                   f"within {timeout_s:.0f}s")
+                time.sleep(0.3)
+        finally:
+            for agency in agencies.values():
+                agency.close()
+        for item in result.items:
+            row = rows[item.item_id]
+            self.echo(f"  {item.department.value:32} {item.item:34} {row.reference}: {row.status}, "
+                      f"data {row.data or 'erased'}")
+
     def _case_once(self, case_id: str, ready: Callable[[CaseState], bool], timeout_s: float,
                    failure: str) -> CaseState:
         """The case, once the projection shows it ``ready``; a :class:`HubError` saying

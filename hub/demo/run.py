@@ -91,11 +91,11 @@ def _run(clients: Clients, echo: Echo, seed: int | None) -> list[Receipt]:
     pool = PublisherPool(gateway)
     with BackOffice(clients, echo) as back_office:
         try:
-            sdk = []
+            sdk, submitted = [], {}
             for spec in TRIGGERS:
+                submission = submitted[spec.event_type.value] = seed_submission(spec, rng, "sdk")
                 with Publisher(spec.owner, settings) as department:
-                    sdk.append(department.publish_raw(spec.event_type.value,
-                                                      seed_submission(spec, rng, "sdk")))
+                    sdk.append(department.publish_raw(spec.event_type.value, submission))
             with LocalServer(create_app(settings, store, pool)) as base:
                 http = _publish_over_http(base, tokens, rng)
         finally:
@@ -110,6 +110,10 @@ def _run(clients: Clients, echo: Echo, seed: int | None) -> list[Receipt]:
         back_office.complete([r.case_id for r in sdk + http])
         married = next(r for r in sdk if r.event_type == "marriage_registered")  # the one who consented
         back_office.withdraw_consent(married, ["marriage_housing_loan_notice"])
+        # The foreign-invested enterprise's legal representative asks to be erased (PIPL art. 47).
+        company = next(r for r in sdk if r.event_type == "enterprise_registered")
+        representative = submitted["enterprise_registered"]["payload"]["legal_representative"]["id_number"]
+        back_office.erase(company, representative)
         back_office.audit()
     return sdk + http
 
