@@ -79,8 +79,10 @@ def test_typed_sdk_publish_keeps_client_ids(settings):
     decoded = third_party_decode(settings, receipt.topic, read_record(
         settings, receipt.topic, receipt.partition, receipt.offset).value)
     assert decoded["envelope"]["case_id"] == "case-wedding-1"
-    assert decoded["payload"]["spouse_a"]["id_number"] == ""  # encrypted: a placeholder in the clear
+    assert decoded["payload"]["spouse_a"]["name"] == ""  # encrypted: a placeholder in the clear
     assert decoded["envelope"]["subject_ids"][0] == payload.spouse_a.id_number  # the filing index stays
+    # and so the number beside it is not sealed: it would hide nothing the envelope does not say
+    assert decoded["payload"]["spouse_a"]["id_number"] == payload.spouse_a.id_number
 
 
 def _without_blocks(record: dict) -> dict:
