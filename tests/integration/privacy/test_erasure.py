@@ -89,7 +89,8 @@ def test_an_erased_person_reads_erased_everywhere_and_the_departments_are_told(s
                 ends = _ends(settings)
                 bad = _hub(env, "erase", "12345", "--basis", f"asked by {person['id_number']}")
                 held = _hub(env, "erase", spouse, "--basis", BASIS)
-                assert _ends(settings) == ends  # refused: nothing written
+                dry = _hub(env, "erase", person["id_number"], "--basis", BASIS, "--dry-run", "--json")
+                assert _ends(settings) == ends  # refused, or a dry run: nothing written
 
                 erased = _hub(env, "erase", person["id_number"], "--basis", BASIS, "--json")
                 assert erased.returncode == 0, erased.stderr
@@ -104,6 +105,7 @@ def test_an_erased_person_reads_erased_everywhere_and_the_departments_are_told(s
     assert "SUBJECT_ID: must be an identity number" in bad.stderr and "--basis: must not contain" in bad.stderr
     assert person["id_number"] not in bad.stdout + bad.stderr
     assert held.returncode == 1
+    assert dry.returncode == 0 and json.loads(dry.stdout) == {**result, "dry_run": True}
     assert "marriage_registered" in held.stderr and "kept permanently" in held.stderr
 
     # Every department that received the enterprise's items was told, once per item.
