@@ -6,13 +6,15 @@ Least privilege, one principal at a time (``hub acl plan`` prints this table):
   own key intake (the keys of the people it publishes about) and its own outcome topic; if the rules send it follow-on items, it reads its own inbox with its
   own consumer group (``<prefix>.agency.<department>``), and parks items it cannot take;
 - the router reads the event topics and writes the inboxes, the routing log, the dead letters
-  and the OVERDUE flags (``<prefix>.deadlines``); it reads the key intakes and alone writes
-  the people's keys (``<prefix>.subject-keys``); its faust app keeps its internal topics under ``<prefix>-router-``;
+  and the OVERDUE flags (``<prefix>.deadlines``); it reads the key intakes and, of the
+  services, alone writes the people's keys (``<prefix>.subject-keys``); its faust app keeps its
+  internal topics under ``<prefix>-router-``;
 - the auditor reads what was disclosed and the intake, and alone writes the audit chain;
 - the projections only read; the gateway (HTTP API) writes event topics for the department its
   token names, notes into the audit intake, and reads what its views read;
 - the operator is a super user of the broker: only it creates, deletes or alters topics and
-  groups, applies these ACLs, and replays.
+  groups, applies these ACLs, replays, and erases a person (``hub erase``: the tombstones on
+  ``<prefix>.subject-keys``, the ERASURE items on the inboxes).
 
 Nothing here talks to Kafka: ``hub.kafka.acls`` applies a plan.
 """
@@ -112,7 +114,7 @@ def _router(names: TopicNames) -> Iterator[Permission]:
     yield from _topics(me, Operation.READ, [*names.all_key_intakes(), names.subject_keys],
                        "reads people's keys to open their fields")
     yield from _topics(me, Operation.WRITE, [names.subject_keys],
-                       "alone keeps people's keys: copies them from the intakes, tombstones erased ones")
+                       "keeps people's keys: copies them from the intakes (the operator's `hub erase` tombstones them)")
     yield Permission(me, Resource.GROUP, app_id, Operation.READ, why="the faust app's group")
     for operation in (Operation.CREATE, Operation.READ, Operation.WRITE):
         yield Permission(me, Resource.TOPIC, f"{app_id}-", operation, Pattern.PREFIXED,
