@@ -75,7 +75,7 @@ bench-shredding: install
 	$(BIN)/python -m bench.shredding_bench
 
 .PHONY: bench-rss
-# The router's memory over 1,000,000 routed events (1½–2 hours here, at the router's 150–200 events/s).
+# The router's memory over 1,000,000 routed events (about 80 minutes here, at the router's 200–250 events/s).
 bench-rss: stack
 	$(BIN)/python -m bench.rss_bench
 
