@@ -158,7 +158,15 @@ class Publisher:
         intake = self._names.key_intake(self.department)
         if self._key_serializer is None:
             self._key_serializer = record_serializer(self._clients.registry, "SubjectKey", KeyRecord.as_avro)
-        value = self._key_serializer(record, intake)
+        try:
+            value = self._key_serializer(record, intake)
+        except SchemaRegistryError as exc:
+            # Raised inside the event's serialisation: name the key's subject, not the event's.
+            if is_not_registered(exc) or exc.http_status_code == 404:
+                raise ConfigurationError(f"schema for {value_subject(intake)} (people's keys) is not "
+                                         "registered; run `hub schemas register`") from exc
+            raise HubError(f"schema registry refused the key of a person for {intake}: "
+                           f"{error_text(exc)}") from exc
         producer = None
         try:
             producer = self._kafka()  # a new one bootstraps: that fails while Kafka is down

@@ -27,7 +27,7 @@ from hub.domain.envelope import EventType
 from hub.kafka.admin import ensure_topics
 from hub.kafka.clients import Clients
 from hub.kafka.topic_names import TopicNames
-from hub.schema_registry.catalogue import SchemaCatalogueRegistry
+from hub.schema_registry.provisioning import provision_catalogue
 
 
 @dataclass
@@ -44,9 +44,11 @@ class Options:
 
 
 def prepare_topics_and_schemas(clients: Clients, sdk_prefix: str, raw: str) -> None:
-    """Create both topic sets; register the schemas under the SDK prefix (raw needs none)."""
-    ensure_topics(clients, TopicNames(sdk_prefix).all_events() + TopicNames(raw).all_events())
-    SchemaCatalogueRegistry(clients.registry, sdk_prefix).register_all()
+    """Provision the SDK prefix as the hub is (its key intakes and the people's-key schema too:
+    the SDK writes a person's key before the event); the raw twin needs only its event topics."""
+    assert clients.settings.topic_prefix == sdk_prefix
+    provision_catalogue(clients)
+    ensure_topics(clients, TopicNames(raw).all_events())
 
 
 def run(options: Options, console: Console) -> dict[str, Any]:

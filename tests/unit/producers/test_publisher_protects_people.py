@@ -120,3 +120,14 @@ def test_a_publisher_with_another_master_key_is_named_as_the_cause(clients, tmp_
     decode = event_decoders(clients.registry, KeyFeed(clients).reveal)[MARRIAGE.event_type]
     with pytest.raises(FieldsUnopened, match="wrapped to another master key"):
         decode(record.value, receipt.topic)
+
+
+def test_a_missing_key_schema_is_named_as_the_key_s_not_the_event_s(tmp_path):
+    from hub.errors import ConfigurationError
+    from hub.schema_registry.catalogue import SchemaCatalogueRegistry
+
+    clients = InMemoryClients(HubSettings(topic_prefix="nokeys", state_dir=tmp_path))
+    SchemaCatalogueRegistry(clients.registry, "nokeys").register_all()  # the events' schemas only
+    with pytest.raises(ConfigurationError, match=r"nokeys\.subject-keys\.civil_affairs-value \(people's keys\)"):
+        Publisher(Department.CIVIL_AFFAIRS, clients=clients).publish_raw(
+            MARRIAGE.event_type.value, generate(EventType.MARRIAGE_REGISTERED, random.Random(9)))
