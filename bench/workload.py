@@ -88,7 +88,7 @@ class CapturingProducer:
     def __init__(self) -> None:
         self.sent: list[WireRecord] = []
 
-    def send(self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]]):
+    def send(self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]] = ()):
         self.sent.append(WireRecord(topic, key, value, tuple(headers)))
         meta = SimpleNamespace(topic=topic, partition=0, offset=len(self.sent) - 1)
         return SimpleNamespace(get=lambda timeout=None: meta)
@@ -112,13 +112,15 @@ class CapturingClients(Clients):
         return self.capture
 
 
-def capturing_publishers(settings: HubSettings) -> tuple[CapturingClients, dict[Department, Publisher]]:
+def capturing_publishers(settings: HubSettings, protect: bool = False
+                         ) -> tuple[CapturingClients, dict[Department, Publisher]]:
     """One SDK publisher per department, all writing into the same capture. People's fields are
-    left in the clear: the benchmarks send each captured event again under new ids, and an
-    encrypted block opens only in the event it was sealed for (the cost of the encryption is
-    measured on its own)."""
+    left in the clear unless ``protect``: the routing benchmarks send each captured event again
+    under new ids, and an encrypted block opens only in the event it was sealed for (the cost of
+    the encryption is measured on its own). With ``protect`` the capture holds the people's key
+    records too (on the key intakes), before the events that use them."""
     clients = CapturingClients(settings)
-    return clients, {dept: Publisher(dept, clients=clients, protect=False) for dept in Department}
+    return clients, {dept: Publisher(dept, clients=clients, protect=protect) for dept in Department}
 
 
 def capture_records(settings: HubSettings, jobs: Sequence[Job]) -> list[WireRecord]:
