@@ -16,7 +16,7 @@ This module is the pure part of it:
   registration or a correction; annulments carried no fields), deterministic ids so that running
   the erasure again (after an interruption) sends the same items, which agencies apply once.
 
-No Kafka, no files: the command (:mod:`hub.cli.erase`) reads the cases and keys and writes.
+No Kafka, no files: :mod:`hub.erasure.run` reads the cases and keys and writes.
 """
 
 from __future__ import annotations

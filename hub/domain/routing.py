@@ -58,6 +58,12 @@ class WorkItem(BaseModel):
     data: dict[str, str | None]
 
 
+def inbox_key(item: WorkItem) -> bytes:
+    """The Kafka key of ``item`` on its inbox: the item it changes, so an original and every
+    correction, annulment or erasure of it stay in order on one partition."""
+    return (item.refers_to_item_id or item.item_id).encode()
+
+
 def item_id(event_id: str, department: Department | str, item: str) -> str:
     return str(uuid.uuid5(ITEM_NAMESPACE, f"{event_id}/{Department(department).value}/{item}"))
 

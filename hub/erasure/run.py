@@ -27,7 +27,7 @@ from hub.domain.case import CaseState
 from hub.domain.erasure import (erasure_id, erasure_items, hold_refusal, holds_from_settings,
                                 request_problems)
 from hub.domain.pseudonyms import normalised
-from hub.domain.routing import WorkItem
+from hub.domain.routing import WorkItem, inbox_key
 from hub.errors import HubError, InvalidOption
 from hub.kafka.clients import Clients
 from hub.kafka.failures import unavailable_as_hub_error
@@ -96,7 +96,8 @@ def run_erasure(clients: Clients, subject_id: str, basis: str, *, requested_by: 
         if refusal is not None:
             raise ErasureRefused(refusal)
         ref = pseudonyms_of(settings).of(subject)
-        result = ErasureResult(erasure_id(ref), len(keys), erasure_items(cases, erasure_id(ref), now), dry_run)
+        erasure = erasure_id(ref)
+        result = ErasureResult(erasure, len(keys), erasure_items(cases, erasure, now), dry_run)
         if not result.nothing_held and not dry_run:
             _send(clients, result.items)
             KafkaAuditIntake(clients).post(ErasureNote(
@@ -131,8 +132,8 @@ def _cases_of(clients: Clients, subject: str, keys: frozenset[str], progress: Pr
 
 
 def _send(clients: Clients, items: list[WorkItem]) -> None:
-    """Each ERASURE item to its department's inbox, keyed like the item it refers to (so it comes
-    after it); returns once the broker has them all."""
+    """Each ERASURE item to its department's inbox, keyed as the router keys items (so it comes
+    after the item it erases); returns once the broker has them all."""
     names, timeout = TopicNames(clients.settings.topic_prefix), clients.settings.publish_timeout_s
     encode = model_serializer(clients.registry, "WorkItem")
     with unavailable_as_hub_error("the ERASURE items could not be sent"):
@@ -141,8 +142,7 @@ def _send(clients: Clients, items: list[WorkItem]) -> None:
             sent = []
             for item in items:
                 topic = names.inbox(item.department)
-                sent.append(producer.send(topic, key=(item.refers_to_item_id or item.item_id).encode(),
-                                          value=encode(item, topic)))
+                sent.append(producer.send(topic, key=inbox_key(item), value=encode(item, topic)))
             for future in sent:
                 future.get(timeout=timeout)
         finally:

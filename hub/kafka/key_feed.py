@@ -115,14 +115,11 @@ class KeyFeed:
         within ``refresh_s``, and compaction removes them within a day."""
         timeout = self._clients.settings.publish_timeout_s
         with unavailable_as_hub_error("the keys' tombstones could not be written"):
-            producer = self._clients.producer(client_id="oncehub-key-eraser")
-            try:
-                sent = [producer.send(self._names.subject_keys, key=key_id.encode(), value=None)
-                        for key_id in sorted(key_ids)]
-                for future in sent:
-                    future.get(timeout=timeout)
-            finally:
-                producer.close(timeout=timeout)
+            producer = self._hub_producer()
+            sent = [producer.send(self._names.subject_keys, key=key_id.encode(), value=None)
+                    for key_id in sorted(key_ids)]
+            for future in sent:
+                future.get(timeout=timeout)
         with self._lock:
             for key_id in key_ids:
                 self._ring.remove(key_id)
@@ -165,11 +162,16 @@ class KeyFeed:
     def _copy_to_hub(self, records: dict[bytes, bytes]) -> None:
         if not records:
             return
-        if self._producer is None:
-            self._producer = self._clients.producer(client_id="oncehub-key-copier")
+        producer = self._hub_producer()
         for key, value in records.items():
-            self._producer.send(self._names.subject_keys, key=key, value=value)
-        self._producer.flush(timeout=self._clients.settings.publish_timeout_s)
+            producer.send(self._names.subject_keys, key=key, value=value)
+        producer.flush(timeout=self._clients.settings.publish_timeout_s)
+
+    def _hub_producer(self) -> KafkaProducer:
+        """The one producer this feed writes the hub's key topic with (copies, tombstones)."""
+        if self._producer is None:
+            self._producer = self._clients.producer(client_id="oncehub-key-writer")
+        return self._producer
 
     def close(self) -> None:
         with self._lock:

@@ -26,7 +26,8 @@ from hub.domain.ownership import (
     writer_refusal)
 from hub.domain.redaction import error_text
 from hub.domain.routing import (
-    DecisionKind, RoutingDecision, WorkItem, consent_items, decision_for, route, withdrawal_notices, withheld)
+    DecisionKind, RoutingDecision, WorkItem, consent_items, decision_for, inbox_key, route, withdrawal_notices,
+    withheld)
 from hub.domain.rules import RuleBook
 from hub.kafka.failures import is_transient
 from hub.kafka.topic_names import TopicNames
@@ -372,9 +373,7 @@ class RouterProcessor:
 
     def _item_output(self, item: WorkItem) -> Output:
         topic = self._names.inbox(item.department)
-        # Key by the item an item changes, so an original and its corrections stay in order.
-        key = (item.refers_to_item_id or item.item_id).encode()
-        return Output(topic, key, self._encode_item(item, topic))
+        return Output(topic, inbox_key(item), self._encode_item(item, topic))
 
     def _decision_output(self, decision: RoutingDecision) -> Output:
         topic = self._names.routing_log
