@@ -4,13 +4,15 @@ A benchmark's ``main`` is its own options on :func:`parser`, then :func:`run_mai
 ``run(options, console) -> results`` and ``render(results) -> str``: the report goes to stdout
 (Markdown, to paste into BENCHMARKS.md), progress and notices to stderr, the results to a JSON
 file under ``bench/results/``.
+
+With ``short`` sizes, :func:`parse` adds ``--short``: the run ``make bench-all`` makes of it.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,6 +54,33 @@ def add_json(parser: argparse.ArgumentParser, name: str) -> None:
 def json_path(args: argparse.Namespace, name: str) -> Path | None:
     """Where ``--json``/``--no-json`` say the results go (``None``: nowhere)."""
     return None if args.no_json else (args.json_path or default_json_path(name))
+
+
+def shown(sizes: Mapping[str, Any]) -> str:
+    """``{"events": 500, "rounds": 2}`` as ``--events 500 --rounds 2``."""
+    return " ".join(f"--{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}"
+                    for k, v in sizes.items())
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
+          short: Mapping[str, float] | None = None) -> argparse.Namespace:
+    """The options; with ``short`` sizes, also ``--short``, which makes them the defaults.
+
+    An option given explicitly still wins over its short size (``--short --events 100``).
+    """
+    if short:
+        parser.add_argument("--short", action="store_true",
+                            help=f"the short run of `make bench-all` (every figure, from small "
+                                 f"samples): {shown(short)}; an option given as well wins")
+    args = parser.parse_args(argv)
+    if short:
+        unknown = sorted(set(short) - set(vars(args)))
+        if unknown:
+            raise ValueError(f"short sizes for options this parser lacks: {unknown}")
+        if args.short:
+            parser.set_defaults(**short)
+            args = parser.parse_args(argv)
+    return args
 
 
 def has_problems(results: Mapping[str, Any]) -> bool:
