@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.replay_bench                     # 5,000 events, 3 rounds, ~1 minute
     .venv/bin/python -m bench.replay_bench --events 20000 --rounds 3
+    .venv/bin/python -m bench.replay_bench --short             # 1,000 events, 2 rounds (make bench-all)
 
 ``--events`` registrations (a seeded mix of the six routed types, the SDK's exact bytes, as in
 ``route_bench``) are published pipelined to a fresh prefix, in two halves with a time boundary
@@ -44,7 +45,7 @@ from typing import Any
 from rich.console import Console
 
 from bench.harness import cli
-from bench.harness.results import environment
+from bench.harness.results import load_average, run_header
 from bench.harness.stack import cleanup, fresh_prefix, raw_read
 from bench.harness.tables import markdown_table
 from bench.workload import capture_records, make_jobs_of, routed_types, send_pipelined
@@ -64,6 +65,7 @@ LABELS = {
     "dry": "`hub replay --dry-run` (read, decode, route; nothing written)",
     "context": "dry run over the second half, first half routed as context",
 }
+SHORT = {"events": 1000, "rounds": 2}  # `--short` (make bench-all)
 
 
 @dataclass
@@ -136,7 +138,7 @@ def publish_halves(clients: Clients, events: int, seed: int, console: Console
 
 
 def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
-    run_prefix = fresh_prefix()
+    run_prefix, load_at_start = fresh_prefix(), load_average()
     settings = HubSettings(topic_prefix=f"{run_prefix}-replay")
     workdir = Path(tempfile.mkdtemp(prefix=f"{run_prefix}-"))
     clients = Clients(settings)
@@ -161,10 +163,13 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
                 console.print(f"round {n + 1} {mode:8} {r.records:>7,} records {r.items:>7,} items "
                               f"{r.seconds:6.2f}s  {r.per_s:8,.0f}/s")
             rounds.append(runs)
-        return {"run_prefix": run_prefix, "events": options.events, "rounds": options.rounds,
-                "context_records": half, "environment": environment(settings),
+        summary = summarise(rounds)
+        return {**run_header("run_prefix", run_prefix, options, settings, load_at_start),
+                "events": options.events, "rounds": options.rounds, "context_records": half,
                 "runs": [[r.as_dict() for r in runs.values()] for runs in rounds],
-                "summary": summarise(rounds)}
+                "summary": summary,
+                "ratios": {f"{mode}_to_raw": round(s["vs_raw"], 3) for mode, s in summary.items()
+                           if mode != "raw"}}
     finally:
         if not options.keep:
             cleanup(clients, [f"{run_prefix}-"], console, [workdir])
@@ -202,7 +207,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     cli.add_seed(parser, 20261122)
     cli.add_keep(parser, "topics, subjects and files")
     cli.add_json(parser, "replay")
-    args = parser.parse_args(argv)
+    args = cli.parse(parser, argv, SHORT)
     if args.events < 2 or args.rounds < 1:
         parser.error("--events must be at least 2 and --rounds at least 1")
     return args

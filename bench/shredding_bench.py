@@ -15,13 +15,15 @@ in the same run:
 No Kafka and no registry: the cipher and the codec only, so the figures are the CPU a publisher
 and a hub reader add per event. Percentiles in µs per event (HdrHistogram), sizes in bytes.
 
-    python -m bench.shredding_bench [--events 2000]
+    python -m bench.shredding_bench [--events 2000] [--short: 300 events, make bench-all]
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +34,9 @@ from rich.console import Console
 
 from bench.harness import cli
 from bench.harness.histograms import NS_HIGHEST, new_histogram, stage_summary
+from bench.harness.results import load_average, run_header
 from bench.harness.tables import markdown_table, num
+from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.personal_data import PERSONS
 from hub.domain.sealing import seal
@@ -42,6 +46,9 @@ from hub.wire.schemas import event_schema
 from producers.demo_data import generate
 
 STAGES = ("encode only", "protect + encode", "protect + encode, new people", "decode + reveal")
+RATIOS = {"protect_to_encode_p50": "protect + encode", "new_people_to_encode_p50": "protect + encode, new people",
+          "reveal_to_encode_p50": "decode + reveal"}  # each stage's p50 ÷ the encode-only p50
+SHORT = {"events": 300}  # `--short` (make bench-all)
 
 
 class Keys:
@@ -78,8 +85,18 @@ def _timed(hist, call):
     return value
 
 
+def ratios(event_types: dict[str, Any]) -> dict[str, Any]:
+    """Each stage's p50 ÷ the encode-only p50, per event type, and the median over the types."""
+    per_type = {t: {name: round(row["stages_us"][stage]["p50"] / row["stages_us"]["encode only"]["p50"], 3)
+                    for name, stage in RATIOS.items()}
+                for t, row in event_types.items()}
+    medians = {name: round(statistics.median(r[name] for r in per_type.values()), 3) if per_type else None
+               for name in RATIOS}
+    return {**medians, "per_type": per_type}
+
+
 def run(options: Any, console: Console) -> dict[str, Any]:
-    rng = random.Random(options.seed)
+    rng, load_at_start = random.Random(options.seed), load_average()
     keys = Keys(mint().public_key)
     rows: dict[str, Any] = {}
     with console.status("encrypting") as status:
@@ -109,8 +126,10 @@ def run(options: Any, console: Console) -> dict[str, Any]:
             rows[spec.event_type.value] = {
                 "people": len(PERSONS[spec.event_type]), "stages_us": stage_summary(hists),
                 "bytes_clear": round(clear_bytes / len(records)), "bytes_protected": round(protected_bytes / len(records))}
-    return {"options": {"events": options.events, "seed": options.seed},
-            "python": sys.version.split()[0], "event_types": rows}
+    # No topics: the prefix is None, and the settings are only named in the environment.
+    return {**run_header("prefix", None, options, HubSettings(), load_at_start,
+                         packages=("cryptography",)),
+            "event_types": rows, "ratios": ratios(rows), "problems": []}
 
 
 def render(results: dict[str, Any]) -> str:
@@ -124,12 +143,19 @@ def render(results: dict[str, Any]) -> str:
     return markdown_table(header, body)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = cli.parser("shredding", __doc__)
     cli.option(parser, "--events", 2000, "events per event type")
     cli.add_seed(parser, 13)
     cli.add_json(parser, "shredding")
-    args = parser.parse_args(argv)
+    args = cli.parse(parser, argv, SHORT)
+    if args.events < 1:
+        parser.error("--events must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
     return cli.run_main(args, run, render, cli.json_path(args, "shredding"))
 
 

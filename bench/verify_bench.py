@@ -5,11 +5,12 @@ prefix's audit topic, then, in the same run: (1) a raw kafka-python read of ever
 end, doing nothing with them — the floor; (2) ``verify_chain`` over the whole topic (decode,
 canonical re-encoding, SHA-256, link check). The topic is deleted afterwards.
 
-    python -m bench.verify_bench [--records 1000000]
+    python -m bench.verify_bench [--records 1000000] [--short: 20,000 records, make bench-all]
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import sys
 import time
@@ -20,7 +21,7 @@ from rich.console import Console
 
 from bench.harness import cli
 from bench.harness.progress import progress_bars
-from bench.harness.results import environment
+from bench.harness.results import load_average, run_header
 from bench.harness.stack import cleanup, fresh_prefix, raw_read
 from bench.timeline.trail import Trail, heavy_subjects, make_templates, produce
 from hub.audit.verify import verify_chain
@@ -29,13 +30,13 @@ from hub.kafka.admin import ensure_topics
 from hub.kafka.clients import Clients
 from hub.kafka.topic_names import TopicNames
 
+SHORT = {"records": 20_000}  # `--short` (make bench-all)
+
 
 def run(options: Any, console: Console) -> dict[str, Any]:
-    rng = random.Random(options.seed)
+    rng, load_at_start = random.Random(options.seed), load_average()
     settings = HubSettings(topic_prefix=fresh_prefix())
     topic = TopicNames(settings.topic_prefix).audit
-    results: dict[str, Any] = {"options": {"records": options.records, "seed": options.seed},
-                               "environment": environment(settings)}
     with Clients(settings) as clients:
         ensure_topics(clients, [topic])
         trail = Trail(settings.topic_prefix, settings.topic_partitions, rng,
@@ -54,10 +55,12 @@ def run(options: Any, console: Console) -> dict[str, Any]:
                                    f"and verify counted {verdict.count:,}")
         finally:
             cleanup(clients, [f"{settings.topic_prefix}."], console)
+    results = run_header("prefix", settings.topic_prefix, options, settings, load_at_start)
     results["raw_read"] = {"records": read, "seconds": round(raw_s, 2), "records_per_s": round(read / raw_s)}
     results["verify"] = {"ok": verdict.ok, "records": verdict.count, "seconds": round(verify_s, 2),
                          "records_per_s": round(verdict.count / verify_s),
                          "ratio_to_raw_read": round(raw_s / verify_s, 3)}
+    results["problems"] = [] if verdict.ok else ["`hub audit verify` found the chain broken"]
     return results
 
 
@@ -70,12 +73,16 @@ def render(results: dict[str, Any]) -> str:
             f"ok={verify['ok']}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = cli.parser("verify", __doc__)
     cli.option(parser, "--records", 1_000_000, "audit records to write")
     cli.add_seed(parser, 7)
     cli.add_json(parser, "verify")
-    args = parser.parse_args(argv)
+    return cli.parse(parser, argv, SHORT)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
     return cli.run_main(args, run, render, cli.json_path(args, "verify"),
                         failed=lambda results: not results["verify"]["ok"])
 

@@ -15,7 +15,7 @@ from rich.console import Console
 import bench.timeline
 from bench.harness import cli
 from bench.harness.progress import progress_bars
-from bench.harness.results import environment, options_dict
+from bench.harness.results import load_average, run_header
 from bench.harness.stack import cleanup, fresh_prefix
 from bench.timeline.answers import answer_all
 from bench.timeline.report import render
@@ -26,6 +26,8 @@ from hub.kafka.clients import Clients
 from hub.kafka.topic_names import TopicNames
 
 PER_CASE = 8.5  # records per case, on average, in this mix
+# `--short` (make bench-all): about a minute here, the rebuild included.
+SHORT = {"records": 20_000, "queries": 100, "heavy": 2, "heavy_records": 200, "heavy_repeats": 5}
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Options:
     json_path: Path | None
     rebuild: bool = True
     rebuild_every_ms: float = 20.0
+    short: bool = False
 
 
 def heavy_cases(options: Options) -> int:
@@ -58,16 +61,26 @@ def build_summary(projection, applied: int, seconds: float) -> dict[str, Any]:
             "rows": projection.counts()}
 
 
+def ratios(answers: dict[str, dict[str, float]]) -> dict[str, float | None]:
+    """p50 over p50: HTTP over the projection it serves, and answers during a rebuild over idle."""
+    def over(a: str, b: str) -> float | None:
+        x, y = answers.get(a, {}).get("p50_ms"), answers.get(b, {}).get("p50_ms")
+        return round(x / y, 3) if x is not None and y else None
+
+    return {"http_to_projection_p50": over("http/random", "projection/random"),
+            "heavy_to_random_p50": over("http/heavy", "http/random"),
+            "during_rebuild_to_idle_p50": over("projection/during_rebuild", "projection/random")}
+
+
 def run(options: Options, console: Console) -> dict[str, Any]:
     from hub.projections.timeline import TimelineProjection
 
-    rng = random.Random(options.seed)
+    rng, load_at_start = random.Random(options.seed), load_average()
     workdir = Path(tempfile.mkdtemp(prefix="timeline-bench-"))
     # The projection lives where `hub rebuild timeline` finds it for this prefix and state dir.
     settings = HubSettings(topic_prefix=fresh_prefix(), state_dir=workdir)
     clients = Clients(settings)
-    results: dict[str, Any] = {"options": options_dict(options), "environment": environment(settings),
-                               "problems": []}
+    results: dict[str, Any] = {"problems": []}
     ensure_topics(clients, [TopicNames(settings.topic_prefix).audit])
     heavy = heavy_subjects(rng, options.heavy)
     trail = Trail(settings.topic_prefix, settings.topic_partitions, rng,
@@ -97,7 +110,8 @@ def run(options: Options, console: Console) -> dict[str, Any]:
         else:
             cleanup(clients, [f"{settings.topic_prefix}."], console, [workdir])
         clients.close()
-    return results
+    return {**run_header("prefix", settings.topic_prefix, options, settings, load_at_start),
+            **results, "ratios": ratios(results["answers"])}
 
 
 def parse_args(argv: Sequence[str] | None) -> Options:
@@ -113,9 +127,9 @@ def parse_args(argv: Sequence[str] | None) -> Options:
                         help="skip answering during `hub rebuild timeline`")
     cli.option(parser, "--rebuild-every-ms", 20.0, "pause between answers while the rebuild runs")
     cli.add_json(parser, "timeline")
-    a = parser.parse_args(argv)
+    a = cli.parse(parser, argv, SHORT)
     return Options(a.records, a.queries, a.heavy, a.heavy_records, a.heavy_repeats, a.seed, a.keep,
-                   cli.json_path(a, "timeline"), a.rebuild, a.rebuild_every_ms)
+                   cli.json_path(a, "timeline"), a.rebuild, a.rebuild_every_ms, a.short)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

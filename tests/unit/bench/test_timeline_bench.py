@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from types import SimpleNamespace
 
-from bench.timeline.cli import parse_args
+from bench.timeline.cli import parse_args, ratios
 from bench.timeline.report import render
 from bench.timeline.trail import Trail, check_answer, heavy_subjects, make_templates
 from hub.audit.codec import decode_record
@@ -83,3 +83,11 @@ def test_render_reports_the_rebuild_and_the_answers_during_it():
     assert "rebuild (`hub rebuild timeline`, its own process, while answering): 10 records in 2.0 s" in text
     assert "7 answers meanwhile" in text and "while `hub rebuild timeline` runs | 1 |" in text
     assert parse_args(["--no-rebuild"]).rebuild is False and parse_args([]).rebuild is True
+
+
+def test_ratios_divide_p50s_and_leave_out_what_was_not_measured():
+    answers = {"http/random": {"p50_ms": 5.0}, "projection/random": {"p50_ms": 2.0},
+               "http/heavy": {"p50_ms": 20.0}, "projection/during_rebuild": {"p50_ms": 3.0}}
+    assert ratios(answers) == {"http_to_projection_p50": 2.5, "heavy_to_random_p50": 4.0,
+                               "during_rebuild_to_idle_p50": 1.5}
+    assert ratios({"http/random": {"p50_ms": 5.0}})["http_to_projection_p50"] is None
