@@ -77,8 +77,10 @@ def run(options: Options, console: Console) -> dict[str, Any]:
 
     rng, load_at_start = random.Random(options.seed), load_average()
     workdir = Path(tempfile.mkdtemp(prefix="timeline-bench-"))
-    # The projection lives where `hub rebuild timeline` finds it for this prefix and state dir.
-    settings = HubSettings(topic_prefix=fresh_prefix(), state_dir=workdir)
+    # The projection lives where `hub rebuild timeline` finds it for this prefix and state dir;
+    # the principal's credentials stay the dev stack's (they would be looked for in the new one).
+    settings = HubSettings(topic_prefix=fresh_prefix(), state_dir=workdir,
+                           credentials_file=HubSettings().resolved_credentials_file)
     clients = Clients(settings)
     results: dict[str, Any] = {"problems": []}
     ensure_topics(clients, [TopicNames(settings.topic_prefix).audit])
