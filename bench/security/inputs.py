@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from bench.workload import WireRecord
 from hub.kafka.admin import ensure_topics
 from hub.kafka.clients import Clients
-from hub.kafka.topic_names import TopicNames
-from hub.schema_registry.catalogue import SchemaCatalogueRegistry
+from hub.schema_registry.provisioning import provision_catalogue
 
 
 def backlog_topic(prefix: str) -> str:
@@ -26,12 +25,12 @@ def warmup_topic(prefix: str) -> str:
 
 
 def prepare_cluster(clients: Clients) -> None:
-    """Every event topic, the backlog and warm-up topics of the clients' prefix; the catalogue's
-    schemas registered in that cluster's registry (the SDK mode serialises with it)."""
+    """The clients' prefix provisioned as the hub provisions it (the SDK mode serialises with
+    that cluster's registry, and writes a person's key to its key intake before the event), and
+    the backlog and warm-up topics."""
     prefix = clients.settings.topic_prefix
-    ensure_topics(clients, [*TopicNames(prefix).all_events(), backlog_topic(prefix),
-                            warmup_topic(prefix)])
-    SchemaCatalogueRegistry(clients.registry, prefix).register_all()
+    provision_catalogue(clients)
+    ensure_topics(clients, [backlog_topic(prefix), warmup_topic(prefix)])
 
 
 def cycled(records: Sequence[WireRecord], count: int, topic: str | None = None) -> list[WireRecord]:
