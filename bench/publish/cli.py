@@ -29,6 +29,8 @@ from hub.kafka.clients import Clients
 from hub.kafka.topic_names import TopicNames
 from hub.schema_registry.provisioning import provision_catalogue
 
+SHORT = {"events": 250, "rounds": 2, "warmup": 50}  # `--short` (make bench-all)
+
 
 @dataclass
 class Options:
@@ -41,6 +43,7 @@ class Options:
     check: bool
     keep: bool
     json_path: Path | None
+    short: bool = False
 
 
 def prepare_topics_and_schemas(clients: Clients, sdk_prefix: str, raw: str) -> None:
@@ -119,11 +122,11 @@ def parse_args(argv: Sequence[str] | None) -> Options:
                         help="skip reading the SDK topics back to compare with the replayed bytes")
     cli.add_keep(parser, "topics and schema subjects")
     cli.add_json(parser, "publish")
-    args = parser.parse_args(argv)
+    args = cli.parse(parser, argv, SHORT)
     if args.events < 1 or args.rounds < 1 or args.warmup < 1:
         parser.error("--events, --rounds and --warmup must be at least 1")
     return Options(args.events, args.rounds, args.warmup, args.seed, args.event_type,
-                   args.reference, args.check, args.keep, cli.json_path(args, "publish"))
+                   args.reference, args.check, args.keep, cli.json_path(args, "publish"), args.short)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

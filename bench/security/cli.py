@@ -35,6 +35,10 @@ from hub.kafka.clients import Clients
 from hub.kafka.scram import ITERATIONS
 from hub.kafka.topic_names import TopicNames
 
+# `--short` (make bench-all): the twin's start-up and a short warm-up, then two small rounds.
+SHORT = {"events": 200, "pipelined": 2000, "read_records": 5000, "connections": 3, "rounds": 2,
+         "warmup": 50, "twin_warmup": 5.0}
+
 
 @dataclass
 class Options:
@@ -52,6 +56,7 @@ class Options:
     twin_warmup: float
     twin_state_dir: Path
     json_path: Path | None
+    short: bool = False
 
     def modes(self) -> tuple[str, ...]:
         return tuple(m for m in MODES if m != "sdk" or self.sdk)
@@ -194,7 +199,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--twin-state-dir", type=Path, default=twins.DEFAULT_STATE_DIR,
                         help=f"state directory of the plaintext twin (default {twins.DEFAULT_STATE_DIR})")
     cli.add_json(parser, "security")
-    args = parser.parse_args(argv)
+    args = cli.parse(parser, argv, SHORT)
     if args.twin_warmup < 0:
         parser.error("--twin-warmup cannot be negative")
     if min(args.events, args.pipelined, args.read_records, args.connections, args.rounds,
@@ -203,7 +208,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
                      "must be at least 1")
     return Options(args.events, args.pipelined, args.read_records, args.connections, args.rounds,
                    args.warmup, args.seed, args.sdk, args.check, args.keep, args.keep_topics,
-                   args.twin_warmup, args.twin_state_dir, cli.json_path(args, "security"))
+                   args.twin_warmup, args.twin_state_dir, cli.json_path(args, "security"), args.short)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
