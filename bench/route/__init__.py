@@ -28,7 +28,8 @@ is not, and shows as the longest pause. The router's events/s in count routing d
 items/s out count inbox records. The ratio router ÷ faust_raw is taken per round, then the median.
 Rounds use fresh prefixes (the router's group and outputs follow the prefix) and reverse the
 order of the faust modes every other round. CPU of the child, of the broker and of the whole
-machine is read from /proc over the same window.
+machine is read from /proc every 20 ms and taken between the samples nearest to the first and
+the last output record: the same window as the rate.
 
 **End-to-end latency.** With the router and the reference agencies (``AgencyFleet``, in a child
 process) running, events are published open-loop: event *i* is due at start + i/rate, sent by

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from hub.config import HubSettings
 
 SNAP_S = 0.2  # how often offsets or outcomes are looked at while something runs
+TRACE_S = 0.02  # how often a running mode's CPU is read from /proc
 ns = time.time_ns  # wall clock throughout: compared with Kafka timestamps and occurred_at
 
 
@@ -56,6 +58,7 @@ class CpuSample:
     broker: int | None
     machine_busy: int | None
     machine_total: int | None
+    wall_ms: float | None = None  # time.time_ns() in ms: lined up with the records' timestamps
 
 
 def process_ticks(pid: int | None) -> int | None:
@@ -87,7 +90,47 @@ def broker_pid() -> int | None:
 
 
 def cpu_sample(pid: int | None, broker: int | None) -> CpuSample:
-    return CpuSample(time.monotonic(), process_ticks(pid), process_ticks(broker), *machine_ticks())
+    return CpuSample(time.monotonic(), process_ticks(pid), process_ticks(broker), *machine_ticks(),
+                     wall_ms=ns() / 1e6)
+
+
+class CpuTrace:
+    """``cpu_sample`` every ``TRACE_S`` on a thread while a mode runs, so that its CPU can be
+    taken over the window its output records' timestamps span (:func:`window_samples`), not
+    between two looks at the offsets: a raw pass-through on librdkafka writes a 2,000-event
+    backlog in about 0.1 s, inside one ``SNAP_S``."""
+
+    def __init__(self, pid: int | None, broker: int | None, every_s: float = TRACE_S):
+        self.pid, self.broker, self.every_s = pid, broker, every_s
+        self.samples: list[CpuSample] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-trace", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append(cpu_sample(self.pid, self.broker))
+            if self._stop.wait(self.every_s):
+                return
+
+    def start(self) -> "CpuTrace":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def window_samples(samples: Sequence[CpuSample], first_ms: float | None, last_ms: float | None
+                   ) -> tuple[CpuSample, CpuSample] | None:
+    """The samples nearest to the window's first and last record; None if they are the same
+    sample (a window shorter than the sampling interval) or there is no window."""
+    timed = [s for s in samples if s.wall_ms is not None]
+    if not timed or first_ms is None or last_ms is None:
+        return None
+    a = min(timed, key=lambda s: abs(s.wall_ms - first_ms))
+    b = min(timed, key=lambda s: abs(s.wall_ms - last_ms))
+    return (a, b) if b.at > a.at else None
 
 
 def cpu_shares(a: CpuSample, b: CpuSample, tick_hz: float, cpus: int) -> dict[str, float | None]:

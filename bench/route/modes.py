@@ -56,6 +56,13 @@ class ModeRun:
     problems: list[str] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)  # inbox_fleet: final outcomes by status
 
+    def output_window_ms(self) -> tuple[int | None, int | None]:
+        """The first and the last output record's timestamp, over what its rates count."""
+        rates = [r for r in (self.events_in, self.items_out) if r and r.first_ms is not None]
+        if not rates:
+            return None, None
+        return min(r.first_ms for r in rates), max(r.last_ms for r in rates)
+
     def cpu_ms_per_unit(self) -> float | None:
         """The process's CPU per event in (per item out for the fleet), over the measured window."""
         cpu = self.cpu.get("process_cpu_pct")

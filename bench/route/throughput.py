@@ -20,7 +20,7 @@ from bench.harness.progress import Advance
 from bench.harness.results import load_average
 from bench.route.checks import check_fleet, check_passthrough, check_router
 from bench.route.children import BenchChild
-from bench.route.measures import SNAP_S, broker_pid, cpu_sample, cpu_shares, ns
+from bench.route.measures import SNAP_S, CpuTrace, broker_pid, cpu_shares, ns, window_samples
 from bench.route.modes import MODES, SINKS, ModeRun, Round, median_summary, mode_order, paired_ratio
 from bench.route.stages import measure_inbox_stages, measure_router_stages
 from bench.workload import Job, capture_records, publish_backlog
@@ -91,8 +91,8 @@ def start_mode(mode: str, rnd: Round, workdir: Path, logs: Path
 def run_mode(mode: str, rnd: Round, workdir: Path, advance: Advance, timeout_s: float) -> ModeRun:
     """Start ``mode``'s process on the round's backlog, wait until its output is complete, stop it.
 
-    CPU is sampled when the first output shows and when the last does, so it covers the same
-    steady window as the rate (to within one look at the offsets, ``SNAP_S``).
+    CPU is read every ``TRACE_S`` while it runs and taken between the samples nearest to its first
+    and its last output record, so it covers the same steady window as the rate.
     """
     n = len(rnd.records)
     logs = workdir / "logs" / f"{mode}-r{rnd.number}.log"
@@ -103,19 +103,17 @@ def run_mode(mode: str, rnd: Round, workdir: Path, advance: Advance, timeout_s: 
     started_ms = ns() // 1_000_000
     child.start()
     pid = child._proc.pid if child._proc else None  # noqa: SLF001 - WorkerProcess keeps it private
-    done, first, last = 0, None, None
+    trace = CpuTrace(pid, broker).start()
+    done = 0
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             counts = watch.counts()
             out = sum(counts[t] for t in counted)
-            if first is None and out + sum(counts[t] for t in items) > 0:
-                first = cpu_sample(pid, broker)
             now_done = min(n, out * n // want["done"])
             advance(now_done - done)
             done = now_done
             if out >= want["done"] and sum(counts[t] for t in items) >= want["items"]:
-                last = cpu_sample(pid, broker)
                 break
             if not child.running:
                 problems.append(f"{mode} exited early (see {logs})")
@@ -125,16 +123,17 @@ def run_mode(mode: str, rnd: Round, workdir: Path, advance: Advance, timeout_s: 
                 break
             time.sleep(SNAP_S)
     finally:
+        trace.stop()
         child.stop()
         watch.close()
-    cpu = cpu_shares(first, last, os.sysconf("SC_CLK_TCK"), os.cpu_count() or 1) if first and last else {}
     if mode == "router":
         run_ = check_router(rnd, started_ms, problems)
     elif mode == "inbox_fleet":
         run_ = check_fleet(rnd, started_ms, problems)
     else:
         run_ = check_passthrough(mode, rnd, started_ms, problems)
-    run_.cpu = cpu
+    window = window_samples(trace.samples, *run_.output_window_ms())
+    run_.cpu = cpu_shares(*window, os.sysconf("SC_CLK_TCK"), os.cpu_count() or 1) if window else {}
     return run_
 
 

@@ -12,7 +12,7 @@ from bench.harness.stack import run_names
 from bench.route.children import LAST, ROUTER_CONF, fanout_copies, passthrough_app
 from bench.route.cli import parse_args
 from bench.route.latency import Arrival, SentEvent, analyse_latency, latency_summary, wall_ns
-from bench.route.measures import CpuSample, Rate, cpu_shares, rate_of
+from bench.route.measures import NO_RATE, CpuSample, Rate, cpu_shares, rate_of, window_samples
 from bench.route.modes import MODES, ModeRun, median_summary, mode_order, paired_ratio
 from bench.route.report import LATENCY_ROWS, latency_table, stage_table, throughput_table
 from bench.route.stages import INBOX_STAGES, STAGES
@@ -172,6 +172,28 @@ def test_ratios_are_paired_per_round_then_median():
     assert summary["events_per_s"] == 400 and summary["longest_pause_ms"] == 7
     assert summary["items_per_s"] is None and summary["process_cpu_pct"] == 50.0
     assert summary["process_cpu_ms_per_unit"] == pytest.approx((0.5 / 300 * 1000 + 0.5 / 500 * 1000) / 2)
+
+
+def _sample(at, wall_ms, process):
+    return CpuSample(at, process, 0, process, 2 * process, wall_ms=wall_ms)
+
+
+def test_cpu_is_taken_between_the_samples_nearest_the_output_window():
+    samples = [_sample(i * 0.02, 1_000 + 20 * i, 3 * i) for i in range(10)]  # every 20 ms
+    a, b = window_samples(samples, 1_041, 1_118)
+    assert (a.wall_ms, b.wall_ms) == (1_040, 1_120)
+    assert cpu_shares(a, b, 100, 2)["process_cpu_pct"] == pytest.approx(100 * 12 / 100 / 0.08)
+    assert window_samples(samples, 1_041, 1_045) is None  # shorter than the sampling interval
+    assert window_samples(samples, None, None) is None and window_samples([], 1, 2) is None
+    assert window_samples([CpuSample(1.0, 1, 1, 1, 1)], 1, 2) is None  # no wall clock
+
+
+def test_output_window_spans_what_the_rates_count():
+    events, items = Rate(3, 100, 900, 2.5, None, 400), Rate(5, 150, 1_000, 4.7, None, 300)
+    assert ModeRun("router", 1, 3, 1.0, events, items).output_window_ms() == (100, 1_000)
+    assert ModeRun("faust_raw", 1, 3, 1.0, events, None).output_window_ms() == (100, 900)
+    assert ModeRun("inbox_fleet", 1, 3, 1.0, NO_RATE, items).output_window_ms() == (150, 1_000)
+    assert ModeRun("quix_raw", 1, 3, None, NO_RATE, None).output_window_ms() == (None, None)
 
 
 def test_mode_order_alternates_the_faust_modes():
