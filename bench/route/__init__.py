@@ -17,6 +17,10 @@ backlog from the beginning, one after the other, each in its own child process:
   router writes for it), all awaited: what the router's output volume costs without routing.
 * ``inbox_fleet`` — the six reference agencies (``AgencyFleet``: one Inbox thread each, in one
   process), draining the items the router wrote in round 1; items/s counts final outcomes.
+* ``quix_raw`` (reference) — the raw pass-through with Quix Streams (Python on librdkafka): bytes
+  in, bytes out, one StreamingDataFrame per event topic, the same principal; Quix's default
+  at-least-once guarantee (sends not awaited, a checkpoint every 5 s flushes the producer and
+  commits), each record stamped by librdkafka when appended (Quix would copy the input's time).
 * ``kafka_python_raw`` (reference) — the raw pass-through with kafka-python: poll, then
   ``send(...).get()`` per record and a commit per batch (the Inbox's loop shape), on the SDK's
   producer config.
@@ -27,9 +31,9 @@ table recovery all happen before the first output, so they are excluded; a stall
 is not, and shows as the longest pause. The router's events/s in count routing decisions, its
 items/s out count inbox records. The ratio router ÷ faust_raw is taken per round, then the median.
 Rounds use fresh prefixes (the router's group and outputs follow the prefix) and reverse the
-order of the faust modes every other round. CPU of the child, of the broker and of the whole
-machine is read from /proc every 20 ms and taken between the samples nearest to the first and
-the last output record: the same window as the rate.
+order of the faust modes (and of the other libraries' two) every other round. CPU of the child,
+of the broker and of the whole machine is read from /proc every 20 ms and taken between the
+samples nearest to the first and the last output record: the same window as the rate.
 
 **End-to-end latency.** With the router and the reference agencies (``AgencyFleet``, in a child
 process) running, events are published open-loop: event *i* is due at start + i/rate, sent by

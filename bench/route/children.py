@@ -2,6 +2,7 @@
 
     python -m bench.route.children faust <sink> [fan-out.json]
     python -m bench.route.children kafka-python <sink>
+    python -m bench.route.children quix <sink>
     python -m bench.route.children fleet <dir>
 
 Each runs in a process of its own, as the router does, so its CPU can be read from /proc and it
@@ -68,7 +69,7 @@ def passthrough_app(clients: Clients, sink: str, fanout: Mapping[str, int] | Non
     settings = clients.settings
     router_conf = create_app(clients).conf  # built only to read its settings; never started
     # One app (so one consumer group) per sink: each pass-through reads the backlog from the start.
-    app = faust.App(f"{settings.topic_prefix}-{sink.rsplit('.', 1)[-1]}",
+    app = faust.App(sink_group(settings.topic_prefix, sink),
                     **{name: getattr(router_conf, name) for name in ROUTER_CONF})
     out = raw_topic(app, sink)
 
@@ -88,6 +89,12 @@ def passthrough_app(clients: Clients, sink: str, fanout: Mapping[str, int] | Non
                 await future
 
     return app
+
+
+def sink_group(prefix: str, sink: str) -> str:
+    """The consumer group of the pass-through writing to ``sink``: one per sink, so each reads
+    the backlog from the start (``<prefix>.passthrough-quix`` → ``<prefix>-passthrough-quix``)."""
+    return f"{prefix}-{sink.rsplit('.', 1)[-1]}"
 
 
 def fanout_copies(fanout: Mapping[str, int], headers: Any) -> int:
@@ -118,6 +125,52 @@ def serve_kafka_python(clients: Clients, sink: str, stop: threading.Event) -> No
         consumer.close(autocommit=False)
 
 
+def librdkafka_connection(clients: Clients) -> dict[str, str]:
+    """The connection ``clients`` makes, in librdkafka's property names: the settings' servers
+    and, on a secured cluster, the principal's SCRAM credentials over TLS against its CA."""
+    config = {"bootstrap.servers": clients.settings.bootstrap_servers}
+    if clients.secured:
+        props = clients.credentials.as_properties()
+        config |= {k: props[k] for k in ("security.protocol", "sasl.mechanism", "sasl.username",
+                                         "sasl.password", "ssl.ca.location") if k in props}
+    return config
+
+
+def quix_app(clients: Clients, sink: str):
+    """A Quix Streams app that copies every event record's key and value bytes to ``sink``.
+
+    Bytes in, bytes out (no deserialization), one StreamingDataFrame per event topic, read from
+    the beginning in the sink's own group. Quix's default at-least-once guarantee: records are
+    produced without waiting (librdkafka batches them, idempotent producer) and every
+    ``commit_interval`` (5 s) a checkpoint flushes the producer, then commits the offsets. No
+    state, so no changelog; ``auto_create_topics=False``, so it creates nothing.
+    """
+    from quixstreams import Application
+    from quixstreams.kafka.configuration import ConnectionConfig
+
+    prefix = clients.settings.topic_prefix
+    app = Application(
+        broker_address=ConnectionConfig.from_librdkafka_dict(librdkafka_connection(clients)),
+        consumer_group=sink_group(prefix, sink),
+        auto_offset_reset="earliest",
+        processing_guarantee="at-least-once",
+        auto_create_topics=False,
+        use_changelog_topics=False,
+        loglevel="INFO",
+    )
+    out = app.topic(sink, key_serializer="bytes", value_serializer="bytes")
+    for name in TopicNames(prefix).all_events():
+        source = app.topic(name, key_deserializer="bytes", value_deserializer="bytes")
+        # Quix gives an output record its input's timestamp; 0 lets librdkafka stamp it when it
+        # appends the record, as faust and kafka-python do (the rates come from CreateTime).
+        app.dataframe(source).set_timestamp(_now_at_append).to_topic(out)
+    return app
+
+
+def _now_at_append(value: Any, key: Any, timestamp: int, headers: Any) -> int:
+    return 0
+
+
 def serve_fleet(settings: HubSettings, base_dir: Path, stop: threading.Event) -> None:
     """The six reference agencies on their inboxes until ``stop``."""
     from consumers.reference_agencies.fleet import AgencyFleet
@@ -146,6 +199,9 @@ def serve_child(argv: list[str]) -> int:
     if role == "kafka-python":
         with Clients(settings) as clients:
             serve_kafka_python(clients, arg, stop)
+    elif role == "quix":
+        with Clients(settings) as clients:
+            quix_app(clients, arg).run()  # until SIGTERM (Quix's own handler: checkpoint, leave)
     elif role == "fleet":
         serve_fleet(settings, Path(arg), stop)
     else:

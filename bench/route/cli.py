@@ -40,6 +40,7 @@ class Options:
     latency: bool
     keep: bool
     json_path: Path | None
+    quix: bool = True
 
 
 def run(options: Options, console: Console) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def run(options: Options, console: Console) -> dict[str, Any]:
                 cleanup(clients, [f"{run_prefix}-"], console, [workdir, *router_dirs])
     stage_hists = results.pop("_stage_hists", None)
     out = {**run_header("run_prefix", run_prefix, options, HubSettings(), load_at_start,
-                        packages=("faust-streaming", "aiokafka", "hdrhistogram")),
+                        packages=("faust-streaming", "aiokafka", "quixstreams", "hdrhistogram")),
            **results}
     if stage_hists:
         out["stages_us"] = stage_summary(stage_hists)
@@ -94,6 +95,8 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     cli.option(parser, "--stage-events", 1000, "events in the in-process router breakdown, 0 to skip")
     parser.add_argument("--no-kafka-python", dest="kafka_python", action="store_false",
                         help="skip the kafka-python pass-through reference row")
+    parser.add_argument("--no-quix", dest="quix", action="store_false",
+                        help="skip the Quix Streams pass-through reference row")
     parser.add_argument("--no-throughput", dest="throughput", action="store_false", help="skip throughput")
     parser.add_argument("--no-latency", dest="latency", action="store_false", help="skip latency")
     cli.add_keep(parser, "topics, subjects, groups and work files")
@@ -105,7 +108,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         args.stage_events = max(0, args.events - 100)
     return Options(args.events, args.rounds, args.seed, args.rate, args.duration, args.stage_events,
                    args.kafka_python, args.throughput, args.latency, args.keep,
-                   cli.json_path(args, "route"))
+                   cli.json_path(args, "route"), args.quix)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

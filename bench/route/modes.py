@@ -13,9 +13,9 @@ from hub.domain.outcomes import OutcomeStatus
 from hub.kafka.clients import Clients
 from hub.kafka.topic_names import TopicNames
 
-MODES = ("router", "faust_raw", "faust_fanout", "inbox_fleet", "kafka_python_raw")
+MODES = ("router", "faust_raw", "faust_fanout", "inbox_fleet", "quix_raw", "kafka_python_raw")
 SINKS = {"faust_raw": "passthrough-faust", "faust_fanout": "passthrough-fanout",
-         "kafka_python_raw": "passthrough-kafka-python"}
+         "quix_raw": "passthrough-quix", "kafka_python_raw": "passthrough-kafka-python"}
 FINAL = {OutcomeStatus.COMPLETED.value, OutcomeStatus.REJECTED.value, OutcomeStatus.FAILED.value}
 
 
@@ -95,13 +95,15 @@ class ModeRun:
                 "statuses": self.statuses, "problems": self.problems}
 
 
-def mode_order(number: int, kafka_python: bool) -> list[str]:
-    """The faust modes reverse their order every other round; the kafka-python reference runs last."""
+def mode_order(number: int, kafka_python: bool, quix: bool = True) -> list[str]:
+    """The faust modes reverse their order every other round; the other libraries' pass-throughs
+    (Quix Streams, kafka-python) run after them, and swap places every other round too."""
     faust_modes = ["router", "faust_raw", "faust_fanout"]
     ordered = faust_modes if number % 2 else faust_modes[::-1]
     # The fleet drains the inboxes the router filled, so it comes after all the faust modes; it
     # has no ratio to pair, and a drain takes ~40 s, so it runs in the first round only.
-    return ordered + (["inbox_fleet"] if number == 1 else []) + (["kafka_python_raw"] if kafka_python else [])
+    others = [m for m, wanted in (("quix_raw", quix), ("kafka_python_raw", kafka_python)) if wanted]
+    return ordered + (["inbox_fleet"] if number == 1 else []) + (others if number % 2 else others[::-1])
 
 
 def median_summary(runs: Sequence[ModeRun]) -> dict[str, Any]:

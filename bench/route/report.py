@@ -15,6 +15,8 @@ LABELS = {
     "router": "**router: `hub worker` as shipped**",
     "faust_raw": "raw pass-through, faust (router's settings, concurrency 1, awaited sends)",
     "faust_fanout": "faust pass-through writing the router's record count (items + 1) per event",
+    "quix_raw": "raw pass-through, Quix Streams (librdkafka; sends not awaited, at-least-once "
+                "checkpoint every 5 s; reference)",
     "kafka_python_raw": "raw pass-through, kafka-python (`send().get()`, commit per batch; reference)",
     "inbox_fleet": "inbox: six reference agencies (`AgencyFleet`, one process) on the router's items",
 }
@@ -71,6 +73,10 @@ def throughput_part(results: Mapping[str, Any], head: str) -> list[str]:
     parts = [f"**Throughput**: {what}; {how}; {head}.", "", throughput_table(t["modes"], t["ratios"]), ""]
     if t.get("inbox_fleet_statuses"):
         parts += [f"Inbox fleet (round 1 only): final outcomes {t['inbox_fleet_statuses']}.", ""]
+    if t["ratios"].get("quix_raw", {}).get("ratio"):
+        r = t["ratios"]["quix_raw"]
+        parts += [f"Quix Streams ÷ faust raw pass-through: {r['ratio']:.3f} "
+                  f"(per round: {per_round(r['per_round'])}).", ""]
     if t.get("router_vs_fanout", {}).get("ratio"):
         r = t["router_vs_fanout"]
         parts += [f"Router ÷ fan-out pass-through (same records written per event): "

@@ -76,8 +76,9 @@ def start_mode(mode: str, rnd: Round, workdir: Path, logs: Path
         child = BenchChild(settings, "fleet", str(workdir / f"agencies-r{rnd.number}"), log_file=logs,
                            cwd=run_dir)
         return child, names.all_outcomes(), [], want | {"done": 2 * rnd.expected_items}
-    if mode == "kafka_python_raw":
-        child = BenchChild(settings, "kafka-python", rnd.sink(mode), log_file=logs, cwd=run_dir)
+    if mode in ("kafka_python_raw", "quix_raw"):
+        role = "quix" if mode == "quix_raw" else "kafka-python"
+        child = BenchChild(settings, role, rnd.sink(mode), log_file=logs, cwd=run_dir)
         return child, [rnd.sink(mode)], [], want
     extra = []
     if mode == "faust_fanout":
@@ -154,7 +155,7 @@ def throughput_phase(options: Any, run_prefix: str, workdir: Path, jobs: Sequenc
                     rnd.clients, rnd.records[: options.stage_events + 100], 100, workdir)
                 results["_stage_hists"] |= measure_inbox_stages(
                     rnd.clients, rnd.records, max(50, options.stage_events // 3), workdir)
-            for mode in mode_order(number, options.kafka_python):
+            for mode in mode_order(number, options.kafka_python, options.quix):
                 progress.reset(task, total=len(jobs), description=f"round {number} · {mode}")
                 run_ = run_mode(mode, rnd, workdir, lambda k, task=task: progress.advance(task, k),
                                 timeout_s)

@@ -9,12 +9,13 @@ import pytest
 
 from bench.harness.histograms import new_histogram
 from bench.harness.stack import run_names
-from bench.route.children import LAST, ROUTER_CONF, fanout_copies, passthrough_app
+from bench.route.children import (LAST, ROUTER_CONF, fanout_copies, librdkafka_connection,
+                                   passthrough_app, sink_group)
 from bench.route.cli import parse_args
 from bench.route.latency import Arrival, SentEvent, analyse_latency, latency_summary, wall_ns
 from bench.route.measures import NO_RATE, CpuSample, Rate, cpu_shares, rate_of, window_samples
 from bench.route.modes import MODES, ModeRun, median_summary, mode_order, paired_ratio
-from bench.route.report import LATENCY_ROWS, latency_table, stage_table, throughput_table
+from bench.route.report import LABELS, LATENCY_ROWS, latency_table, stage_table, throughput_table
 from bench.route.stages import INBOX_STAGES, STAGES
 from bench.route.workload import items_per_job, open_loop_schedule
 from bench.workload import make_jobs_of, routed_types
@@ -23,6 +24,7 @@ from hub.domain.catalogue import CATALOGUE
 from hub.domain.envelope import EventType
 from hub.kafka.clients import Clients
 from hub.rules import load_rules
+from hub.security.credentials import KafkaCredentials, write_credentials
 
 MS = 1_000_000  # ns
 
@@ -174,6 +176,16 @@ def test_ratios_are_paired_per_round_then_median():
     assert summary["process_cpu_ms_per_unit"] == pytest.approx((0.5 / 300 * 1000 + 0.5 / 500 * 1000) / 2)
 
 
+def test_mode_order_alternates_the_faust_modes_and_the_other_libraries():
+    assert mode_order(1, True) == ["router", "faust_raw", "faust_fanout", "inbox_fleet", "quix_raw",
+                                   "kafka_python_raw"]
+    assert mode_order(2, True) == ["faust_fanout", "faust_raw", "router", "kafka_python_raw", "quix_raw"]
+    assert mode_order(2, False) == ["faust_fanout", "faust_raw", "router", "quix_raw"]
+    assert mode_order(3, True, quix=False) == ["router", "faust_raw", "faust_fanout", "kafka_python_raw"]
+    assert mode_order(2, False, quix=False) == ["faust_fanout", "faust_raw", "router"]
+    assert set(mode_order(1, True)) == set(MODES) == set(LABELS)
+
+
 def _sample(at, wall_ms, process):
     return CpuSample(at, process, 0, process, 2 * process, wall_ms=wall_ms)
 
@@ -196,12 +208,6 @@ def test_output_window_spans_what_the_rates_count():
     assert ModeRun("quix_raw", 1, 3, None, NO_RATE, None).output_window_ms() == (None, None)
 
 
-def test_mode_order_alternates_the_faust_modes():
-    assert mode_order(1, True) == ["router", "faust_raw", "faust_fanout", "inbox_fleet", "kafka_python_raw"]
-    assert mode_order(2, False) == ["faust_fanout", "faust_raw", "router"]
-    assert set(mode_order(1, True)) == set(MODES)
-
-
 def test_tables_render():
     summary = median_summary([_run("router", 1, 300)])
     table = throughput_table({"router": summary, "faust_raw": summary},
@@ -218,7 +224,9 @@ def test_tables_render():
 def test_parse_args_defaults_and_limits(tmp_path):
     options = parse_args(["--json", str(tmp_path / "r.json")])
     assert (options.events, options.rounds, options.rate, options.duration) == (5000, 2, 20.0, 30.0)
-    assert options.kafka_python and options.throughput and options.latency and not options.keep
+    assert options.kafka_python and options.quix and options.throughput and options.latency
+    assert not options.keep
+    assert not parse_args(["--no-quix", "--no-json"]).quix
     assert parse_args(["--no-json"]).json_path is None
     assert parse_args(["--events", "150", "--no-json"]).stage_events == 50  # keeps 100 for warm-up
     with pytest.raises(SystemExit):
@@ -248,3 +256,27 @@ def test_passthrough_uses_the_routers_faust_settings():
     [agent] = app.agents.values()
     [routing] = router.agents.values()
     assert agent.concurrency == routing.concurrency == 1
+
+
+def test_a_passthrough_has_a_group_of_its_own_per_sink():
+    assert sink_group("bench-unit-r1", "bench-unit-r1.passthrough-quix") == "bench-unit-r1-passthrough-quix"
+    assert sink_group("p", "p.passthrough-faust") != sink_group("p", "p.passthrough-quix")
+
+
+def test_quix_connects_as_the_settings_principal(tmp_path):
+    from quixstreams.kafka.configuration import ConnectionConfig
+
+    creds = tmp_path / "router.properties"
+    write_credentials(creds, KafkaCredentials("elsewhere:1", "SASL_SSL", "SCRAM-SHA-512", "router",
+                                              "s3cret", tmp_path / "ca.pem"))
+    settings = HubSettings(topic_prefix="bench-unit-r1", bootstrap_servers="127.0.0.1:9",
+                           credentials_file=creds)
+    conf = librdkafka_connection(Clients(settings))
+    assert conf == {"bootstrap.servers": "127.0.0.1:9", "security.protocol": "SASL_SSL",
+                    "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "router",
+                    "sasl.password": "s3cret", "ssl.ca.location": str(tmp_path / "ca.pem")}
+    quix = ConnectionConfig.from_librdkafka_dict(conf)
+    assert (quix.security_protocol, quix.sasl_mechanism, quix.sasl_username) == ("sasl_ssl", "SCRAM-SHA-512", "router")
+    assert quix.as_librdkafka_dict()["sasl.password"] == "s3cret"
+    plain = HubSettings(bootstrap_servers="127.0.0.1:9", kafka_security="plaintext")
+    assert librdkafka_connection(Clients(plain)) == {"bootstrap.servers": "127.0.0.1:9"}
