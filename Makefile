@@ -79,6 +79,33 @@ bench-shredding: install
 bench-rss: stack
 	$(BIN)/python -m bench.rss_bench
 
+.PHONY: bench-all
+# Every benchmark in its short mode, one after another: under ten minutes on this 2-core machine
+# with the dev stack up. Each writes bench/results/all-<time>/<name>.json (figures, ratios,
+# options, versions, load average at start and end), <name>.md (its table) and <name>.log (its
+# progress and errors); bench/summary.py then prints each one's headline figure and ratio, and
+# the target fails if any bench failed its checks. Short runs are small samples: quote the full
+# ones (BENCHMARKS.md). bench/route has no --short: its sizes are given here. rss --short routes
+# 1,500 events: the worker, its restarts and its checks, not memory growth (make bench-rss).
+# The HTTP ingest bench joins when bench/ingest_bench.py exists.
+bench-all: SHELL := /bin/bash
+bench-all: stack
+	@dir=bench/results/all-$$(date +%Y%m%d-%H%M%S); mkdir -p $$dir; echo "bench-all: results in $$dir"; \
+	one() { name=$$1; shift; started=$$SECONDS; printf '%-10s ' $$name; \
+	  $(BIN)/python -m "$$@" --json $$dir/$$name.json >$$dir/$$name.md 2>$$dir/$$name.log; \
+	  rc=$$?; echo "$$rc $$((SECONDS - started))" >$$dir/$$name.status; \
+	  echo "exit $$rc after $$((SECONDS - started)) s"; }; \
+	one publish   bench.publish_bench --short; \
+	one route     bench.route_bench --events 400 --rounds 1 --duration 5 --stage-events 200; \
+	one timeline  bench.timeline_bench --short; \
+	one replay    bench.replay_bench --short; \
+	one verify    bench.verify_bench --short; \
+	one security  bench.security_bench --short; \
+	one shredding bench.shredding_bench --short; \
+	one rss       bench.rss_bench --short; \
+	if test -f bench/ingest_bench.py; then one ingest bench.ingest_bench --short; fi; \
+	echo; $(BIN)/python -m bench.summary $$dir | tee $$dir/summary.txt; exit $${PIPESTATUS[0]}
+
 status: install
 	$(BIN)/hub dev status
 
