@@ -20,7 +20,7 @@ from bench.harness.results import load_average, run_header, version
 from bench.harness.stack import cleanup, fresh_prefix
 from bench.ingest.check import events_on
 from bench.ingest.check import problems as check_problems
-from bench.ingest.inputs import as_requests
+from bench.ingest.inputs import Request, as_requests
 from bench.ingest.load import Pass, http_passes, sdk_pass
 from bench.ingest.report import ratios, render, target
 from bench.ingest.server import IngestServer
@@ -113,47 +113,62 @@ def drive_sdk(settings: HubSettings, mode: str, threads: int, warm: list[Job], j
     return w, m
 
 
+def drive_http(settings: HubSettings, workdir: Path, mode: str, client: str, options: Options,
+               inputs: tuple[list[Request], list[Request]], timeout_s: float,
+               bar: Callable[[str, int], Advance], console: Console) -> tuple[Pass, Pass, dict[str, Any]]:
+    """A fresh ``hub serve`` (cold: its own producer, schema ids and people's keys), tokens of
+    its own, the warm-up and the measured pass with ``client`` as the load generator; stopped."""
+    server = IngestServer(settings, workdir / mode)
+    tokens = server.issue_tokens()
+    with server:
+        console.print(f"{mode}: hub serve (pid {server.pid}) answering on {server.base_url} "
+                      f"after {server.ready_s:.1f} s")
+        pids = {"publisher": server.pid, "client": os.getpid(), "broker": broker_pid()}
+        w, m = http_passes(server.base_url, tokens, *inputs, options.clients, timeout_s, pids, bar,
+                           mode=mode, client=client)
+    info = {"client": client, "pid": server.pid, "port": server.port, "ready_s": server.ready_s,
+            "exit_code": server.stop(), "log": str(server.log_file)}
+    return w, m, info
+
+
 def run(options: Options, console: Console) -> dict[str, Any]:
-    """Provision the prefix, serve and drive http, drive the SDK modes, check each, clean up."""
+    """Provision the prefix; each mode in turn (http modes on a server of their own), each
+    checked by reading the topics back; clean up."""
     prefix, load_at_start = fresh_prefix(), load_average()
     settings = HubSettings(topic_prefix=prefix)
     workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     rng = random.Random(options.seed)
     warm_jobs, jobs = make_jobs(options.warmup, rng), make_jobs(options.events, rng)
-    warm_requests, requests = as_requests(warm_jobs), as_requests(jobs)
+    inputs = as_requests(warm_jobs), as_requests(jobs)
     timeout_s = max(60.0, 3 * (settings.publish_timeout_s + 1))  # a request this late has failed
-    sdk_modes = {"sdk": options.clients, **({"sdk_serial": 1} if options.reference else {})}
+    # Main pair first, then the references; each mode starts cold.
+    order = [("http", "raw"), ("sdk", options.clients)]
+    if options.reference:
+        order += [("http_httpx", "httpx"), ("sdk_serial", 1)]
     console.print(f"prefix [bold]{prefix}[/] (work files in {workdir}): {options.warmup:,} warm-up + "
                   f"{options.events:,} events per mode, {options.clients} clients, seed {options.seed}")
-    server = IngestServer(settings, workdir)
-    server_info: dict[str, Any] = {"http_stack": http_stack()}
+    servers: dict[str, Any] = {}
     with Clients(settings) as clients:
         console.print("provisioning the prefix (topics, schemas)…")
         provision_catalogue(clients)
         state = Run(clients, console)
         try:
-            tokens = server.issue_tokens()
             with progress_bars(console, width=24) as progress:
-                overall = progress.add_task("all events", total=(1 + len(sdk_modes)) * (len(warm_jobs) + len(jobs)))
+                overall = progress.add_task("all events", total=len(order) * (len(warm_jobs) + len(jobs)))
                 phase = progress.add_task("", total=1)
 
                 def bar(label: str, total: int) -> Advance:
                     progress.reset(phase, total=total, description=label)
                     return advancer(progress, phase, overall)
 
-                progress.update(phase, description="starting hub serve")
-                with server:
-                    server_info |= {"pid": server.pid, "port": server.port, "ready_s": server.ready_s,
-                                    "log": str(server.log_file)}
-                    console.print(f"hub serve (pid {server.pid}) answering on {server.base_url} "
-                                  f"after {server.ready_s:.1f} s")
-                    pids = {"publisher": server.pid, "client": os.getpid(), "broker": broker_pid()}
-                    state.record(*http_passes(server.base_url, tokens, warm_requests, requests,
-                                              options.clients, timeout_s, pids, bar))
-                server_info["exit_code"] = server.stop()
-                state.check("http")
-                for mode, threads in sdk_modes.items():
-                    state.record(*drive_sdk(settings, mode, threads, warm_jobs, jobs, bar))
+                for mode, how in order:
+                    if mode.startswith("http"):
+                        progress.update(phase, description=f"starting hub serve · {mode}")
+                        warm, measured, servers[mode] = drive_http(
+                            settings, workdir, mode, str(how), options, inputs, timeout_s, bar, console)
+                    else:
+                        warm, measured = drive_sdk(settings, mode, int(how), warm_jobs, jobs, bar)
+                    state.record(warm, measured)
                     state.check(mode)
         finally:
             if options.keep:
@@ -166,8 +181,8 @@ def run(options: Options, console: Console) -> dict[str, Any]:
     ratio = ratios(modes)
     return {
         **run_header("prefix", prefix, options, settings, load_at_start, packages=PACKAGES),
-        "server": server_info,
-        "body_bytes_mean": statistics.mean(len(r.body) for r in requests),
+        "server": {"http_stack": http_stack(), "runs": servers},
+        "body_bytes_mean": statistics.mean(len(r.body) for r in inputs[1]),
         "modes": modes,
         "warmup": {mode: p.summary() for mode, p in state.warm.items()},
         "ratios": ratio,
@@ -184,7 +199,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     cli.option(parser, "--warmup", 200, "uncounted events per mode first, at the same concurrency")
     cli.add_seed(parser, 20240601)
     parser.add_argument("--no-reference", dest="reference", action="store_false",
-                        help="skip the one-thread SDK reference row")
+                        help="skip the reference rows: HTTP driven by httpx, the SDK from one thread")
     cli.add_keep(parser, "topics, schema subjects and work files (the server's log, its tokens file)")
     cli.add_json(parser, "ingest")
     args = cli.parse(parser, argv, SHORT)

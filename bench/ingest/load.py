@@ -1,4 +1,5 @@
-"""The timed passes: C HTTP clients against ``hub serve``, and C threads calling the SDK.
+"""The timed passes: C HTTP clients against ``hub serve`` (the minimal client of
+:mod:`.rawhttp`, or httpx), and C threads calling the SDK.
 
 Both keep C requests (or calls) in flight, each client taking the next event as soon as its
 previous one is answered (a closed loop). Every request's latency goes into one HdrHistogram
@@ -9,6 +10,7 @@ answer. CPU is read from ``/proc`` at the same two moments.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections import Counter
@@ -23,6 +25,7 @@ from bench.harness.histograms import ms_summary, new_histogram, record_us
 from bench.harness.progress import Advance
 from bench.ingest.inputs import Request, auth_headers
 from bench.ingest.measure import cpu_use, snap
+from bench.ingest.rawhttp import BadAnswer, Connection, request_bytes
 from bench.workload import PROGRESS_EVERY, Job
 from hub.domain.departments import Department
 from producers.publisher import Publisher
@@ -139,30 +142,85 @@ def http_client(base_url: str, concurrency: int, timeout_s: float) -> httpx.Asyn
     return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout_s, trust_env=False)
 
 
+async def raw_pass(connections: Sequence[Connection], mode: str, wire: Sequence[bytes],
+                   timeout_s: float, pids: Mapping[str, int | None], progressed: Advance) -> Pass:
+    """One task per connection sends ``wire`` (whole requests), each the next one as soon as its
+    last is answered."""
+    tally = Tally(progressed)
+    feed = iter(wire)  # shared: next() never awaits, so each request goes out once
+
+    async def client_loop(conn: Connection) -> None:
+        for raw in feed:
+            t0 = ns()
+            try:
+                async with asyncio.timeout(timeout_s):
+                    status, body = await conn.send(raw)
+            except (OSError, EOFError, TimeoutError, asyncio.IncompleteReadError,
+                    asyncio.LimitOverrunError, BadAnswer) as exc:
+                tally.fail(ns() - t0, type(exc).__name__, str(exc) or repr(exc))
+                continue
+            took = ns() - t0
+            if status == 202:
+                receipt = json.loads(body)
+                tally.ok(took, receipt["event_id"], receipt["topic"])
+            else:
+                tally.fail(took, f"HTTP {status}", body.decode("utf-8", "replace"))
+
+    started = snap(pids)
+    await asyncio.gather(*(client_loop(conn) for conn in connections))
+    ended = snap(pids)
+    tally.finish()
+    return Pass(mode, len(connections), len(wire), (ended.at_ns - started.at_ns) / 1e9, tally,
+                cpu_use(started, ended, len(wire)))
+
+
+CLIENTS = ("raw", "httpx")  # the load generators: rawhttp's minimal client, or httpx
+
+
 def http_passes(base_url: str, tokens: Mapping[Department, str], warm: Sequence[Request],
                 measured: Sequence[Request], concurrency: int, timeout_s: float,
                 pids: Mapping[str, int | None], bar: Callable[[str, int], Advance],
-                mode: str = "http") -> tuple[Pass, Pass]:
-    """The warm-up, then the measured pass, each on a client of its own.
+                mode: str = "http", client: str = "raw") -> tuple[Pass, Pass]:
+    """The warm-up, then the measured pass, with ``client`` as the load generator.
 
-    Not one client for both: a connection that finished its share of the warm-up early sits idle
+    ``raw``: one :class:`~bench.ingest.rawhttp.Connection` per client, opened before each pass
+    starts, every request's bytes built before it. ``httpx``: one ``AsyncClient`` per pass whose
+    pool holds ``concurrency`` keep-alive connections, opened as the pass starts. Not one httpx
+    client for both passes: a connection that finished its share of the warm-up early sits idle
     while the slowest requests finish, and uvicorn closes a keep-alive connection after 5 s idle
     (``timeout_keep_alive``); reused by the next pass, it fails the first request sent on it
     (``ReadError``). Within a pass no connection idles: each client sends as soon as it is
-    answered. The measured pass opens its connections (TCP on loopback, no TLS) as it starts.
+    answered.
     """
     headers = auth_headers(dict(tokens))
+    host = base_url.removeprefix("http://")
+    hostname, port = host.rsplit(":", 1)
 
-    async def both() -> tuple[Pass, Pass]:
-        async with http_client(base_url, concurrency, timeout_s) as client:
-            w = await http_pass(client, f"{mode} warm-up", warm, headers, concurrency, pids,
+    async def raw_both() -> tuple[Pass, Pass]:
+        out = []
+        for label, reqs in ((f"{mode} warm-up", warm), (mode, measured)):
+            wire = [request_bytes(r, host, headers) for r in reqs]
+            connections = [Connection(hostname, int(port)) for _ in range(concurrency)]
+            await asyncio.gather(*(c.open() for c in connections))
+            try:
+                out.append(await raw_pass(connections, label, wire, timeout_s, pids,
+                                          bar(label if label == mode else f"warm-up · {mode}", len(reqs))))
+            finally:
+                await asyncio.gather(*(c.close() for c in connections))
+        return out[0], out[1]
+
+    async def httpx_both() -> tuple[Pass, Pass]:
+        async with http_client(base_url, concurrency, timeout_s) as http:
+            w = await http_pass(http, f"{mode} warm-up", warm, headers, concurrency, pids,
                                 bar(f"warm-up · {mode}", len(warm)))
-        async with http_client(base_url, concurrency, timeout_s) as client:
-            m = await http_pass(client, mode, measured, headers, concurrency, pids,
+        async with http_client(base_url, concurrency, timeout_s) as http:
+            m = await http_pass(http, mode, measured, headers, concurrency, pids,
                                 bar(mode, len(measured)))
         return w, m
 
-    return asyncio.run(both())
+    if client not in CLIENTS:
+        raise ValueError(f"unknown load generator {client!r}: one of {CLIENTS}")
+    return asyncio.run(raw_both() if client == "raw" else httpx_both())
 
 
 # -- SDK -------------------------------------------------------------------------------------------

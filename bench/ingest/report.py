@@ -8,40 +8,37 @@ from typing import Any
 from bench.harness.tables import markdown_table, num
 
 LABELS = {
-    "http": "**HTTP `POST /v1/events/{type}` → `hub serve`** (httpx AsyncClient)",
-    "sdk": "SDK `publish_raw`, one `PublisherPool`, threads",
+    "http": "**HTTP `POST /v1/events/{type}` → `hub serve`** (minimal asyncio client)",
+    "sdk": "**SDK `publish_raw`**, one `PublisherPool`, threads",
+    "http_httpx": "HTTP → `hub serve`, driven by httpx `AsyncClient` (reference)",
     "sdk_serial": "SDK `publish_raw`, one thread (reference: as the publish benchmark)",
 }
-BASELINES = {"sdk": "sdk", "sdk_serial": "sdk_serial"}  # http ÷ each, when it ran
+PAIRS = (("http", "sdk"), ("http", "sdk_serial"), ("http_httpx", "sdk"))  # (mode, ÷ baseline)
 TARGET_RATIO, TARGET_P99_MS = 0.8, 50.0  # issue 14: ≥ 0.8× the SDK's rate, p99 ≤ 50 ms
 
 
-def ratios(modes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float | None]]:
-    """``http`` ÷ each SDK mode that ran: rate, p50, p99."""
-    http = modes.get("http")
-    out: dict[str, dict[str, float | None]] = {}
-    if not http:
-        return out
-    for base in BASELINES:
-        if base not in modes:
-            continue
-        b = modes[base]
+def ratios(modes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each HTTP mode ÷ an SDK mode (:data:`PAIRS`, those that ran): rate, p50, p99."""
+    def over(x: float | None, y: float | None) -> float | None:
+        return x / y if x is not None and y else None
 
-        def over(x: float | None, y: float | None) -> float | None:
-            return x / y if x is not None and y else None
-
-        out[base] = {
-            "events_per_s": over(http["events_per_s"], b["events_per_s"]),
-            "p50": over(http["latency_ms"]["p50_ms"], b["latency_ms"]["p50_ms"]),
-            "p99": over(http["latency_ms"]["p99_ms"], b["latency_ms"]["p99_ms"]),
-        }
+    out: dict[str, dict[str, Any]] = {}
+    for mode, base in PAIRS:
+        if mode in modes and base in modes:
+            m, b = modes[mode], modes[base]
+            out[f"{mode}/{base}"] = {
+                "mode": mode, "baseline": base,
+                "events_per_s": over(m["events_per_s"], b["events_per_s"]),
+                "p50": over(m["latency_ms"]["p50_ms"], b["latency_ms"]["p50_ms"]),
+                "p99": over(m["latency_ms"]["p99_ms"], b["latency_ms"]["p99_ms"]),
+            }
     return out
 
 
 def target(modes: Mapping[str, Mapping[str, Any]], ratio: Mapping[str, Any]) -> dict[str, Any]:
     """Issue 14's target for HTTP ingest: at least 0.8× the SDK's rate (same concurrency), p99 at
     most 50 ms."""
-    rate = ratio.get("sdk", {}).get("events_per_s")
+    rate = ratio.get("http/sdk", {}).get("events_per_s")
     p99 = modes["http"]["latency_ms"]["p99_ms"] if "http" in modes else None
     return {"ratio": rate, "ratio_target": TARGET_RATIO, "ratio_met": rate is not None and rate >= TARGET_RATIO,
             "p99_ms": p99, "p99_target_ms": TARGET_P99_MS, "p99_met": p99 is not None and p99 <= TARGET_P99_MS}
@@ -76,10 +73,10 @@ def modes_table(modes: Mapping[str, Mapping[str, Any]]) -> str:
 
 def ratio_lines(modes: Mapping[str, Mapping[str, Any]], ratio: Mapping[str, Mapping[str, Any]]) -> list[str]:
     lines = []
-    for base, r in ratio.items():
-        lines.append(f"* **http ÷ {base}** ({modes[base]['concurrency']} "
-                     f"{'thread' if modes[base]['concurrency'] == 1 else 'threads'}): requests/s "
-                     f"**{num(r['events_per_s'], '.3f')}×**, p50 {num(r['p50'], '.2f')}×, "
+    for r in ratio.values():
+        threads = modes[r["baseline"]]["concurrency"]
+        lines.append(f"* **{r['mode']} ÷ {r['baseline']}** ({threads} {'thread' if threads == 1 else 'threads'}): "
+                     f"requests/s **{num(r['events_per_s'], '.3f')}×**, p50 {num(r['p50'], '.2f')}×, "
                      f"p99 {num(r['p99'], '.2f')}×.")
     return lines
 
@@ -96,19 +93,20 @@ def target_line(t: Mapping[str, Any]) -> str:
 def render(results: Mapping[str, Any]) -> str:
     opts, env, modes = results["options"], results["environment"], results["modes"]
     server = results["server"]
+    ready = ", ".join(f"{run['ready_s']:.1f} s" for run in server["runs"].values())
     parts = [
         (f"{opts['events']:,} events per mode ({opts['warmup']:,} warm-up events first, not counted), "
         f"{opts['clients']} concurrent clients, seed {opts['seed']}, mix of the six registration types, "
         f"mean body {results['body_bytes_mean']:.0f} B of JSON. `hub serve` (uvicorn "
-        f"{env['packages'].get('uvicorn')}, one worker, {server['http_stack']}) answered in "
-        f"{server['ready_s']:.1f} s. Load average (1 min) at start {env['load_average_at_start'][0]:.2f}, "
+        f"{env['packages'].get('uvicorn')}, one worker, {server['http_stack']}; a fresh one per HTTP "
+        f"mode) answered after {ready}. Load average (1 min) at start {env['load_average_at_start'][0]:.2f}, "
         f"at end {env['load_average_1_5_15'][0]:.2f} on {env['cpus']} CPUs."),
         "",
         modes_table(modes),
         "",
-        ("Publisher CPU: the process that validates, seals and produces — `hub serve` for http, this "
-         "process for the SDK modes. Load generator: this process while it drives http (httpx). CPU "
-         "from /proc over the pass; machine busy is the share of all CPUs."),
+        ("Publisher CPU: the process that validates, seals and produces — `hub serve` for the HTTP "
+         "modes, this process for the SDK modes. Load generator: this process while it drives HTTP. "
+         "CPU from /proc over the pass; machine busy is the share of all CPUs."),
         "",
         *ratio_lines(modes, results["ratios"]),
     ]

@@ -16,12 +16,14 @@ import pytest
 from bench.ingest.check import events_on, problems
 from bench.ingest.cli import SHORT, parse_args
 from bench.ingest.inputs import as_request, as_requests, auth_headers
-from bench.ingest.load import http_pass, sdk_pass
+from bench.ingest.load import http_pass, http_passes, sdk_pass
 from bench.ingest.measure import CpuSnap, cpu_use, snap
+from bench.ingest.rawhttp import BadAnswer, parse_head, request_bytes
 from bench.ingest.report import LABELS, checks_cell, modes_table, ratios, render, target
 from bench.ingest.server import IngestServer
 from bench.publish.inputs import make_jobs
 from hub.api.app import create_app
+from hub.api.local_server import LocalServer
 from hub.api.tokens import TokenStore
 from hub.config import HubSettings
 from hub.domain.departments import Department
@@ -112,6 +114,45 @@ def test_http_pass_posts_every_request_and_counts_refusals(clients, tmp_path):
     assert len(refused.tally.examples) == 5 and refused.hist.get_total_count() == 30  # every latency
 
 
+@pytest.mark.parametrize("client", ["raw", "httpx"])
+def test_both_load_generators_drive_a_real_server(clients, tmp_path, client):
+    """The app under uvicorn on a loopback port (in a thread), driven as the benchmark drives
+    ``hub serve``: warm-up and measured pass, every request accepted, every event on its topic."""
+    server = IngestServer(clients.settings, tmp_path / "work")
+    tokens = server.issue_tokens()
+    app = create_app(clients.settings, TokenStore.load(server.tokens_file), PublisherPool(clients))
+    rng = random.Random(11)
+    warm, measured = as_requests(make_jobs(8, rng, now=NOW)), as_requests(make_jobs(25, rng, now=NOW))
+    bars = []
+    with LocalServer(app) as base_url:
+        w, m = http_passes(base_url, tokens, warm, measured, 3, 30, {"client": os.getpid()},
+                           lambda label, total: bars.append((label, total)) or no_progress,
+                           mode="http", client=client)
+    assert bars == [("warm-up · http", 8), ("http", 25)]
+    assert (w.mode, w.tally.accepted, m.mode, m.tally.accepted) == ("http warm-up", 8, "http", 25)
+    assert not w.tally.failed and not m.tally.failed and m.concurrency == 3
+    receipts = {**w.tally.receipts, **m.tally.receipts}
+    assert len(receipts) == 33
+    assert problems(events_on(clients, topics(clients)), receipts, receipts) == []
+
+
+def test_raw_requests_and_answers_on_the_wire():
+    req = as_request(make_jobs(1, random.Random(2), now=NOW)[0])
+    raw = request_bytes(req, "127.0.0.1:8000", auth_headers({req.department: "tok"}))
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == f"POST {req.path} HTTP/1.1" and "host: 127.0.0.1:8000" in lines
+    assert "authorization: Bearer tok" in lines and f"content-length: {len(req.body)}" in lines
+    assert body == req.body
+
+    assert parse_head(b"HTTP/1.1 202 Accepted\r\ncontent-length: 17\r\nContent-Type: x\r\n\r\n") == (202, 17, False)
+    assert parse_head(b"HTTP/1.1 503 X\r\nConnection: close\r\nContent-Length: 0\r\n\r\n") == (503, 0, True)
+    for bad in (b"HTTP/1.0 200 OK\r\ncontent-length: 1\r\n\r\n", b"HTTP/1.1 200 OK\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"):
+        with pytest.raises(BadAnswer):
+            parse_head(bad)
+
+
 # -- CPU -------------------------------------------------------------------------------------------
 
 
@@ -156,8 +197,8 @@ def summary(per_s: float, p50: float, p99: float, concurrency: int = 32, **extra
 def test_ratios_target_and_table():
     modes = {"http": summary(250, 80, 500), "sdk": summary(500, 40, 200), "sdk_serial": summary(400, 2.5, 6, 1)}
     r = ratios(modes)
-    assert r["sdk"] == {"events_per_s": 0.5, "p50": 2.0, "p99": 2.5}
-    assert r["sdk_serial"]["events_per_s"] == 0.625
+    assert r["http/sdk"] == {"mode": "http", "baseline": "sdk", "events_per_s": 0.5, "p50": 2.0, "p99": 2.5}
+    assert r["http/sdk_serial"]["events_per_s"] == 0.625 and "http_httpx/sdk" not in r
     t = target(modes, r)
     assert (t["ratio"], t["ratio_met"], t["p99_ms"], t["p99_met"]) == (0.5, False, 500, False)
     assert ratios({"sdk": modes["sdk"]}) == {}
@@ -168,11 +209,12 @@ def test_ratios_target_and_table():
     results = {"options": {"events": 2000, "warmup": 200, "clients": 32, "seed": 1},
                "environment": {"packages": {"uvicorn": "0.1"}, "load_average_at_start": [1.0, 1, 1],
                                "load_average_1_5_15": [2.0, 1, 1], "cpus": 2},
-               "server": {"http_stack": "h11 HTTP parser, asyncio event loop", "ready_s": 3.2},
+               "server": {"http_stack": "h11 HTTP parser, asyncio event loop",
+                          "runs": {"http": {"ready_s": 3.2}}},
                "body_bytes_mean": 420.0, "modes": modes, "ratios": r, "target": t, "problems": []}
     text = render(results)
     assert "**http ÷ sdk** (32 threads): requests/s **0.500×**" in text and "(1 thread)" in text
-    assert "0.500×, **not met**" in text and "Checks passed" in text
+    assert "0.500×, **not met**" in text and "Checks passed" in text and "answered after 3.2 s" in text
     assert "**Check failed:** http: late" in render({**results, "problems": ["http: late"]})
 
 
