@@ -19,13 +19,16 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from hub.config import HubSettings
 from hub.security.credentials import KafkaCredentials, read_credentials
+
+if TYPE_CHECKING:
+    from hub.kafka.batch_producer import BatchProducer
 
 # The floor of every producer wait: below this, a busy broker on two cores times out at random.
 _MIN_BOUND_MS = 2_500
@@ -100,6 +103,16 @@ class Clients:
                 ssl_context=create_ssl_context(cafile=cafile))
         return config
 
+    def librdkafka_connection(self) -> dict[str, Any]:
+        """The same connection in librdkafka's property names (confluent-kafka's clients)."""
+        config = {"bootstrap.servers": self.settings.bootstrap_servers,
+                  "reconnect.backoff.max.ms": RECONNECT_BACKOFF_MAX_MS}
+        if self.secured:
+            props = self.credentials.as_properties()
+            config |= {k: props[k] for k in ("security.protocol", "sasl.mechanism", "sasl.username",
+                                             "sasl.password", "ssl.ca.location") if k in props}
+        return config
+
     def registry_config(self) -> dict[str, Any]:
         # A timeout on every request: a registry that accepts a request and never answers (seen
         # with Apicurio under load) must become an error the caller can retry, not a hang.
@@ -142,6 +155,14 @@ class Clients:
             bootstrap_timeout_ms=bound_ms,
         )
         return self._track(producer)
+
+    def batch_producer(self, client_id: str = "oncehub-router") -> BatchProducer:
+        """A librdkafka producer whose batches are awaited together (the router's outputs);
+        idempotent, ``acks=all``, each delivery bounded by the publish timeout."""
+        from hub.kafka.batch_producer import BatchProducer
+
+        return self._track(BatchProducer({**self.librdkafka_connection(), "client.id": client_id},
+                                         delivery_timeout_ms=self._bound_ms()))
 
     def _bound_ms(self) -> int:
         return max(int(self.settings.publish_timeout_s * 1000), _MIN_BOUND_MS)

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from confluent_kafka import KafkaException
 from kafka.errors import KafkaError
 
 from hub.errors import HubError, Unavailable, caused_by
@@ -25,7 +26,7 @@ REGISTRY_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (_registry_http.HTTPErr
 
 # Failures that mean "a server or file is unreachable or busy now; the same call may work later".
 UNREACHABLE: tuple[type[BaseException], ...] = (
-    KafkaError, TimeoutError, OSError, sqlite3.OperationalError, *REGISTRY_TRANSPORT_ERRORS,
+    KafkaError, KafkaException, TimeoutError, OSError, sqlite3.OperationalError, *REGISTRY_TRANSPORT_ERRORS,
 )
 
 

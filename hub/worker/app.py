@@ -149,7 +149,9 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
         cases=cases,
         early_supplements=True,  # the topics are read side by side: see RouterProcessor
     )
-    sinks = {t: raw_topic(app, t) for t in names.internal()}
+    # The outputs go through librdkafka, not faust's producer (see hub.kafka.batch_producer);
+    # faust's producer still writes the tables' changelogs.
+    outputs_producer = clients.batch_producer()
 
     guard = StallGuard(clients, app.conf.id, grace_s=30.0)
     event_topics = set(names.all_events())
@@ -174,12 +176,10 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
     ack_bound_s = max(30.0, 3 * settings.publish_timeout_s)
 
     async def send_all(outputs) -> None:
-        pending = [await sinks[o.topic].send(key=o.key, value=o.value) for o in outputs]
-        for future in pending:
-            # Durable before this event's offset can be committed. Bounded: an acknowledgement
-            # that never comes (seen once after a broker restart: the worker then routed nothing
-            # for minutes) becomes a failed attempt, and the outputs are sent again.
-            await asyncio.wait_for(asyncio.shield(future), ack_bound_s)
+        # Durable before these events' offsets can be committed. Bounded: an acknowledgement
+        # that never comes (seen once after a broker restart: the worker then routed nothing
+        # for minutes) becomes a failed attempt, and the outputs are sent again.
+        await asyncio.wait_for(asyncio.shield(outputs_producer.send_all(outputs)), ack_bound_s)
 
     async def expire_early_supplements(partition: int, event) -> None:
         # After a batch, in the context of one of the partition's records (``event``): faust
