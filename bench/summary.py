@@ -105,10 +105,12 @@ def rss(r: Results) -> tuple[str, str]:
 
 def ingest(r: Results) -> tuple[str, str]:
     http = dig(r, "modes", "http") or {}
+    # The ratio of http to sdk: under "http/sdk" (or "sdk", the first shape of the file).
+    vs_sdk = dig(r, "ratios", "http/sdk") or dig(r, "ratios", "sdk") or {}
     return (f"HTTP ingest {fmt(http.get('events_per_s'))} requests/s, p99 "
             f"{fmt(dig(http, 'latency_ms', 'p99_ms'), ',.1f')} ms",
-            f"HTTP ÷ SDK (same concurrency): requests/s {times(dig(r, 'ratios', 'sdk', 'events_per_s'))}, "
-            f"p99 {times(dig(r, 'ratios', 'sdk', 'p99'))}")
+            f"HTTP ÷ SDK (same concurrency): requests/s {times(vs_sdk.get('events_per_s'))}, "
+            f"p99 {times(vs_sdk.get('p99'))}")
 
 
 def _over(a: Any, b: Any) -> float | None:

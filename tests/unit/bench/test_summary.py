@@ -31,7 +31,7 @@ RESULTS = {
     "rss": {"summary": {"max_rss_mb": 150.0, "limit_mb": 300.0, "events_fed": 3000, "events_per_s": 140.0},
             "restarts": [{"until_routed_s": 3.5}, {"until_routed_s": 4.25}]},
     "ingest": {"modes": {"http": {"events_per_s": 410.2, "latency_ms": {"p99_ms": 38.5}}},
-               "ratios": {"sdk": {"events_per_s": 0.81, "p99": 2.5}}},
+               "ratios": {"http/sdk": {"events_per_s": 0.81, "p99": 2.5}}},
 }
 HEADLINES = {
     "publish": ("SDK publish_raw 812 events/s, p50 1,180 µs", "SDK ÷ raw: events/s 0.812×, p50 1.250×"),
@@ -67,6 +67,11 @@ def test_a_headline_with_missing_figures_shows_dashes():
     figure, ratio = Bench("publish", 0, 1.0, {"publish": {}}).headline()
     assert figure == "SDK publish_raw – events/s, p50 – µs" and ratio == "SDK ÷ raw: events/s –, p50 –"
     assert Bench("rss", 0, 1.0, {}).headline()[0].startswith("router max RSS – MB")
+
+
+def test_the_ingest_ratio_is_read_in_the_files_first_shape_too():
+    first = {**RESULTS["ingest"], "ratios": {"sdk": {"events_per_s": 0.81, "p99": 2.5}}}
+    assert Bench("ingest", 0, 1.0, first).headline() == HEADLINES["ingest"]
 
 
 def test_an_unknown_bench_shows_its_own_headline():
