@@ -1,18 +1,23 @@
-"""Confluent wire-format (de)serializers for hub events, built on confluent-kafka's own.
+"""Confluent wire-format (de)serializers for hub events.
 
-The framing (magic byte, schema id) and the registry lookups are confluent-kafka's; the hub only
-supplies the schema and the record conversion. Serializers are plain callables, usable beside
+Writing is confluent-kafka's ``AvroSerializer`` (framing, schema-id lookup); reading is
+:class:`WireReader` (the same framing and Avro resolution, without confluent's per-call rule
+machinery); the hub supplies the schemas and the record conversion. Serializers are plain callables, usable beside
 any Kafka client.
 """
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Callable
 from typing import Any
 
+import fastavro
+
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
+from confluent_kafka.schema_registry.avro import AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
 # <topic>-value, stated explicitly: the client's default first asks the registry for topic
 # associations (an extra request per lookup, which Apicurio answers 404).
@@ -52,6 +57,47 @@ def event_serializer(client: SchemaRegistryClient, spec: EventSpec,
     return serialize
 
 
+class WireReader:
+    """Read the Confluent wire format (magic byte 0, 4-byte schema id, Avro body) into a record,
+    resolving the writer's schema (fetched by id once, then cached) to ``reader_schema``.
+
+    confluent-kafka's ``AvroDeserializer`` does the same and, on every call, also walks the
+    reader schema for data-contract tags and rules the hub does not use: about 100 µs of the
+    router's ~200 µs decode of an event (BENCHMARKS.md, "Router CPU"). This is the same framing
+    and the same Avro resolution (fastavro's), without that walk.
+    """
+
+    def __init__(self, client: SchemaRegistryClient, reader_schema_json: str):
+        self._client = client
+        self._reader_json = json.loads(reader_schema_json)
+        self._reader = fastavro.parse_schema(json.loads(reader_schema_json))
+        self._writers: dict[int, tuple[Any, Any]] = {}  # schema id → (writer, reader or None)
+
+    def __call__(self, data: bytes, topic: str) -> Record:
+        if data is None or len(data) < 5 or data[0] != 0:
+            raise SerializationError(f"a record on {topic} is not in the Confluent wire format "
+                                     "(magic byte 0 and a schema id)")
+        writer, reader = self._schemas(int.from_bytes(data[1:5], "big"))
+        try:
+            return fastavro.schemaless_reader(io.BytesIO(data[5:]), writer, reader)
+        except Exception as exc:  # noqa: BLE001 - any Avro decoding failure is the record's
+            raise SerializationError(f"a record on {topic} does not decode with its schema: "
+                                     f"{type(exc).__name__}") from exc
+
+    def _schemas(self, schema_id: int) -> tuple[Any, Any]:
+        known = self._writers.get(schema_id)
+        if known is None:
+            registered = self._client.get_schema(schema_id)  # the client caches it by id as well
+            if registered.references:
+                raise SerializationError(f"schema {schema_id} has references; the hub's are self-contained")
+            written = json.loads(registered.schema_str)
+            # Written with the reader's own schema (the usual case): no resolution needed.
+            same = written == self._reader_json
+            known = (self._reader, None) if same else (fastavro.parse_schema(written), self._reader)
+            self._writers[schema_id] = known
+        return known
+
+
 def event_deserializer(client: SchemaRegistryClient, spec: EventSpec,
                        reveal: Callable[[Record], Record] | None = None):
     """``deserialize(bytes, topic) -> Event``, reading with the local schema as reader schema.
@@ -60,18 +106,10 @@ def event_deserializer(client: SchemaRegistryClient, spec: EventSpec,
     resolution), so consumers see one shape. ``reveal``: what the decoded record goes through
     before it is validated (the hub's readers open people's fields there).
     """
-    from_record = (lambda record: record_to_event(spec, record)) if reveal is None else \
-        (lambda record: record_to_event(spec, reveal(record)))
-    inner = AvroDeserializer(
-        client,
-        event_schema_json(spec),
-        from_dict=lambda record, _ctx: from_record(record),
-    )
-
-    def deserialize(data: bytes, topic: str) -> Event:
-        return inner(data, SerializationContext(topic, MessageField.VALUE))
-
-    return deserialize
+    read = WireReader(client, event_schema_json(spec))
+    if reveal is None:
+        return lambda data, topic: record_to_event(spec, read(data, topic))
+    return lambda data, topic: record_to_event(spec, reveal(read(data, topic)))
 
 
 def event_decoders(client: SchemaRegistryClient, reveal: Callable[[Record], Record] | None = None):
@@ -94,8 +132,8 @@ def event_view_decoders(client: SchemaRegistryClient,
                 return event_to_record(record_to_event(spec, opened))
             return erased_view(opened, erased)
 
-        inner = AvroDeserializer(client, event_schema_json(spec), from_dict=lambda record, _ctx: from_record(record))
-        return lambda data, topic: inner(data, SerializationContext(topic, MessageField.VALUE))
+        read = WireReader(client, event_schema_json(spec))
+        return lambda data, topic: from_record(read(data, topic))
 
     return {spec.event_type: decoder(spec) for spec in CATALOGUE.values()}
 
@@ -122,9 +160,8 @@ def record_serializer(client: SchemaRegistryClient, schema_name: str, to_dict: C
 
 def record_deserializer(client: SchemaRegistryClient, schema_name: str, from_dict: Callable[[Record], Any]):
     """``deserialize(bytes, topic) -> value``, the inverse of :func:`record_serializer`."""
-    inner = AvroDeserializer(client, named_schema_json(schema_name),
-                             from_dict=lambda record, _ctx: from_dict(record))
-    return lambda data, topic: inner(data, SerializationContext(topic, MessageField.VALUE))
+    read = WireReader(client, named_schema_json(schema_name))
+    return lambda data, topic: from_dict(read(data, topic))
 
 
 def model_deserializer(client: SchemaRegistryClient, schema_name: str, model_cls):
