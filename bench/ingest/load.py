@@ -136,9 +136,16 @@ async def http_pass(client: httpx.AsyncClient, mode: str, requests: Sequence[Req
                 cpu_use(started, ended, len(requests)))
 
 
+# Below uvicorn's timeout_keep_alive (5 s, which `hub serve` keeps). At httpx's default, also 5 s,
+# a connection the pool left idle that long is closed by the server just as httpx reuses it: the
+# POST fails with ReadError (1 in 2,000 in a run). A client drops its idle connection first.
+HTTPX_KEEPALIVE_EXPIRY_S = 2.0
+
+
 def http_client(base_url: str, concurrency: int, timeout_s: float) -> httpx.AsyncClient:
     """One client, its pool holding ``concurrency`` keep-alive connections (HTTP/1.1)."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency,
+                          keepalive_expiry=HTTPX_KEEPALIVE_EXPIRY_S)
     return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout_s, trust_env=False)
 
 
@@ -185,12 +192,9 @@ def http_passes(base_url: str, tokens: Mapping[Department, str], warm: Sequence[
 
     ``raw``: one :class:`~bench.ingest.rawhttp.Connection` per client, opened before each pass
     starts, every request's bytes built before it. ``httpx``: one ``AsyncClient`` per pass whose
-    pool holds ``concurrency`` keep-alive connections, opened as the pass starts. Not one httpx
-    client for both passes: a connection that finished its share of the warm-up early sits idle
-    while the slowest requests finish, and uvicorn closes a keep-alive connection after 5 s idle
-    (``timeout_keep_alive``); reused by the next pass, it fails the first request sent on it
-    (``ReadError``). Within a pass no connection idles: each client sends as soon as it is
-    answered.
+    pool holds ``concurrency`` keep-alive connections, opened as the pass starts, each dropped by
+    the client after :data:`HTTPX_KEEPALIVE_EXPIRY_S` idle (uvicorn closes one idle for 5 s, and
+    a request sent on it as it closes fails with ``ReadError``).
     """
     headers = auth_headers(dict(tokens))
     host = base_url.removeprefix("http://")
