@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import subprocess
 import sys
@@ -252,6 +253,14 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
                         "seeking back to its committed offset %d", topic, partition, offset)
             guard.give_grace(topic, partition)  # give the re-read its grace period
             await app.consumer.seek(TP(topic, partition), offset)
+
+    @app.task
+    async def freeze_start_up_objects():
+        # Everything built at start-up (faust, pydantic models, the rules, the schemas) lives as
+        # long as the process: out of the collector's sight, a full collection walks only what
+        # routing allocates (the router paused 70-80 ms now and then with them in view).
+        gc.collect()
+        gc.freeze()
 
     @app.timer(interval=60.0)
     async def return_free_memory():
