@@ -146,11 +146,12 @@ class Publisher:
         return protect_record(record, self._key_for)
 
     def _key_for(self, subject_id: str) -> tuple[str, bytes]:
-        with self._keys_lock:
+        with self._keys_lock:  # built once; PublisherKeys is thread-safe and sends outside its lock
             if self._keys is None:
                 master = master_public_key(self.settings)
                 self._keys = PublisherKeys(master.public_key, self._send_key, master_key_id=master.key_id)
-            return self._keys.key_for(subject_id)
+            keys = self._keys
+        return keys.key_for(subject_id)
 
     def _send_key(self, record: KeyRecord) -> None:
         """Write a person's new key to this department's intake and wait until it is durable: the

@@ -131,3 +131,31 @@ def test_a_missing_key_schema_is_named_as_the_key_s_not_the_event_s(tmp_path):
     with pytest.raises(ConfigurationError, match=r"nokeys\.subject-keys\.civil_affairs-value \(people's keys\)"):
         Publisher(Department.CIVIL_AFFAIRS, clients=clients).publish_raw(
             MARRIAGE.event_type.value, generate(EventType.MARRIAGE_REGISTERED, random.Random(9)))
+
+
+def test_a_key_write_waiting_on_kafka_does_not_hold_up_a_publish_about_someone_else(clients):
+    import threading
+
+    publisher = Publisher(Department.CIVIL_AFFAIRS, clients=clients)
+    first_started, release_first, sent = threading.Event(), threading.Event(), []
+
+    def send_key(record) -> None:  # the first person's key write hangs until released
+        sent.append(record.key_id)
+        if len(sent) == 1:
+            first_started.set()
+            assert release_first.wait(5)
+
+    publisher._send_key = send_key
+    slow = threading.Thread(target=publisher._key_for, args=("330106199001020011",))
+    slow.start()
+    assert first_started.wait(5)
+    other = threading.Thread(target=publisher._key_for, args=("330106199203040022",))
+    other.start()
+    other.join(2)
+    try:
+        assert not other.is_alive(), "the second person's key waited for the first person's write"
+        assert len(sent) == 2
+    finally:
+        release_first.set()
+        slow.join(5)
+        other.join(5)

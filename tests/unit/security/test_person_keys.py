@@ -101,3 +101,28 @@ def test_a_key_record_travels_as_its_avro_record(master):
     ring = KeyRing(master.private_key)
     ring.add(back)
     assert ring.keys_of(SUBJECT) == {back.key_id}
+
+
+def test_a_slow_key_write_for_one_person_does_not_hold_up_another_persons_key():
+    import threading
+
+    first_send_started, release_first = threading.Event(), threading.Event()
+    sent: list[str] = []
+
+    def send(record: KeyRecord) -> None:
+        if not sent:  # the first person's key write hangs until released
+            sent.append(record.key_id)
+            first_send_started.set()
+            assert release_first.wait(5)
+            return
+        sent.append(record.key_id)
+
+    keys = PublisherKeys(mint().public_key, send)
+    slow = threading.Thread(target=keys.key_for, args=(SUBJECT,))
+    slow.start()
+    assert first_send_started.wait(5)
+    other = keys.key_for(OTHER)  # answered while the first write still waits
+    assert other[0] == sent[1]
+    release_first.set()
+    slow.join(5)
+    assert keys.key_for(SUBJECT)[0] == sent[0]  # kept once its write returned
