@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.route_bench                      # default run, about 3½ minutes
     .venv/bin/python -m bench.route_bench --events 10000 --rounds 3 --rate 40 --duration 60
+    .venv/bin/python -m bench.route_bench --rate-fraction 0.5   # latency at half the router's max
 
 **Throughput.** ``--events`` submissions (a seeded mix of the six registration types) are
 published to fresh topics before anything is timed: the SDK's exact bytes (``publish_raw``
@@ -44,6 +45,11 @@ HdrHistogram (µs, 3 significant figures). A case's latency runs to its last ite
 The generator's lag (send start − due) is reported beside it. The per-item time is split at the
 routing decision's timestamp and the DELIVERED and COMPLETED outcomes' ``occurred_at`` (both
 millisecond precision on the wire).
+The rate is ``--rate``, or with ``--rate-fraction F`` F × the router's events/s measured by the
+throughput part of the same run (rounded); the report gives the rate as a share of that maximum.
+Every histogram is also recorded with HdrHistogram's expected-interval correction
+(``record_corrected_value``, interval 1/rate): the table shows the corrected p50/p90/p99 and the
+raw ones beside them; the JSON has both (``ms_corrected``, ``ms``).
 
 An in-process breakdown (no broker) times the router's per-event work (Avro decode, the ``Event``
 round trip, ``route``, encoding, ``RouterProcessor.process`` with and without the INFO line

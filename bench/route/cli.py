@@ -17,7 +17,7 @@ from bench.harness.histograms import stage_summary
 from bench.harness.progress import progress_bars
 from bench.harness.results import load_average, run_header
 from bench.harness.stack import cleanup, fresh_prefix
-from bench.route.latency import latency_phase, latency_summary
+from bench.route.latency import latency_phase, latency_rate, latency_summary
 from bench.route.report import render
 from bench.route.throughput import throughput_phase
 from bench.route.workload import items_per_job
@@ -41,6 +41,14 @@ class Options:
     keep: bool
     json_path: Path | None
     quix: bool = True
+    rate_fraction: float | None = None  # latency at this × the router's max measured in the run
+
+
+def router_max(results: dict[str, Any]) -> tuple[float | None, int]:
+    """The router's events/s in this run's throughput part (median over rounds), and the rounds."""
+    rounds = results.get("throughput", {}).get("rounds", {}).get("router", [])
+    per_s = results.get("throughput", {}).get("modes", {}).get("router", {}).get("events_per_s")
+    return per_s, len(rounds)
 
 
 def run(options: Options, console: Console) -> dict[str, Any]:
@@ -51,10 +59,6 @@ def run(options: Options, console: Console) -> dict[str, Any]:
     types = routed_types(rules)
     jobs = make_jobs_of(options.events, rng, types)
     items = items_per_job(jobs, rules)
-    lat_jobs = make_jobs_of(max(1, round(options.rate * options.duration)), rng, types)
-    lat_items = items_per_job(lat_jobs, rules)
-    warm = make_jobs_of(2 * len(types), rng, types)
-    warm_items = sum(items_per_job(warm, rules))
     console.print(f"run [bold]{run_prefix}[/] (work files in {workdir}); seed {options.seed}")
     results: dict[str, Any] = {"problems": []}
     try:
@@ -62,9 +66,18 @@ def run(options: Options, console: Console) -> dict[str, Any]:
             if options.throughput:
                 throughput_phase(options, run_prefix, workdir, jobs, items, progress, results)
             if options.latency:
+                maximum, max_rounds = router_max(results)
+                rate, source = latency_rate(options.rate, options.rate_fraction, maximum)
+                # Drawn after the throughput part, in the order they always were: same seed, same jobs.
+                lat_jobs = make_jobs_of(max(1, round(rate * options.duration)), rng, types)
+                lat_items = items_per_job(lat_jobs, rules)
+                warm = make_jobs_of(2 * len(types), rng, types)
+                warm_items = sum(items_per_job(warm, rules))
                 lat = latency_phase(run_prefix, workdir, lat_jobs, lat_items, warm, warm_items,
-                                    options.rate, progress)
-                results["latency"] = latency_summary(lat)
+                                    rate, progress)
+                results["latency"] = {**latency_summary(lat), "rate_source": source,
+                                      "rate_asked": options.rate, "rate_fraction": options.rate_fraction,
+                                      "router_max_per_s": maximum, "router_max_rounds": max_rounds}
                 results["problems"] += lat["problems"]
     finally:
         faust_dir = Path(HubSettings().state_dir) / "faust"  # the router's table files
@@ -91,6 +104,9 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     cli.option(parser, "--rounds", 2, "throughput rounds, each on a fresh prefix")
     cli.add_seed(parser, 20240601)
     cli.option(parser, "--rate", 20.0, "open-loop events/s for latency")
+    parser.add_argument("--rate-fraction", type=float, default=None, metavar="F",
+                        help="latency at F × the router's events/s measured by this run's throughput "
+                             "part (rounded), instead of --rate (e.g. 0.5)")
     cli.option(parser, "--duration", 30.0, "seconds of open-loop publishing")
     cli.option(parser, "--stage-events", 1000, "events in the in-process router breakdown, 0 to skip")
     parser.add_argument("--no-kafka-python", dest="kafka_python", action="store_false",
@@ -104,11 +120,15 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     args = parser.parse_args(argv)
     if args.events < 2 or args.rounds < 1 or args.rate <= 0 or args.duration <= 0 or args.stage_events < 0:
         parser.error("--events ≥ 2, --rounds ≥ 1, --rate and --duration > 0, --stage-events ≥ 0")
+    if args.rate_fraction is not None and args.rate_fraction <= 0:
+        parser.error("--rate-fraction > 0")
+    if args.rate_fraction is not None and not args.throughput:
+        parser.error("--rate-fraction needs the throughput part (it measures the router's maximum)")
     if args.stage_events > args.events - 100:
         args.stage_events = max(0, args.events - 100)
     return Options(args.events, args.rounds, args.seed, args.rate, args.duration, args.stage_events,
                    args.kafka_python, args.throughput, args.latency, args.keep,
-                   cli.json_path(args, "route"), args.quix)
+                   cli.json_path(args, "route"), args.quix, args.rate_fraction)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -47,12 +47,43 @@ def throughput_table(summaries: Mapping[str, Mapping[str, Any]],
          "machine busy, % of all cores", "events/s ÷ faust raw"], rows)
 
 
-def latency_table(ms: Mapping[str, Mapping[str, float]]) -> str:
+QUANTILES = ("p50_ms", "p90_ms", "p99_ms", "max_ms")
+
+
+def latency_table(ms: Mapping[str, Mapping[str, float]],
+                  corrected: Mapping[str, Mapping[str, float]] | None = None) -> str:
+    """Raw percentiles; with ``corrected``, the corrected ones in the main columns and the raw
+    p50 / p90 / p99 in one column beside them (count and max are the raw histogram's)."""
+    if corrected is None:
+        return markdown_table(
+            ["measured", "count", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+            ([title, f"{ms[name]['count']:,}", *(f"{ms[name][k]:,.1f}" for k in QUANTILES)]
+             for name, title in LATENCY_ROWS.items()))
     return markdown_table(
-        ["measured", "count", "p50 ms", "p90 ms", "p99 ms", "max ms"],
-        ([title, f"{ms[name]['count']:,}", *(f"{ms[name][k]:,.1f}" for k in
-                                             ("p50_ms", "p90_ms", "p99_ms", "max_ms"))]
+        ["measured", "count", "p50 ms, corrected", "p90 ms, corrected", "p99 ms, corrected", "max ms",
+         "raw p50 / p90 / p99 ms"],
+        ([title, f"{ms[name]['count']:,}",
+          *(f"{corrected[name][k]:,.1f}" for k in QUANTILES[:3]), f"{ms[name]['max_ms']:,.1f}",
+          " / ".join(f"{ms[name][k]:,.1f}" for k in QUANTILES[:3])]
          for name, title in LATENCY_ROWS.items()))
+
+
+def rate_line(lat: Mapping[str, Any]) -> str:
+    """The open-loop rate beside the router's maximum measured in the same run."""
+    rate, maximum = lat["rate"], lat.get("router_max_per_s")
+    if lat.get("rate_source") == "fraction":
+        how = f" ({lat['rate_fraction']:g} × the maximum, rounded; `--rate-fraction`)"
+    elif lat.get("rate_fraction") is not None:
+        how = f" (`--rate`: `--rate-fraction {lat['rate_fraction']:g}` had no maximum to apply to)"
+    else:
+        how = " (`--rate`)"
+    if not maximum:
+        return (f"Open-loop rate {rate:g}/s{how}; no router maximum measured in this run "
+                f"(no throughput part), so no share of it to give.")
+    rounds = lat.get("router_max_rounds") or 0
+    return (f"Open-loop rate {rate:g}/s{how} = **{100 * rate / maximum:.0f} %** of the router's maximum "
+            f"{maximum:,.0f} events/s measured in this run (throughput part, median over {rounds} "
+            f"round(s)).")
 
 
 def stage_table(hists: Mapping[str, HdrHistogram]) -> str:
@@ -85,7 +116,10 @@ def throughput_part(results: Mapping[str, Any], head: str) -> list[str]:
 
 
 def latency_part(lat: Mapping[str, Any]) -> list[str]:
-    lag = lat["ms"]["lag"]
+    lag, corrected = lat["ms"]["lag"], lat.get("ms_corrected")
+    note = ([f"Corrected: each value also recorded with HdrHistogram's expected-interval correction "
+             f"(`record_corrected_value`, interval 1/rate = {lat['interval_us'] / 1000:g} ms); raw: as "
+             f"measured (from the due time).", ""] if corrected else [])
     return [
         f"**End-to-end latency**: {lat['events']} events open-loop at {lat['rate']:g}/s "
         f"(achieved {num(lat['achieved_rate'], '.2f')}/s), {lat['items_expected']} items, "
@@ -93,7 +127,10 @@ def latency_part(lat: Mapping[str, Any]) -> list[str]:
         f"{lag['max_ms']:.1f} ms, {lat['sends_late_by_a_period']} send(s) later than one period; "
         f"load average before {lat['load_average_before'][0]:.2f}.",
         "",
-        latency_table(lat["ms"]),
+        rate_line(lat),
+        "",
+        *note,
+        latency_table(lat["ms"], corrected),
         "",
         "DELIVERED → COMPLETED by the number of items in the item's event (p50 / p90 ms): "
         + "; ".join(f"{k}: {v['p50_ms']:.1f} / {v['p90_ms']:.1f} (n={v['count']})"

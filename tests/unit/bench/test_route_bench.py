@@ -11,11 +11,13 @@ from bench.harness.histograms import new_histogram
 from bench.harness.stack import run_names
 from bench.route.children import (LAST, ROUTER_CONF, fanout_copies, librdkafka_connection,
                                    passthrough_app, sink_group)
-from bench.route.cli import parse_args
-from bench.route.latency import Arrival, SentEvent, analyse_latency, latency_summary, wall_ns
+from bench.route.cli import parse_args, router_max
+from bench.route.latency import (MEASURED, Arrival, Recorded, SentEvent, analyse_latency, interval_us,
+                                 latency_rate, latency_summary, wall_ns)
 from bench.route.measures import NO_RATE, CpuSample, Rate, cpu_shares, rate_of, window_samples
 from bench.route.modes import MODES, ModeRun, median_summary, mode_order, paired_ratio
-from bench.route.report import LABELS, LATENCY_ROWS, latency_table, stage_table, throughput_table
+from bench.route.report import (LABELS, LATENCY_ROWS, latency_part, latency_table, rate_line, stage_table,
+                               throughput_table)
 from bench.route.stages import INBOX_STAGES, STAGES
 from bench.route.workload import items_per_job, open_loop_schedule
 from bench.workload import make_jobs_of, routed_types
@@ -280,3 +282,75 @@ def test_quix_connects_as_the_settings_principal(tmp_path):
     assert quix.as_librdkafka_dict()["sasl.password"] == "s3cret"
     plain = HubSettings(bootstrap_servers="127.0.0.1:9", kafka_security="plaintext")
     assert librdkafka_connection(Clients(plain)) == {"bootstrap.servers": "127.0.0.1:9"}
+
+
+def test_latency_rate_is_a_fraction_of_the_router_maximum_when_both_are_known():
+    assert latency_rate(20.0, 0.5, 1_234.0) == (617.0, "fraction")
+    assert latency_rate(20.0, 0.5, 0.9) == (1.0, "fraction")  # at least 1/s
+    assert latency_rate(20.0, None, 1_234.0) == (20.0, "rate")  # --rate stays the default
+    assert latency_rate(20.0, 0.5, None) == (20.0, "rate")  # no maximum measured
+
+
+def test_router_max_is_the_throughput_parts_median():
+    results = {"throughput": {"modes": {"router": {"events_per_s": 812.5}},
+                              "rounds": {"router": [{}, {}]}}}
+    assert router_max(results) == (812.5, 2)
+    assert router_max({"problems": []}) == (None, 0)
+
+
+def test_parse_args_rate_fraction(tmp_path):
+    assert parse_args(["--no-json"]).rate_fraction is None
+    assert parse_args(["--rate-fraction", "0.5", "--no-json"]).rate_fraction == 0.5
+    with pytest.raises(SystemExit):
+        parse_args(["--rate-fraction", "0", "--no-json"])
+    with pytest.raises(SystemExit):
+        parse_args(["--rate-fraction", "0.5", "--no-throughput", "--no-json"])
+
+
+def test_recorded_keeps_a_raw_and_an_interval_corrected_histogram():
+    assert interval_us(20) == 50_000 and interval_us(400) == 2_500
+    r = Recorded(interval_us(20))
+    r.record(175 * MS)  # 175 ms with a 50 ms interval: 175, 125, 75, 25 in the corrected one
+    r.record(10 * MS)  # shorter than the interval: recorded once in both
+    assert r.raw.get_total_count() == 2 and r.corrected.get_total_count() == 5
+    assert r.raw.get_max_value() == r.corrected.get_max_value() == pytest.approx(175_000, rel=1e-3)
+    assert r.corrected.get_value_at_percentile(40) == pytest.approx(25_000, rel=1e-3)
+    assert r.raw.get_value_at_percentile(40) == pytest.approx(10_000, rel=1e-3)
+
+
+def test_analyse_latency_corrects_every_measured_histogram_at_one_over_the_rate():
+    sent = [SentEvent("e", "c", 0, 0, 120 * MS, items=0)]  # acked 120 ms after due
+    r = analyse_latency(sent, {}, [], rate=20)
+    assert r["interval_us"] == 50_000
+    assert set(r["hists_corrected"]) == set(r["hists"]) == set(MEASURED)
+    assert r["hists"]["lag"].get_total_count() == 1
+    summary = latency_summary(r)
+    assert "hists_corrected" not in summary and summary["ms_corrected"]["lag"]["count"] == 1
+
+
+def _lat_summary(**extra):
+    r = analyse_latency([SentEvent("e", "c", 0, MS, 2 * MS, items=0)], {}, [], rate=400)
+    return {**latency_summary(r), "rate": 400.0, "load_average_before": [1.0, 1.0, 1.0],
+            "achieved_rate": 400.0, "rate_asked": 20.0, **extra}
+
+
+def test_rate_line_gives_the_share_of_the_maximum_measured_in_the_run():
+    lat = _lat_summary(rate_source="fraction", rate_fraction=0.5, router_max_per_s=800.0,
+                       router_max_rounds=2)
+    line = rate_line(lat)
+    assert "400/s" in line and "**50 %**" in line and "800 events/s" in line
+    assert "0.5 × the maximum" in line and "2 round(s)" in line
+    by_rate = rate_line(_lat_summary(rate_source="rate", rate_fraction=None, router_max_per_s=1_600.0))
+    assert "(`--rate`)" in by_rate and "**25 %**" in by_rate
+    none = rate_line(_lat_summary(rate_source="rate", rate_fraction=None, router_max_per_s=None))
+    assert "no router maximum measured in this run" in none
+
+
+def test_latency_part_shows_corrected_and_raw_percentiles():
+    lat = _lat_summary(rate_source="rate", rate_fraction=None, router_max_per_s=None)
+    text = "\n".join(latency_part(lat))
+    assert "p99 ms, corrected" in text and "raw p50 / p90 / p99 ms" in text
+    assert "interval 1/rate = 2.5 ms" in text
+    table = latency_table(lat["ms"], lat["ms_corrected"])
+    assert table.count("\n") == len(LATENCY_ROWS) + 1
+    assert latency_table(lat["ms"]).count("\n") == len(LATENCY_ROWS) + 1  # older results: raw only
