@@ -34,7 +34,7 @@ bench: stack
 	$(BIN)/python -m bench.publish_bench
 
 bench-route: stack
-	$(BIN)/python -m bench.route_bench
+	$(BIN)/python -m bench.route_bench --rate-fraction 0.5
 
 .PHONY: bench-timeline
 bench-timeline: stack
