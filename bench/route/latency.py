@@ -44,6 +44,7 @@ SEGMENTS = {
     "report": "COMPLETED → outcome read here (batch flush, produce, fetch)",
 }
 US_MAX = 600_000_000  # latencies in µs: ten minutes is a failure, not a latency
+SENDERS = 8  # open-loop sender threads (each publish is synchronous)
 MEASURED = ("item", "item_from_send", "case", "lag", *SEGMENTS)
 
 
@@ -158,19 +159,42 @@ class OutcomeTap(threading.Thread):
 
 
 class OpenLoop(threading.Thread):
-    """Publishes ``jobs`` at ``rate`` per second by the clock, not after the previous one returns."""
+    """Publishes ``jobs`` at ``rate`` per second by the clock, not after the previous one returns.
 
-    def __init__(self, pool: PublisherPool, jobs: Sequence[Job], items: Sequence[int], rate: float):
+    ``senders`` threads take the events in due order (the next free one takes the next event and
+    sleeps until it is due), so a synchronous publish that takes longer than 1/rate does not hold
+    the next one back as long as a sender is free.
+    """
+
+    def __init__(self, pool: PublisherPool, jobs: Sequence[Job], items: Sequence[int], rate: float,
+                 senders: int = SENDERS):
         super().__init__(name="open-loop", daemon=True)
-        self.pool, self.jobs, self.items, self.rate = pool, jobs, items, rate
+        self.pool, self.jobs, self.items, self.rate, self.senders = pool, jobs, items, rate, senders
         self.sent: list[SentEvent] = []
         self.errors: list[str] = []
+        self._next, self._lock = 0, threading.Lock()
 
     def run(self) -> None:
         lead = 100_000_000  # start 100 ms from now
         mono0, wall0 = time.monotonic_ns() + lead, ns() + lead
         dues = open_loop_schedule(len(self.jobs), self.rate, 0)
-        for job, offset, items in zip(self.jobs, dues, self.items):
+        threads = [threading.Thread(target=self._send, args=(dues, mono0, wall0), daemon=True,
+                                    name=f"open-loop-{k}") for k in range(self.senders)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def _take(self) -> int | None:
+        with self._lock:
+            if self._next >= len(self.jobs):
+                return None
+            self._next += 1
+            return self._next - 1
+
+    def _send(self, dues: Sequence[int], mono0: int, wall0: int) -> None:
+        while (i := self._take()) is not None:
+            job, offset = self.jobs[i], dues[i]
             wait = mono0 + offset - time.monotonic_ns()
             if wait > 0:
                 time.sleep(wait / 1e9)
@@ -181,7 +205,15 @@ class OpenLoop(threading.Thread):
                 self.errors.append(f"{type(exc).__name__}: {exc}")
                 continue
             self.sent.append(SentEvent(receipt.event_id, receipt.case_id, wall0 + offset,
-                                       started, ns(), items))
+                                       started, ns(), self.items[i]))
+
+
+def rate_shortfall(rate: float, achieved: float | None, share: float = 0.9) -> str | None:
+    """A problem when the generator sent slower than ``share`` of the rate it was asked for."""
+    if achieved is not None and achieved < share * rate:
+        return (f"latency: the generator achieved {achieved:.1f}/s of {rate:g}/s asked: it fell "
+                f"behind, so the latencies measure its backlog")
+    return None
 
 
 def analyse_latency(sent: Sequence[SentEvent], decisions: Mapping[str, int],
@@ -320,10 +352,13 @@ def latency_phase(run_prefix: str, workdir: Path, jobs: Sequence[Job], items: Se
         problems.append(f"latency: {len(generator.errors)} publish(es) failed: {generator.errors[0]}")
     if result["items_missing"]:
         problems.append(f"latency: {result['items_missing']} item(s) without a final outcome")
+    shortfall = rate_shortfall(rate, result["achieved_rate"])
+    if shortfall:
+        problems.append(shortfall)
     bad = {k: v for k, v in result["statuses"].items() if k != OutcomeStatus.COMPLETED.value}
     if bad:
         problems.append(f"latency: final outcomes other than COMPLETED: {bad}")
-    result.update(problems=problems, rate=rate, load_average_before=load_before)
+    result.update(problems=problems, rate=rate, senders=generator.senders, load_average_before=load_before)
     return result
 
 

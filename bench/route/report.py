@@ -116,12 +116,13 @@ def throughput_part(results: Mapping[str, Any], head: str) -> list[str]:
 
 
 def latency_part(lat: Mapping[str, Any]) -> list[str]:
-    lag, corrected = lat["ms"]["lag"], lat.get("ms_corrected")
+    lag, corrected, senders = lat["ms"]["lag"], lat.get("ms_corrected"), lat.get("senders")
     note = ([f"Corrected: each value also recorded with HdrHistogram's expected-interval correction "
              f"(`record_corrected_value`, interval 1/rate = {lat['interval_us'] / 1000:g} ms); raw: as "
              f"measured (from the due time).", ""] if corrected else [])
     return [
-        f"**End-to-end latency**: {lat['events']} events open-loop at {lat['rate']:g}/s "
+        f"**End-to-end latency**: {lat['events']} events open-loop at {lat['rate']:g}/s"
+        f"{f' from {senders} sender threads' if senders else ''} "
         f"(achieved {num(lat['achieved_rate'], '.2f')}/s), {lat['items_expected']} items, "
         f"final outcomes {lat['statuses']}; generator lag p99 {lag['p99_ms']:.1f} ms, max "
         f"{lag['max_ms']:.1f} ms, {lat['sends_late_by_a_period']} send(s) later than one period; "
