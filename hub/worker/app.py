@@ -130,8 +130,9 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
     registry = clients.registry
     specs = names.event_specs()
     # People's fields are opened as each event is decoded; the feed also copies the keys it reads
-    # on the departments' intakes to the hub's own key topic.
-    decoders = event_decoders(registry, KeyFeed(clients, copy_intakes=True).reveal)
+    # on the intakes to the hub's own key topic. It follows the key topics as they are written, so
+    # a new person's key is usually held before their event is routed.
+    decoders = event_decoders(registry, KeyFeed(clients, copy_intakes=True).follow().reveal)
 
     def table(name: str):
         return app.Table(name, default=None, partitions=settings.topic_partitions,
