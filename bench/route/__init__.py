@@ -38,7 +38,8 @@ samples nearest to the first and the last output record: the same window as the 
 
 **End-to-end latency.** With the router and the reference agencies (``AgencyFleet``, in a child
 process) running, events are published open-loop: event *i* is due at start + i/rate, sent by
-the SDK (``PublisherPool``, synchronous ``publish_raw``) from a scheduler thread. Each item's
+the SDK (``PublisherPool``, synchronous ``publish_raw``) from one of 8 sender threads taking
+the events in due order. Each item's
 latency runs from its event's *due* time (so a generator that falls behind is charged, not
 hidden) to the arrival of its COMPLETED outcome at a consumer of the outcomes topic here, in an
 HdrHistogram (µs, 3 significant figures). A case's latency runs to its last item's final outcome.
