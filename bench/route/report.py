@@ -119,7 +119,8 @@ def latency_part(lat: Mapping[str, Any]) -> list[str]:
     lag, corrected, senders = lat["ms"]["lag"], lat.get("ms_corrected"), lat.get("senders")
     note = ([f"Corrected: each value also recorded with HdrHistogram's expected-interval correction "
              f"(`record_corrected_value`, interval 1/rate = {lat['interval_us'] / 1000:g} ms); raw: as "
-             f"measured (from the due time).", ""] if corrected else [])
+             f"measured from the due time, so the correction only adds lower values: the raw "
+             f"percentiles are the measurement.", ""] if corrected else [])
     return [
         f"**End-to-end latency**: {lat['events']} events open-loop at {lat['rate']:g}/s"
         f"{f' from {senders} sender threads' if senders else ''} "
