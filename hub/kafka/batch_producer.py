@@ -88,7 +88,10 @@ class BatchProducer:
                 waiting[0] -= 1
                 last = waiting[0] == 0
             if err is not None or last:
-                loop.call_soon_threadsafe(settle, err)
+                try:
+                    loop.call_soon_threadsafe(settle, err)
+                except RuntimeError:  # the loop is closed: the router is stopping, nobody waits
+                    pass
 
         producer = self._current()
         for output in outputs:
@@ -121,10 +124,15 @@ class BatchProducer:
         producer.purge()  # what it still holds is sent again by the new one
 
     def _poll_forever(self) -> None:
+        # Never ends but on close: without this thread no batch is ever acknowledged again.
         while not self._closed.is_set():
             with self._lock:
                 producer = self._producer
-            producer.poll(POLL_S)
+            try:
+                producer.poll(POLL_S)
+            except Exception as exc:  # noqa: BLE001 - a report's failure must not stop the reports
+                log.warning("router output producer: delivery reports failed once (%s)", type(exc).__name__)
+                self._closed.wait(POLL_S)
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Deliver what is queued (up to ``timeout_s``), then stop the delivery thread."""

@@ -123,3 +123,25 @@ def test_an_empty_batch_is_done_at_once_and_a_closed_producer_refuses():
             batch.send_all([Out("t", b"k", b"v")])
 
     asyncio.run(go())
+
+
+def test_a_failing_delivery_report_does_not_stop_the_reports():
+    class OnceFailingPoll(FakeProducer):
+        failed = False
+
+        def poll(self, timeout):
+            if not self.failed:
+                self.failed = True
+                raise RuntimeError("a callback failed")
+            return super().poll(timeout)
+
+    batch, built = producer_with(OnceFailingPoll({}))
+
+    async def go():
+        await asyncio.wait_for(batch.send_all([Out("t", b"k", b"v")]), 5)
+
+    try:
+        asyncio.run(go())
+        assert built[0].failed and built[0].sent == [("t", b"k", b"v")]
+    finally:
+        batch.close()
