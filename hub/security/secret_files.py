@@ -7,20 +7,28 @@ reads the log does not also hold what protects it. In production the file is a m
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
 def write_secret_file(path: Path, body: bytes, exclusive: bool, mode: int = 0o600) -> None:
-    """Write ``body`` to ``path``. ``exclusive``: create it, failing with :class:`FileExistsError`
-    if another process did first (two processes starting together then share one key); else
-    write beside and replace, so a reader never sees half a file."""
+    """Write ``body`` to ``path``, whole: it is written to a temporary file of its own beside
+    ``path`` first, so a reader (or a second writer, in another thread or process) never sees
+    half a file. ``exclusive``: the file appears only if none is there yet, else
+    :class:`FileExistsError` (two processes starting together then share one key); otherwise
+    it replaces what is there."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    target = path if exclusive else path.with_suffix(path.suffix + ".tmp")
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-    fd = os.open(target, flags, mode)
-    with os.fdopen(fd, "wb") as out:
-        out.write(body)
-        out.flush()
-        os.fsync(out.fileno())
-    if not exclusive:
-        os.replace(target, path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as out:
+            out.write(body)
+            out.flush()
+            os.fsync(out.fileno())
+        if exclusive:
+            os.link(temporary, path)  # atomic, and refuses an existing file
+        else:
+            os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

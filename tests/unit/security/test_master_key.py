@@ -50,3 +50,27 @@ def test_a_public_file_is_derived_where_only_the_private_one_was_given(settings)
     key = master_key(settings)
     settings.resolved_master_public_key_file.unlink()
     assert master_public_key(settings).public_key == key.public_key
+
+
+def test_first_use_from_many_threads_at_once_gives_everyone_the_same_whole_key(tmp_path):
+    import threading
+
+    for attempt in range(15):
+        settings = HubSettings(state_dir=tmp_path / f"fresh-{attempt}")
+        start, got, failed = threading.Barrier(6), [], []
+
+        def first_use(private: bool) -> None:
+            start.wait()
+            try:
+                key = master_key(settings) if private else master_public_key(settings)
+                got.append((key.key_id, key.public_key))
+            except Exception as exc:  # noqa: BLE001 - collected and asserted on below
+                failed.append(exc)
+
+        threads = [threading.Thread(target=first_use, args=(n % 2 == 0,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert failed == [] and len(set(got)) == 1 and len(got) == 6
+        assert not [p for p in settings.resolved_master_key_file.parent.iterdir() if p.suffix == ".tmp"]
