@@ -125,17 +125,6 @@ def serve_kafka_python(clients: Clients, sink: str, stop: threading.Event) -> No
         consumer.close(autocommit=False)
 
 
-def librdkafka_connection(clients: Clients) -> dict[str, str]:
-    """The connection ``clients`` makes, in librdkafka's property names: the settings' servers
-    and, on a secured cluster, the principal's SCRAM credentials over TLS against its CA."""
-    config = {"bootstrap.servers": clients.settings.bootstrap_servers}
-    if clients.secured:
-        props = clients.credentials.as_properties()
-        config |= {k: props[k] for k in ("security.protocol", "sasl.mechanism", "sasl.username",
-                                         "sasl.password", "ssl.ca.location") if k in props}
-    return config
-
-
 def quix_app(clients: Clients, sink: str):
     """A Quix Streams app that copies every event record's key and value bytes to ``sink``.
 
@@ -150,7 +139,7 @@ def quix_app(clients: Clients, sink: str):
 
     prefix = clients.settings.topic_prefix
     app = Application(
-        broker_address=ConnectionConfig.from_librdkafka_dict(librdkafka_connection(clients)),
+        broker_address=ConnectionConfig.from_librdkafka_dict(clients.librdkafka_connection(), ignore_extras=True),
         consumer_group=sink_group(prefix, sink),
         auto_offset_reset="earliest",
         processing_guarantee="at-least-once",

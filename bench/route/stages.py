@@ -28,7 +28,7 @@ from hub.wire.serde import event_deserializer, model_deserializer, model_seriali
 
 STAGES = {
     "avro": "fastavro decode alone (reader = writer schema)",
-    "decode": "decode: AvroDeserializer → `Event` (pydantic)",
+    "decode": "decode: `WireReader` → `Event` (pydantic)",
     "to_dict": "`event_to_record` (`Event` → dict again)",
     "route": "`route` + `decision_for`",
     "encode": "encode items + decision (AvroSerializer)",
@@ -36,7 +36,7 @@ STAGES = {
     "process_logged": "`process` + its INFO line to a file (as the worker runs)",
 }
 INBOX_STAGES = {
-    "item_decode": "inbox: decode a WorkItem (AvroDeserializer + pydantic)",
+    "item_decode": "inbox: decode a WorkItem (`WireReader` + pydantic)",
     "outcomes": "inbox: DELIVERED + COMPLETED outcomes built and encoded",
     "handler": "agency handler (one SQLite transaction, WAL)",
 }

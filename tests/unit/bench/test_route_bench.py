@@ -9,7 +9,7 @@ import pytest
 
 from bench.harness.histograms import new_histogram
 from bench.harness.stack import run_names
-from bench.route.children import (LAST, ROUTER_CONF, fanout_copies, librdkafka_connection,
+from bench.route.children import (LAST, ROUTER_CONF, fanout_copies,
                                    passthrough_app, sink_group)
 from bench.route.cli import parse_args, router_max
 from bench.route.latency import (MEASURED, Arrival, OpenLoop, Recorded, SentEvent, analyse_latency,
@@ -273,15 +273,17 @@ def test_quix_connects_as_the_settings_principal(tmp_path):
                                               "s3cret", tmp_path / "ca.pem"))
     settings = HubSettings(topic_prefix="bench-unit-r1", bootstrap_servers="127.0.0.1:9",
                            credentials_file=creds)
-    conf = librdkafka_connection(Clients(settings))
+    conf = Clients(settings).librdkafka_connection()
     assert conf == {"bootstrap.servers": "127.0.0.1:9", "security.protocol": "SASL_SSL",
                     "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "router",
-                    "sasl.password": "s3cret", "ssl.ca.location": str(tmp_path / "ca.pem")}
-    quix = ConnectionConfig.from_librdkafka_dict(conf)
+                    "sasl.password": "s3cret", "ssl.ca.location": str(tmp_path / "ca.pem"),
+                    "reconnect.backoff.max.ms": 1_000}
+    quix = ConnectionConfig.from_librdkafka_dict(conf, ignore_extras=True)
     assert (quix.security_protocol, quix.sasl_mechanism, quix.sasl_username) == ("sasl_ssl", "SCRAM-SHA-512", "router")
     assert quix.as_librdkafka_dict()["sasl.password"] == "s3cret"
     plain = HubSettings(bootstrap_servers="127.0.0.1:9", kafka_security="plaintext")
-    assert librdkafka_connection(Clients(plain)) == {"bootstrap.servers": "127.0.0.1:9"}
+    assert Clients(plain).librdkafka_connection() == {"bootstrap.servers": "127.0.0.1:9",
+                                                      "reconnect.backoff.max.ms": 1_000}
 
 
 def test_latency_rate_is_a_fraction_of_the_router_maximum_when_both_are_known():
