@@ -87,7 +87,6 @@ bench-rss: stack
 # the target fails if any bench failed its checks. Short runs are small samples: quote the full
 # ones (BENCHMARKS.md). bench/route has no --short: its sizes are given here. rss --short routes
 # 1,500 events: the worker, its restarts and its checks, not memory growth (make bench-rss).
-# The HTTP ingest bench joins when bench/ingest_bench.py exists.
 bench-all: SHELL := /bin/bash
 bench-all: stack
 	@dir=bench/results/all-$$(date +%Y%m%d-%H%M%S); mkdir -p $$dir; echo "bench-all: results in $$dir"; \
@@ -103,7 +102,7 @@ bench-all: stack
 	one security  bench.security_bench --short; \
 	one shredding bench.shredding_bench --short; \
 	one rss       bench.rss_bench --short; \
-	if test -f bench/ingest_bench.py; then one ingest bench.ingest_bench --short; fi; \
+	one ingest    bench.ingest_bench --short; \
 	echo; $(BIN)/python -m bench.summary $$dir | tee $$dir/summary.txt; exit $${PIPESTATUS[0]}
 
 status: install

@@ -9,6 +9,7 @@ import pytest
 
 from bench import replay_bench, shredding_bench, verify_bench
 from bench.harness import cli
+from bench.ingest import cli as ingest_cli
 from bench.publish import cli as publish_cli
 from bench.rss import cli as rss_cli
 from bench.security import cli as security_cli
@@ -22,6 +23,7 @@ BENCHES = {
     "security": (security_cli.parse_args, security_cli.SHORT),
     "shredding": (shredding_bench.parse_args, shredding_bench.SHORT),
     "rss": (rss_cli.parse_args, rss_cli.SHORT),
+    "ingest": (ingest_cli.parse_args, ingest_cli.SHORT),
 }
 
 
