@@ -36,6 +36,10 @@ bench: stack
 bench-route: stack
 	$(BIN)/python -m bench.route_bench --rate-fraction 0.5
 
+.PHONY: bench-ingest
+bench-ingest: stack
+	$(BIN)/python -m bench.ingest_bench
+
 .PHONY: bench-timeline
 bench-timeline: stack
 	$(BIN)/python -m bench.timeline_bench
