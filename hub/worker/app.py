@@ -130,9 +130,10 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
     registry = clients.registry
     specs = names.event_specs()
     # People's fields are opened as each event is decoded; the feed also copies the keys it reads
-    # on the intakes to the hub's own key topic. It follows the key topics as they are written, so
-    # a new person's key is usually held before their event is routed.
-    decoders = event_decoders(registry, KeyFeed(clients, copy_intakes=True).follow().reveal)
+    # on the intakes to the hub's own key topic. Once the worker runs it follows the key topics as
+    # they are written, so a new person's key is usually held before their event is routed.
+    key_feed = KeyFeed(clients, copy_intakes=True)
+    decoders = event_decoders(registry, key_feed.reveal)
 
     def table(name: str):
         return app.Table(name, default=None, partitions=settings.topic_partitions,
@@ -152,8 +153,14 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
         early_supplements=True,  # the topics are read side by side: see RouterProcessor
     )
     # The outputs go through librdkafka, not faust's producer (see hub.kafka.batch_producer);
-    # faust's producer still writes the tables' changelogs.
-    outputs_producer = clients.batch_producer()
+    # faust's producer still writes the tables' changelogs. Made at the first send: building the
+    # app connects to nothing.
+    made: list = []
+
+    def outputs_producer():
+        if not made:
+            made.append(clients.batch_producer())
+        return made[0]
 
     guard = StallGuard(clients, app.conf.id, grace_s=30.0)
     event_topics = set(names.all_events())
@@ -181,7 +188,7 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
         # Durable before these events' offsets can be committed. Bounded: an acknowledgement
         # that never comes (seen once after a broker restart: the worker then routed nothing
         # for minutes) becomes a failed attempt, and the outputs are sent again.
-        await asyncio.wait_for(asyncio.shield(outputs_producer.send_all(outputs)), ack_bound_s)
+        await asyncio.wait_for(asyncio.shield(outputs_producer().send_all(outputs)), ack_bound_s)
 
     async def expire_early_supplements(partition: int, event) -> None:
         # After a batch, in the context of one of the partition's records (``event``): faust
@@ -254,6 +261,10 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
                         "seeking back to its committed offset %d", topic, partition, offset)
             guard.give_grace(topic, partition)  # give the re-read its grace period
             await app.consumer.seek(TP(topic, partition), offset)
+
+    @app.task
+    async def follow_the_key_topics():
+        await off_loop(key_feed.follow)
 
     @app.task
     async def freeze_start_up_objects():
