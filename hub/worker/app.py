@@ -155,12 +155,9 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
     # The outputs go through librdkafka, not faust's producer (see hub.kafka.batch_producer);
     # faust's producer still writes the tables' changelogs. Made at the first send: building the
     # app connects to nothing.
-    made: list = []
-
+    @functools.cache
     def outputs_producer():
-        if not made:
-            made.append(clients.batch_producer())
-        return made[0]
+        return clients.batch_producer()
 
     guard = StallGuard(clients, app.conf.id, grace_s=30.0)
     event_topics = set(names.all_events())
