@@ -1,7 +1,7 @@
 """Route a window of the log again with the router's own code, and pick the items to resend.
 
-Events before the window are routed too, but nothing of theirs is sent: they rebuild the
-router's memory (which departments an event went to, which events wait for documents), so
+Events before the window are routed too (only as far as the router's tables: no items, no
+decisions are built for them), but nothing of theirs is sent: they rebuild the router's memory (which departments an event went to, which events wait for documents), so
 corrections, annulments and 容缺受理 releases inside the window go where the live router sent
 them. Items keep their deterministic ids: an agency that already has one changes nothing.
 """
@@ -28,7 +28,8 @@ class WindowRouter:
     in the window if its timestamp is too. Every other record is context: routed, never sent.
     Items are not encoded here (the inbox sink encodes what it sends), so a registry failure can
     only happen while decoding, before the processor changes its tables, and a record can be
-    fed again after one.
+    fed again after one. A record outside the window goes through
+    :meth:`RouterProcessor.remember`: the same table changes, none of the outputs.
     """
 
     def __init__(self, *, rules: RuleBook, names: TopicNames, specs_by_topic: dict[str, EventSpec],
@@ -62,13 +63,16 @@ class WindowRouter:
 
     def feed(self, record: SourceRecord, timestamp_ms: int, in_range: bool) -> list[ReplayedItem]:
         self._events, self._items, self._letters = [], [], []
-        outputs = self._processor.process(record)  # a registry failure propagates: feed again
+        in_window = in_range and self._window.contains(timestamp_ms)
+        # A registry failure propagates from either: the tables are untouched, feed it again.
+        # Outside the window only the tables matter: the processor makes the same changes
+        # without building the items, the routing decision or their bytes.
+        outputs = (self._processor.process if in_window else self._processor.remember)(record)
         summary = self.summary
         if in_range:
             summary.read += 1
         else:
             summary.context += 1
-        in_window = in_range and self._window.contains(timestamp_ms)
         for letter in self._letters:
             if in_window:
                 summary.skip(letter.error_type, f"{record.topic}[{record.partition}]@{record.offset}",

@@ -112,6 +112,14 @@ class RouterProcessor:
         self._tables = (self._routed, self._held, self._cases)
         self._clock = clock
         self._early_supplements = early_supplements
+        self._choosing = _choosing_only(rules)
+        self._building = True  # False only inside :meth:`remember`
+
+    @property
+    def _route_rules(self) -> RuleBook:
+        """The rules ``route`` chooses items with: all of them, or (when only the tables are
+        wanted) the same rules without their grants, so no field is projected."""
+        return self._rules if self._building else self._choosing
 
     def process(self, record: SourceRecord) -> list[Output]:
         """Route one record and record it in the tables; a transient failure raises and leaves
@@ -119,6 +127,18 @@ class RouterProcessor:
         prepared = self.prepare(record)
         prepared.commit()
         return prepared.outputs
+
+    def remember(self, record: SourceRecord) -> list[Output]:
+        """Make exactly the table changes :meth:`process` makes for ``record``, without building
+        its outputs: no routing decision, no work item's fields, nothing encoded. What the replay
+        does with the records before its window, which only rebuild this memory. The same code
+        runs (the same refusals, the same items chosen, the same entries written); returns only
+        the record's dead letters (an unroutable record changes nothing, as in :meth:`process`)."""
+        self._building = False
+        try:
+            return self.process(record)
+        finally:
+            self._building = True
 
     def prepare(self, record: SourceRecord) -> Prepared:
         """Build one record's outputs without changing the tables: ``commit()`` makes the
@@ -222,10 +242,12 @@ class RouterProcessor:
         original = self._routed.get(refers["event_id"]) if refers else None
         before = _items_of(original)
         withdrawn = withdrawn | _withdrawn_of(original)
-        items = route(event, self._rules, {tuple(p) for p in before} if before else None, withdrawn)
+        items = route(event, self._route_rules, {tuple(p) for p in before} if before else None, withdrawn)
         self._routed[env["event_id"]] = {"items": [[w.department.value, w.item] for w in items],
                                          **(recorded or Recorded.of(event)).as_json(),
                                          **({"withdrawn": sorted(withdrawn)} if withdrawn else {})}
+        if not self._building:
+            return []
         log.info("routed %s %s subject=%s -> %d item(s)", env["event_type"], env["event_id"],
                  mask_id(env["subject_ids"][0]), len(items))
         decision = decision_for(event, kind, items,
@@ -251,6 +273,8 @@ class RouterProcessor:
         notices = withdrawal_notices(event, str(original.event_type), sent, self._rules)
         self._routed[env["event_id"]] = {"items": [[w.department.value, w.item] for w in notices],
                                          **recorded.as_json()}
+        if not self._building:
+            return []
         log.info("consent withdrawn for %s: %d recipient(s) told", target, len(notices))
         decision = decision_for(event, DecisionKind.ROUTED, notices)
         return [self._item_output(w) for w in notices] + [self._decision_output(decision)]
@@ -264,9 +288,11 @@ class RouterProcessor:
         pending = list(env["pending_documents"])
         self._held[env["event_id"]] = {"topic": record.topic, "value": record.value.hex(),
                                        "pending": pending, "recorded": recorded.as_json()}
-        planned = route(event, self._rules)
-        outputs = [self._decision_output(decision_for(event, DecisionKind.HELD, planned, pending,
-                                                      withheld(event, self._rules, planned)))]
+        outputs: list[Output] = []
+        if self._building:
+            planned = route(event, self._rules)
+            outputs.append(self._decision_output(decision_for(
+                event, DecisionKind.HELD, planned, pending, withheld(event, self._rules, planned))))
         foreign = [s for s in early if s.get("department") != recorded.department]
         early = [s for s in early if s.get("department") == recorded.department]
         for s in foreign:
@@ -312,6 +338,8 @@ class RouterProcessor:
         withdrawn = _withdrawn_of(held)
         if remaining:
             self._held[event_id] = {**held, "pending": remaining}
+            if not self._building:
+                return []
             planned = route(original, self._rules, withdrawn=withdrawn)
             return [self._decision_output(
                 decision_for(original, DecisionKind.HELD, planned, remaining,
@@ -385,6 +413,16 @@ class RouterProcessor:
         topic = self._names.dead_letters
         # Keyed by the letter's id: the record's own key is often a subject's identity number.
         return Output(topic, letter.dead_letter_id.encode(), self._encode_dead_letter(letter, topic))
+
+
+def _choosing_only(rules: RuleBook) -> RuleBook:
+    """``rules`` with every item's grants taken out: ``route`` chooses the same items with it
+    (grants play no part in choosing: the condition, the consent and the memory do) but
+    projects no field. Only :meth:`RouterProcessor.remember` routes with it, and keeps only
+    the chosen items' ``(department, item)`` pairs."""
+    return rules.model_copy(update={"event_types": {
+        kind: [r.model_copy(update={"grants": []}) for r in items]
+        for kind, items in rules.event_types.items()}})
 
 
 def _age_s(kept: dict, now: datetime) -> float:
