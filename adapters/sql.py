@@ -17,10 +17,12 @@ created on first use if missing.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -98,16 +100,30 @@ class SqlTableAdapter:
         return cls(engine, table, clock=clock)
 
     def __call__(self, item: WorkItem) -> HandlerResult:
+        return self.handle_many([item])[0]
+
+    def handle_many(self, items: Sequence[WorkItem]) -> list[HandlerResult]:
+        """Upsert ``items`` in one transaction (one commit, so one disk sync for a poll's items
+        on SQLite): all stored, or none and :class:`SinkUnavailable`."""
+        now = _utc(self._clock())
+        # One row per item id (the last copy: a redelivered item is the same content), so no
+        # statement touches a row twice — PostgreSQL refuses that within one multi-row insert.
+        rows = list({item.item_id: self._row(item, now) for item in items}.values())
         try:
             self._ensure_table()
             with self.engine.begin() as conn:
-                conn.execute(self._upsert(item))
+                conn.execute(self._upsert, rows)
         except sa.exc.SQLAlchemyError as exc:
             cause = f"{type(exc).__name__}: {redact(str(getattr(exc, 'orig', None) or exc).splitlines()[0])}"
-            log.warning("sql %s: could not store %s: %s", self.table.name, describe(item), cause)
+            what = describe(items[0]) if len(items) == 1 else f"{len(items)} items"
+            log.warning("sql %s: could not store %s: %s", self.table.name, what, cause)
             raise SinkUnavailable(f"sql table {self.table.name}", cause) from exc
-        log.info("sql %s: stored %s", self.table.name, describe(item))
-        return Completed(reference=f"sql:{self.table.name}:{item.item_id}")
+        if len(items) == 1:
+            log.info("sql %s: stored %s", self.table.name, describe(items[0]))
+        else:
+            log.info("sql %s: stored %d items (%s … %s)", self.table.name, len(items),
+                     items[0].item_id, items[-1].item_id)
+        return [Completed(reference=f"sql:{self.table.name}:{item.item_id}") for item in items]
 
     def _ensure_table(self) -> None:
         """Create the table once per adapter; checkfirst makes concurrent creators harmless."""
@@ -116,9 +132,17 @@ class SqlTableAdapter:
                 self.table.metadata.create_all(self.engine, checkfirst=True)
                 self._ready = True
 
-    def _upsert(self, item: WorkItem) -> sa.Insert:
-        now = _utc(self._clock())
-        row = {
+    @functools.cached_property
+    def _upsert(self) -> sa.Insert:
+        stmt = self._insert(self.table)
+        # On redelivery refresh everything but the first-receipt time.
+        changed = {c.name: stmt.excluded[c.name] for c in self.table.columns
+                   if c.name not in ("item_id", "received_at")}
+        return stmt.on_conflict_do_update(index_elements=["item_id"], set_=changed)
+
+    @staticmethod
+    def _row(item: WorkItem, now: datetime) -> dict:
+        return {
             "item_id": item.item_id, "case_id": item.case_id, "event_id": item.event_id,
             "department": item.department.value, "item": item.item, "change": item.change.value,
             "refers_to_item_id": item.refers_to_item_id,
@@ -126,7 +150,3 @@ class SqlTableAdapter:
             "data": json.dumps(item.data, ensure_ascii=False, sort_keys=True),
             "received_at": now, "updated_at": now,
         }
-        stmt = self._insert(self.table).values(**row)
-        # On redelivery refresh everything but the first-receipt time.
-        changed = {k: stmt.excluded[k] for k in row if k not in ("item_id", "received_at")}
-        return stmt.on_conflict_do_update(index_elements=["item_id"], set_=changed)

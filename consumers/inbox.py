@@ -9,7 +9,9 @@ reason). A handler that keeps failing has its item parked on the dead-letter top
 error, and a FAILED outcome — never silently dropped. A record that cannot even be decoded is
 parked the same way. Offsets are committed only after the batch's outcomes and dead letters are
 acknowledged by Kafka, so a crash redelivers rather than loses; handlers are idempotent by item
-id, so a redelivery is harmless.
+id, so a redelivery is harmless. A handler with a batch form (``handle_many``, as the SQL
+adapter and the reference agencies have) is given a poll's items in one call — one transaction
+instead of one per item — and falls back to the one-item path if that call fails.
 
 Kafka failing is not the end of an inbox: a timeout, a commit refused because the group
 rebalanced, a broker or coordinator that cannot be reached (and the registry being unreachable)
@@ -54,6 +56,10 @@ log = logging.getLogger(__name__)
 # kafka-python's default; set explicitly on the inbox's consumer because the batch budget below
 # is derived from it.
 MAX_POLL_INTERVAL_MS = 300_000
+# Records per poll. Each poll's outcomes are flushed and its offsets committed synchronously, and
+# a batch-capable handler pays one transaction per poll: 20 (the first setting) made those
+# per-poll costs the inbox's limit (bench/inbox_bench.py). The time budget still bounds a poll.
+MAX_RECORDS = 500
 
 
 def is_transient_failure(exc: BaseException) -> bool:
@@ -97,7 +103,7 @@ class Inbox:
                  clients: Clients | None = None, group: str | None = None,
                  retry: RetryPolicy = RetryPolicy(),
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 max_records: int = 20, max_poll_interval_ms: int = MAX_POLL_INTERVAL_MS,
+                 max_records: int = MAX_RECORDS, max_poll_interval_ms: int = MAX_POLL_INTERVAL_MS,
                  batch_budget_s: float | None = None,
                  reconnect_initial_s: float = 1.0, reconnect_max_s: float = 5.0,
                  monotonic: Callable[[], float] = time.monotonic):
@@ -189,34 +195,83 @@ class Inbox:
         deadline = self._monotonic() + self.batch_budget_s
         offsets, handled = {}, 0
         for tp, records in batches.items():
-            for record in records:
-                try:
-                    if self._monotonic() >= deadline:
-                        raise _OutOfTime()
-                    self._process(record, handler, deadline)
-                except _OutOfTime:
-                    consumer.seek(tp, record.offset)  # fetched again by the next poll
-                    break
-                offsets[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
-                handled += 1
+            done = self._process_partition(records, handler, deadline)
+            if done:
+                offsets[tp] = OffsetAndMetadata(records[done - 1].offset + 1, "", -1)
+                handled += done
+            if done < len(records):
+                consumer.seek(tp, records[done].offset)  # fetched again by the next poll
         if offsets:
             self._await_sends()
             consumer.commit(offsets)  # only after every outcome above is acknowledged
         return handled
 
-    def _process(self, record, handler: Handler, deadline: float = float("inf")) -> None:
+    def _process_partition(self, records: list, handler: Handler, deadline: float) -> int:
+        """Handle one partition's records in order; returns how many were finished from the
+        first (fewer than all when the batch's time budget ran out).
+
+        Every item is decoded and reported DELIVERED first; then a handler with a batch form
+        (:class:`~hub.domain.outcomes.BatchHandler`) is given them all at once, and whatever
+        is not finished that way goes through the one-item path with its retries."""
+        decoded = [self._decoded(record) for record in records]  # None: parked
+        for item in decoded:
+            if item is not None:
+                self._deliver(item)
+        finished = self._handle_together([item for item in decoded if item is not None],
+                                         handler, deadline)
+        for done, (record, item) in enumerate(zip(records, decoded)):
+            if item is None or id(item) in finished:
+                continue
+            try:
+                if self._monotonic() >= deadline:
+                    raise _OutOfTime()
+                self._handle_one(record, item, handler, deadline)
+            except _OutOfTime:
+                return done
+        return len(records)
+
+    def _decoded(self, record) -> WorkItem | None:
+        """The record's item, or None once an undecodable record is parked."""
         try:
-            item = self._decode_retrying(record)
+            return self._decode_retrying(record)
         except Exception as exc:  # noqa: BLE001 - undecodable records are parked, not fatal
             if is_transient(exc):
                 raise  # nothing committed: the batch is redelivered once the registry answers
             self._park(record, exc)
-            return
+            return None
+
+    def _deliver(self, item: WorkItem) -> None:
         if item.item_id not in self._tries:
             self._emit(Outcome.for_item(item, OutcomeStatus.DELIVERED, self._clock()))
             self.stats.delivered += 1
             self._tries[item.item_id] = 0
-        attempts = self._tries[item.item_id]
+
+    def _handle_together(self, items: list[WorkItem], handler: Handler, deadline: float) -> set[int]:
+        """Give ``items`` to the handler's batch form, if it has one: one call, so an agency
+        pays one transaction (one disk sync) per poll instead of one per item. All or nothing:
+        if it raises, nothing is reported and every item takes the one-item path with its full
+        retries (so the batch call is one extra try, not counted in ``attempts``). Returns the
+        finished items (by identity: an item redelivered within one poll appears twice)."""
+        handle_many = getattr(handler, "handle_many", None)
+        if handle_many is None or len(items) < 2 or self._monotonic() >= deadline:
+            return set()
+        try:
+            results = handle_many(items)
+            if len(results) != len(items):
+                raise TypeError(f"handle_many returned {len(results)} results for {len(items)} items")
+        except Exception as exc:  # noqa: BLE001 - one by one, with retries, decides each item
+            log.warning("inbox %s: a batch of %d items failed (%s: %s); handling them one by one",
+                        self.department.value, len(items), type(exc).__name__, error_text(exc, 300))
+            return set()
+        for item, result in zip(items, results, strict=True):
+            attempts = self._tries.pop(item.item_id, 0) + 1
+            self._emit(self._result_outcome(item, result, attempts))
+        return {id(item) for item in items}
+
+    def _handle_one(self, record, item: WorkItem, handler: Handler, deadline: float) -> None:
+        """The handler on one item, retried with backoff; parked and FAILED after
+        ``retry.attempts``, :class:`_OutOfTime` if the budget ends first."""
+        attempts = self._tries.get(item.item_id, 0)
 
         def give_up(state) -> bool:
             return (attempts + state.attempt_number >= self.retry.attempts

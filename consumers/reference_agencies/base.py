@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -102,20 +102,33 @@ class ReferenceAgency:
     # -- the handler -------------------------------------------------------------------------
     def __call__(self, item: WorkItem) -> HandlerResult:
         """Complete or refuse ``item``; the same item always gets the same answer."""
-        if item.department is not self.department:
-            # A misrouted item is a hub bug, not a merit decision: fail loudly, never record it.
-            raise ValueError(f"{self.department.value} agency got an item for {item.department.value}")
+        return self.handle_many([item])[0]
+
+    def handle_many(self, items: Sequence[WorkItem]) -> list[HandlerResult]:
+        """Decide ``items`` in order in one transaction (one commit for a poll's items): all
+        recorded, or none if one raises. A repeated item gets its first answer."""
+        for item in items:
+            if item.department is not self.department:
+                # A misrouted item is a hub bug, not a merit decision: fail loudly, never record it.
+                raise ValueError(f"{self.department.value} agency got an item for {item.department.value}")
+        decided: list[tuple[HandlerResult, str | None]] = []
         with self._transaction():
-            decided = ledger.decision(self._db, item.item_id)
-            if decided is not None:
-                return decided
-            result, reference, outcome = self._decide(item)
-            reason = result.reason if isinstance(result, Rejected) else None
-            ledger.record_change(self._db, item, reference, outcome, reason, self._now())
-        subject = subject_of(item)
-        log.info("%s %s %s item=%s subject=%s -> %s", self.department.value, item.item, outcome,
-                 item.item_id, mask_id(subject) if subject else "-", reference or reason)
-        return result
+            for item in items:
+                earlier = ledger.decision(self._db, item.item_id)
+                if earlier is not None:
+                    decided.append((earlier, None))
+                    continue
+                result, reference, outcome = self._decide(item)
+                reason = result.reason if isinstance(result, Rejected) else None
+                ledger.record_change(self._db, item, reference, outcome, reason, self._now())
+                decided.append((result, outcome))
+        for item, (result, outcome) in zip(items, decided):
+            if outcome is not None:  # logged once, when decided
+                subject = subject_of(item)
+                log.info("%s %s %s item=%s subject=%s -> %s", self.department.value, item.item,
+                         outcome, item.item_id, mask_id(subject) if subject else "-",
+                         getattr(result, "reference", None) or getattr(result, "reason", None))
+        return [result for result, _ in decided]
 
     def _decide(self, item: WorkItem) -> Decision:
         if is_erasure(item) or item.event_type == EventType.CONSENT_WITHDRAWN.value:

@@ -9,9 +9,10 @@ Handlers must be idempotent by ``item.item_id``: a redelivered item returns the 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +36,20 @@ class Rejected(BaseModel):
 
 HandlerResult = Completed | Rejected
 Handler = Callable[[WorkItem], HandlerResult]
+
+
+@runtime_checkable
+class BatchHandler(Protocol):
+    """A handler that can also take many items in one call (one transaction for a database).
+
+    ``handle_many`` is all or nothing: it returns one result per item, in order, with every
+    item applied, or it raises and none is. The inbox then hands each item to ``__call__``
+    with its retries, so a batch that fails on one bad item costs the others nothing but time.
+    Redelivered items may appear twice in one call: the second gets the first's answer."""
+
+    def __call__(self, item: WorkItem) -> HandlerResult: ...
+
+    def handle_many(self, items: Sequence[WorkItem]) -> list[HandlerResult]: ...
 
 
 class OutcomeStatus(StrEnum):

@@ -158,3 +158,27 @@ def test_unreachable_database_is_a_transient_error_without_data(tmp_path):
     with pytest.raises(SinkUnavailable) as failed:
         adapter(item)
     assert not any(v and v in str(failed.value) for v in item.data.values())
+
+
+def test_a_batch_is_one_transaction_with_one_row_per_item(db_url, clock):
+    adapter = SqlTableAdapter.from_url(db_url, "work_items", clock=clock)
+    sent = items(4)
+    # a redelivered item within the batch: one row, and both copies answered alike
+    results = adapter.handle_many([*sent, sent[1]])
+    assert results == [Completed(reference=f"sql:work_items:{i.item_id}") for i in [*sent, sent[1]]]
+    assert [r["item_id"] for r in _rows(adapter)] == sorted(i.item_id for i in sent)
+    assert adapter.handle_many(sent) == results[:4]  # the whole batch again: same answers
+    assert len(_rows(adapter)) == 4
+
+
+def test_a_batch_that_fails_stores_none_of_its_items(tmp_path, clock):
+    adapter = SqlTableAdapter.from_url(f"sqlite:///{tmp_path / 'agency.db'}", "work_items", clock=clock)
+    earlier, *batch = items(4)
+    adapter(earlier)
+    with adapter.engine.begin() as conn:  # the agency's own rule: no item from this case
+        conn.execute(sa.text("CREATE TRIGGER no_case BEFORE INSERT ON work_items "
+                             f"WHEN NEW.case_id = '{batch[-1].case_id}' "
+                             "BEGIN SELECT RAISE(ABORT, 'case refused'); END"))
+    with pytest.raises(SinkUnavailable):
+        adapter.handle_many(batch)
+    assert [r["item_id"] for r in _rows(adapter)] == [earlier.item_id]  # the earlier row only

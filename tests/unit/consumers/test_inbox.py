@@ -214,3 +214,58 @@ def test_a_group_consumer_leaves_a_dead_members_place_to_others_within_ten_secon
 def test_every_kafka_client_reconnects_at_most_a_second_apart():
     config = Clients(HubSettings(topic_prefix="c")).connection()
     assert config["reconnect_backoff_max_ms"] == 1_000
+
+
+class _Batching:
+    """A batch-capable agency over :class:`InMemoryAgency`; ``fail_batches`` makes the batch form
+    raise that many times (the one-item form still works)."""
+
+    def __init__(self, fail_batches: int = 0):
+        self.agency, self.batches, self.fail_batches = InMemoryAgency(), [], fail_batches
+
+    def __call__(self, item):
+        return self.agency(item)
+
+    def handle_many(self, items):
+        self.batches.append(len(items))
+        if self.fail_batches:
+            self.fail_batches -= 1
+            raise ConnectionError("the database went away mid-batch")
+        return [self.agency(item) for item in items]
+
+
+def test_a_batch_handler_gets_a_polls_items_in_one_call(clients):
+    department, items = _queue(clients, 30)
+    handler = _Batching()
+    inbox = Inbox(department, clients=clients, retry=NO_WAIT)
+    assert inbox.poll_once(handler, poll_ms=10) == 30
+    assert handler.batches == [30] and handler.agency.deliveries == 30
+    assert _committed(clients, inbox) == 30
+    _each_completed_once(clients, department, handler.agency, items)
+    for item in items:  # each item's outcomes in order on its case's partition
+        mine = [o.status.value for o in _outcomes(clients, department) if o.item_id == item.item_id]
+        assert mine == ["DELIVERED", "COMPLETED"]
+    completed = [o for o in _outcomes(clients, department) if o.status.value == "COMPLETED"]
+    assert {o.attempts for o in completed} == {1}
+
+
+def test_a_failed_batch_falls_back_to_one_item_at_a_time_with_nothing_reported_twice(clients, caplog):
+    department, items = _queue(clients, 5)
+    handler = _Batching(fail_batches=1)
+    inbox = Inbox(department, clients=clients, retry=NO_WAIT)
+    with caplog.at_level(logging.WARNING, logger="consumers.inbox"):
+        assert inbox.poll_once(handler, poll_ms=10) == 5
+    assert handler.batches == [5] and handler.agency.deliveries == 5  # each then on its own
+    assert "a batch of 5 items failed (ConnectionError" in caplog.text
+    _each_completed_once(clients, department, handler.agency, items)
+    statuses = sorted(o.status.value for o in _outcomes(clients, department))
+    assert statuses == ["COMPLETED"] * 5 + ["DELIVERED"] * 5
+
+
+def test_a_batch_returning_the_wrong_number_of_results_is_not_trusted(clients):
+    department, items = _queue(clients, 3)
+    handler = _Batching()
+    handler.handle_many = lambda batch: []  # a broken batch form: answered nothing
+    inbox = Inbox(department, clients=clients, retry=NO_WAIT)
+    assert inbox.poll_once(handler, poll_ms=10) == 3
+    _each_completed_once(clients, department, handler.agency, items)  # by the one-item path

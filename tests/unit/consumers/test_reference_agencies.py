@@ -393,3 +393,31 @@ def test_an_erasure_erases_every_registration_the_person_s_items_brought(agencie
         row = agencies[erasure.department].get(erasure.refers_to_item_id)
         assert (row.status, row.data, row.subject) == ("ANNULLED", {}, "erased")
         assert all(change["data"] == {} for change in agencies[erasure.department].history(row.reference))
+
+
+def test_a_batch_answers_as_one_item_at_a_time_would_in_one_transaction(agencies, tmp_path):
+    raw = submission(T.SOCIAL_ORGANISATION_REGISTERED)
+    original = sealed(T.SOCIAL_ORGANISATION_REGISTERED, raw)
+    other = sealed(T.SOCIAL_ORGANISATION_REGISTERED, submission(T.SOCIAL_ORGANISATION_REGISTERED, seed=12))
+    [first] = items_of(original)
+    [cancel] = change_of(T.SOCIAL_ORGANISATION_REGISTERED, original, raw, "ANNULMENT")
+    [fix] = change_of(T.SOCIAL_ORGANISATION_REGISTERED, original,
+                      corrected(T.SOCIAL_ORGANISATION_REGISTERED, raw), "CORRECTION")
+    batch = [first, *items_of(other), cancel, fix, first]  # the last: a redelivery within the batch
+    one_by_one = reference_agencies(tmp_path / "one-by-one", clock=lambda: AGENCY_NOW)
+    try:
+        expected = [one_by_one[TAX](item) for item in batch]
+    finally:
+        for agency in one_by_one.values():
+            agency.close()
+    assert agencies[TAX].handle_many(batch) == expected
+    assert isinstance(expected[3], Rejected) and expected[4] == expected[0]  # refused; same answer
+    assert agencies[TAX].count() == 2 and agencies[TAX].get(first.item_id).status == "ANNULLED"
+
+
+def test_a_batch_holding_a_misrouted_item_records_nothing(agencies):
+    tax_item = items_of(sealed(T.SOCIAL_ORGANISATION_REGISTERED, submission(T.SOCIAL_ORGANISATION_REGISTERED)))[0]
+    misrouted = items_of(sealed(T.RETIREMENT_APPROVED, submission(T.RETIREMENT_APPROVED)))[0]
+    with pytest.raises(ValueError, match="PROVIDENT_FUND"):
+        agencies[TAX].handle_many([tax_item, misrouted])
+    assert agencies[TAX].count() == 0
