@@ -5,8 +5,9 @@
     .venv/bin/python -m bench.replay_bench --short             # 1,000 events, 2 rounds (make bench-all)
 
 ``--events`` registrations (a seeded mix of the six routed types, the SDK's exact bytes, as in
-``route_bench``) are published pipelined to a fresh prefix, in two halves with a time boundary
-between them. Then, each round, in alternating order:
+``route_bench``) are published pipelined to a fresh prefix, in three parts with a time boundary
+between them: at the half, and before the last ``--window-share`` (10 %). Then, each round, in
+alternating order:
 
 * ``raw`` — kafka-python reads every event topic from the beginning to its end offsets, with no
   consumer group (as the replay reads), and decodes nothing: the floor under any replay.
@@ -18,11 +19,16 @@ between them. Then, each round, in alternating order:
 * ``context`` — a dry run over the second half only, the first half read and routed before the
   window as context (the default ``--context-from``: the log's beginning). Its rate counts all
   records read, context included.
+* ``recent_inbox`` — what an operator usually replays: the last ``--window-share`` of the log to
+  the inboxes (every ack awaited), everything before it read as context. Rate: all records read.
+* ``recent_dry`` — the same window as a dry run.
 
 Each rate is the operator's wall clock: from the call to its return, connection set-up, offset
 look-ups and the audit note included. ``events/s`` counts records read (window and context),
-``items/s`` the items written. The ratio to ``raw`` is taken per round, then the median. CPU is
-this process's (``time.process_time``) per record.
+``items/s`` the items written. The ratio to ``raw`` is taken per round, then the median; the
+ratio to the live router divides by ``--router-rate`` (the routing bench's figure on this
+machine, ``route_bench``: not measured here). CPU is this process's (``time.process_time``) per
+record.
 
 Every run uses fresh names (``bench-<uuid8>-…``) and deletes its topics, schema subjects and
 files afterwards unless ``--keep``. Needs the dev stack (``hub dev up``). Not a test.
@@ -57,15 +63,19 @@ from hub.replay.run import run_replay
 from hub.rules import load_rules
 from hub.schema_registry.provisioning import provision_catalogue
 
-MODES = ("raw", "file", "inbox", "dry", "context")
+MODES = ("raw", "file", "inbox", "dry", "context", "recent_inbox", "recent_dry")
 LABELS = {
     "raw": "raw kafka-python read of the event topics (no decoding; reference)",
     "file": "**`hub replay --to-file`**",
     "inbox": "**`hub replay --to-inbox`** (every ack awaited)",
     "dry": "`hub replay --dry-run` (read, decode, route; nothing written)",
     "context": "dry run over the second half, first half routed as context",
+    "recent_inbox": "**`hub replay --to-inbox`** over the last {window}, the {context} before it as context",
+    "recent_dry": "dry run over the last {window}, the {context} before it as context",
 }
 SHORT = {"events": 1000, "rounds": 2}  # `--short` (make bench-all)
+# The live router's events/s on this machine (BENCHMARKS.md, issue 14: route_bench, 3,000 events).
+ROUTER_RATE = 386
 
 
 @dataclass
@@ -113,28 +123,32 @@ def replayer(clients: Clients, request: ReplayRequest) -> Callable[[], tuple[int
     return action
 
 
-def publish_halves(clients: Clients, events: int, seed: int, console: Console
-                   ) -> tuple[datetime, datetime, datetime, int]:
-    """Publish the events pipelined in two halves; (start, boundary, end) around them."""
+def publish_parts(clients: Clients, events: int, seed: int, console: Console,
+                  cuts: Sequence[float]) -> tuple[datetime, list[datetime], datetime, list[int]]:
+    """Publish the events pipelined in parts split at the shares ``cuts`` (ascending), with a
+    time boundary between the parts: (start, boundaries, end, events before each boundary)."""
     settings = clients.settings
     rules = load_rules()
     jobs = make_jobs_of(events, random.Random(seed), routed_types(rules))
     records = capture_records(settings, jobs)
     producer = clients.producer()
     timeout_s, ignore = settings.publish_timeout_s * 6, lambda _n: None
+    counts = [int(len(records) * cut) for cut in cuts]
+    boundaries = []
     try:
         start = datetime.now(timezone.utc) - timedelta(seconds=1)
-        half = len(records) // 2
-        send_pipelined(producer, records[:half], timeout_s, ignore)
-        time.sleep(0.1)
-        boundary = datetime.now(timezone.utc)
-        time.sleep(0.1)
-        send_pipelined(producer, records[half:], timeout_s, ignore)
+        for first, last in zip([0, *counts], counts):
+            send_pipelined(producer, records[first:last], timeout_s, ignore)
+            time.sleep(0.1)
+            boundaries.append(datetime.now(timezone.utc))
+            time.sleep(0.1)
+        send_pipelined(producer, records[counts[-1] if counts else 0:], timeout_s, ignore)
         end = datetime.now(timezone.utc) + timedelta(seconds=1)
     finally:
         producer.close(timeout=5)
-    console.print(f"published {len(records):,} events ({half:,} before the boundary)")
-    return start, boundary, end, half
+    console.print(f"published {len(records):,} events ("
+                  + ", ".join(f"{n:,}" for n in counts) + " before the boundaries)")
+    return start, boundaries, end, counts
 
 
 def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
@@ -144,7 +158,8 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
     clients = Clients(settings)
     try:
         provision_catalogue(clients)
-        start, boundary, end, half = publish_halves(clients, options.events, options.seed, console)
+        start, (boundary, recent), end, (half, older) = publish_parts(
+            clients, options.events, options.seed, console, (0.5, 1 - options.window_share))
         everything = ReplayWindow(start, end)
         actions = {
             "raw": raw_reader(clients),
@@ -152,6 +167,8 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
             "inbox": replayer(clients, ReplayRequest(everything)),
             "dry": replayer(clients, ReplayRequest(everything, dry_run=True)),
             "context": replayer(clients, ReplayRequest(ReplayWindow(boundary, end), dry_run=True)),
+            "recent_inbox": replayer(clients, ReplayRequest(ReplayWindow(recent, end))),
+            "recent_dry": replayer(clients, ReplayRequest(ReplayWindow(recent, end), dry_run=True)),
         }
         rounds: list[dict[str, Run]] = []
         for n in range(options.rounds):
@@ -166,10 +183,14 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
         summary = summarise(rounds)
         return {**run_header("run_prefix", run_prefix, options, settings, load_at_start),
                 "events": options.events, "rounds": options.rounds, "context_records": half,
+                "window_share": options.window_share, "recent_context_records": older,
+                "router_rate": options.router_rate,
                 "runs": [[r.as_dict() for r in runs.values()] for runs in rounds],
                 "summary": summary,
-                "ratios": {f"{mode}_to_raw": round(s["vs_raw"], 3) for mode, s in summary.items()
-                           if mode != "raw"}}
+                "ratios": {**{f"{mode}_to_raw": round(s["vs_raw"], 3) for mode, s in summary.items()
+                              if mode != "raw"},
+                           **{f"{mode}_to_router": round(s["events_per_s"] / options.router_rate, 2)
+                              for mode, s in summary.items() if mode != "raw"}}}
     finally:
         if not options.keep:
             cleanup(clients, [f"{run_prefix}-"], console, [workdir])
@@ -191,25 +212,35 @@ def summarise(rounds: list[dict[str, Run]]) -> dict[str, dict[str, float]]:
 
 
 def render(results: dict[str, Any]) -> str:
-    rows = [[LABELS[mode], f"{s['events_per_s']:,.0f}",
+    share = results.get("window_share", 0.1)
+    shares = {"window": f"{share:.0%}", "context": f"{1 - share:.0%}"}
+    router = results.get("router_rate", ROUTER_RATE)
+    rows = [[LABELS[mode].format(**shares), f"{s['events_per_s']:,.0f}",
              f"{s['items_per_s']:,.0f}" if s["items_per_s"] else "–", f"{s['vs_raw']:.3f}",
-             f"{s['cpu_ms_per_record']:.3f}", f"{s['seconds']:.2f}"]
+             f"{s['events_per_s'] / router:.1f}", f"{s['cpu_ms_per_record']:.3f}", f"{s['seconds']:.2f}"]
             for mode, s in results["summary"].items()]
     return "\n".join([
         f"Replay of {results['events']:,} events (median of {results['rounds']} rounds):", "",
-        markdown_table(["mode", "events/s", "items/s", "× raw read", "CPU ms/event", "wall s"], rows)])
+        markdown_table(["mode", "events/s", "items/s", "× raw read", f"× live router ({router:,.0f}/s)",
+                        "CPU ms/event", "wall s"], rows)])
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = cli.parser("replay", __doc__)
     cli.option(parser, "--events", 5000, "events to publish")
     cli.option(parser, "--rounds", 3, "rounds of every mode")
+    cli.option(parser, "--window-share", 0.1, "share of the log in the recent_* modes' window "
+               "(the rest before it is their context)")
+    cli.option(parser, "--router-rate", float(ROUTER_RATE), "the live router's events/s on this "
+               "machine (route_bench), to divide by")
     cli.add_seed(parser, 20261122)
     cli.add_keep(parser, "topics, subjects and files")
     cli.add_json(parser, "replay")
     args = cli.parse(parser, argv, SHORT)
     if args.events < 2 or args.rounds < 1:
         parser.error("--events must be at least 2 and --rounds at least 1")
+    if not 0 < args.window_share < 0.5 or args.router_rate <= 0:
+        parser.error("--window-share must be between 0 and 0.5, --router-rate positive")
     return args
 
 
