@@ -201,8 +201,8 @@ def protect_record(record: dict, key_for: Callable[[str], tuple[str, bytes]]) ->
     """The wire record of an event (as ``event_to_record`` gives it), its people's fields
     encrypted into ``envelope.protected`` and placeholders left in the payload."""
     clear, parts = protect_event(record, key_for)
-    clear["envelope"]["protected"] = [part.as_avro() for part in parts]
-    return clear
+    # A new envelope: the clear record shares its untouched branches with ``record``.
+    return {**clear, "envelope": {**clear["envelope"], "protected": [part.as_avro() for part in parts]}}
 
 
 def reveal_record(record: dict, private_key: Callable[[str], bytes | None]) -> tuple[dict, list[str]]:

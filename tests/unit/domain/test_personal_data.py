@@ -3,6 +3,7 @@ event still encodes with its schema, and putting the fields back gives the event
 
 from __future__ import annotations
 
+import copy
 import io
 import random
 
@@ -11,7 +12,7 @@ import pytest
 
 from hub.domain.catalogue import CATALOGUE
 from hub.domain.envelope import REGISTRATIONS, EventType
-from hub.domain.personal_data import PERSONS, merge, persons_in, split
+from hub.domain.personal_data import PERSONS, merge, persons_in, split, with_fields
 from hub.domain.rules import _field_type
 from hub.wire.schemas import event_schema
 from producers.demo_data import generate
@@ -60,3 +61,22 @@ def test_a_birth_without_a_father_names_two_people():
     body["payload"]["father"] = None
     roles = [part.role for part, _ in persons_in(sealed_record(EventType.BIRTH_CERTIFIED, body))]
     assert roles == ["child", "mother"]
+
+
+@pytest.mark.parametrize("event_type", list(REGISTRATIONS), ids=lambda t: t.value)
+def test_split_and_merge_leave_their_input_as_it_was(event_type):
+    event = sealed_record(event_type, generate(event_type, random.Random(3)))
+    before = copy.deepcopy(event)
+    clear, taken = split(event)
+    assert event == before  # only the changed paths are copied; the input is never written
+    opened = merge(clear, {p: v for _, _, fields in taken for p, v in fields.items()})
+    assert opened == event and clear != event and event == before
+
+
+def test_with_fields_copies_only_the_branches_it_changes():
+    tree = {"envelope": {"event_id": "e"}, "payload": {"a": {"name": "x", "n": 1}, "b": {"name": "y"}}}
+    out = with_fields(tree, {"payload.a.name": ""})
+    assert out == {"envelope": {"event_id": "e"}, "payload": {"a": {"name": "", "n": 1}, "b": {"name": "y"}}}
+    assert tree["payload"]["a"]["name"] == "x"
+    assert out["payload"]["a"] is not tree["payload"]["a"] and out["payload"] is not tree["payload"]
+    assert out["envelope"] is tree["envelope"] and out["payload"]["b"] is tree["payload"]["b"]

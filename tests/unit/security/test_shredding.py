@@ -3,6 +3,7 @@ event they were protected for, and not at all once the key is gone."""
 
 from __future__ import annotations
 
+import copy
 import io
 import random
 
@@ -148,3 +149,11 @@ def test_a_protected_record_encodes_with_its_schema_and_reads_back_whole():
     assert erased == [] and revealed["payload"] == event["payload"]
     assert [b["role"] for b in revealed["envelope"]["protected"]] == ["spouse_a", "spouse_b"]
     assert reveal_record(event, keys.private_key) == (event, [])  # an earlier event: as it is
+
+
+def test_protecting_a_record_leaves_the_record_as_it_was():
+    keys, event = Keyring(), _marriage()
+    before = copy.deepcopy(event)
+    protected = protect_record(event, keys.key_for)
+    assert event == before  # its envelope too: the blocks go into a new one
+    assert protected["envelope"]["protected"] and protected["envelope"] is not event["envelope"]
