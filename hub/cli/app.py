@@ -28,6 +28,7 @@ from hub.cli import (
     replay,
     schemas,
     serve,
+    status,
     tokens,
     topics,
     worker,
@@ -36,7 +37,7 @@ from hub.cli.context import open_for
 from hub.cli.errors import HubErrorExits
 
 # In this order: `hub --help` lists the commands, then the groups, each in the order registered.
-COMMAND_MODULES = (rebuild, publishing, serve, worker, demo, replay, erase,
+COMMAND_MODULES = (status, rebuild, publishing, serve, worker, demo, replay, erase,
                    dev, schemas, topics, acl, tokens, keys, cases, dead_letters, agencies, audit)
 
 app = typer.Typer(cls=HubErrorExits, help="Once-Only Hub — 数据多跑路，群众少跑腿.", no_args_is_help=True)
