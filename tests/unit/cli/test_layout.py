@@ -27,6 +27,7 @@ COMMAND_PATHS = [
     "replay",
     "schemas check", "schemas register", "schemas show",
     "serve",
+    "status",
     "tokens issue", "tokens list", "tokens revoke",
     "topics ensure", "topics retention",
     "worker",
