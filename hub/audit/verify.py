@@ -15,7 +15,7 @@ from datetime import datetime
 
 from kafka import KafkaConsumer, TopicPartition
 
-from hub.audit.codec import decode_record
+from hub.audit.codec import canonical_parts, decode_record
 from hub.domain.audit import ChainWalker, StoredAudit, Verdict
 from hub.kafka.clients import Clients
 from hub.kafka.failures import unavailable_as_hub_error
@@ -78,26 +78,35 @@ def verify_chain(clients: Clients, *, topic: str | None = None, from_ts: datetim
         if walker.broken:
             return walker.verdict()
         total = sum(max(0, stop[tp] - start[tp]) for tp in parts)
-        done = 0
         if progress:
             progress(0, total)
         for tp in parts:
             consumer.seek(tp, start[tp])
         while not walker.broken and any(consumer.position(tp) < stop[tp] for tp in parts):
             for tp, records in consumer.poll(timeout_ms=500).items():
-                for rec in records:
-                    if rec.offset >= stop[tp] or not _check(walker, rec):
-                        break
-                    done += 1
+                _walk(walker, records, stop[tp])
                 if consumer.position(tp) > stop[tp]:
                     consumer.seek(tp, stop[tp])
             if progress:
-                progress(done, total)
+                progress(walker.count, total)
         for (partition, offset) in sorted(anchors or {}):
             tp = TopicPartition(topic, partition)
             if not walker.broken and (tp not in end or offset >= end[tp]):
                 walker.missing_anchor(partition, offset)
         return walker.verdict()
+
+
+def _walk(walker: ChainWalker, records: list, stop: int) -> None:
+    """Feed one partition's polled records below ``stop`` until one breaks the chain. A record
+    stored exactly as the hub writes them is hashed as stored (:func:`canonical_parts`: the
+    same bytes the re-encoding would give); any other is decoded and judged by :func:`_check`."""
+    feed = walker.feed_canonical
+    for rec in records:
+        if rec.offset >= stop:
+            return
+        parts = canonical_parts(rec.value)
+        if not (feed(rec.partition, rec.offset, *parts) if parts else _check(walker, rec)):
+            return
 
 
 def _check(walker: ChainWalker, rec) -> bool:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import json.encoder
+import json.scanner
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -34,6 +36,39 @@ def canonical(content: dict) -> bytes:
 
 def content_hash(prev_hash: str, content: dict) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical(content)).hexdigest()
+
+
+def _text_encoder() -> Callable[[Any], str]:
+    """``canonical`` before its UTF-8 step, made once: ``json.dumps`` builds a new encoder for
+    every call. The same C encoder with the same arguments as ``json.dumps`` in ``canonical``
+    (no circularity check: what ``json`` decodes has no cycles); the plain ``JSONEncoder``
+    where the interpreter has no C encoder."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                default=_default).encode
+    encode = make(None, _default, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_scan = json.scanner.make_scanner(json.JSONDecoder())
+_encode_text = _text_encoder()
+
+
+def is_canonical_object(encoded: bytes) -> bool:
+    """Whether ``encoded`` is exactly ``canonical(content)`` for the ``content`` that
+    ``json.loads(encoded)`` gives, and that is an object: one JSON value and nothing around it,
+    keys sorted, no whitespace, nothing escaped that need not be, numbers as Python writes them.
+
+    True makes the stored bytes as good as the re-encoding for hashing, so a verifier can hash
+    what it read (:meth:`ChainWalker.feed_canonical`); False says nothing about the record (it
+    may still be an audit record whose hash holds: decode it and :meth:`ChainWalker.feed` it)."""
+    try:
+        text = encoded.decode("utf-8")
+        content, end = _scan(text, 0)
+    except (UnicodeDecodeError, StopIteration, ValueError, RecursionError):
+        return False
+    return end == len(text) and type(content) is dict and _encode_text(content) == text
 
 
 @dataclass(frozen=True)
@@ -94,16 +129,27 @@ class ChainWalker:
         """Check one record; False once the chain is broken (the verdict says where and why)."""
         if self.broken:
             return False
-        rec, where = item.record, (item.partition, item.offset)
-        if rec.hash != content_hash(rec.prev_hash, rec.content):
+        rec = item.record
+        return self.feed_canonical(item.partition, item.offset, rec.prev_hash, rec.hash,
+                                   canonical(rec.content))
+
+    def feed_canonical(self, partition: int, offset: int, prev_hash: str, hash: str,
+                       encoded: bytes) -> bool:
+        """:meth:`feed` for a record given by its links and ``encoded``, the canonical encoding of
+        its content (the bytes its hash covers): a verifier hashes the bytes it read once
+        :func:`is_canonical_object` holds for them, instead of decoding and re-encoding."""
+        if self.broken:
+            return False
+        where = (partition, offset)
+        if hash != hashlib.sha256(prev_hash.encode("ascii") + encoded).hexdigest():
             return self._break(where, "content does not match its hash (record altered or forged)")
-        if rec.prev_hash != self.last.get(item.partition, GENESIS):
+        if prev_hash != self.last.get(partition, GENESIS):
             return self._break(where, "does not link to the previous record's hash "
                                       "(a record was removed, inserted or reordered)")
-        if where in self.anchors and self.anchors[where] != rec.hash:
+        if where in self.anchors and self.anchors[where] != hash:
             return self._break(where, f"differs from the anchored hash {self.anchors[where][:16]}…")
-        self.last[item.partition] = rec.hash
-        self.last_offset[item.partition] = item.offset
+        self.last[partition] = hash
+        self.last_offset[partition] = offset
         self.count += 1
         return True
 
