@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,6 +39,7 @@ from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
 from kafka.errors import AuthorizationError, KafkaError, SaslAuthenticationFailedError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from hub.observability import metrics
 from hub.config import HubSettings
 from hub.domain.dead_letters import DeadLetter
 from hub.domain.departments import Department
@@ -71,6 +73,9 @@ def is_transient_failure(exc: BaseException) -> bool:
     if caused_by(exc, (AuthorizationError, SaslAuthenticationFailedError)):
         return False
     return caused_by(exc, (KafkaError,))
+
+
+PARKED = "parked"  # in a batch's tally beside the outcome statuses: dead letters written
 
 
 class _OutOfTime(Exception):
@@ -138,6 +143,7 @@ class Inbox:
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._pending: list = []  # send futures of the current batch
+        self._reported: Counter[str] = Counter()  # the current batch's outcomes by status
 
     def run(self, handler: Handler, stop: Callable[[], bool] = lambda: False,
             poll_ms: int = 500) -> InboxStats:
@@ -204,6 +210,12 @@ class Inbox:
         if offsets:
             self._await_sends()
             consumer.commit(offsets)  # only after every outcome above is acknowledged
+            for status, n in self._reported.items():
+                if status == PARKED:
+                    metrics.DEAD_LETTERS.labels(f"inbox:{self.department.value}").inc(n)
+                else:
+                    metrics.OUTCOMES_REPORTED.labels(self.department.value, status).inc(n)
+        self._reported.clear()
         return handled
 
     def _process_partition(self, records: list, handler: Handler, deadline: float) -> int:
@@ -256,7 +268,8 @@ class Inbox:
         if handle_many is None or len(items) < 2 or self._monotonic() >= deadline:
             return set()
         try:
-            results = handle_many(items)
+            with metrics.HANDLER_SECONDS.labels(self.department.value).time():
+                results = handle_many(items)
             if len(results) != len(items):
                 raise TypeError(f"handle_many returned {len(results)} results for {len(items)} items")
         except Exception as exc:  # noqa: BLE001 - one by one, with retries, decides each item
@@ -284,7 +297,8 @@ class Inbox:
                                                               jitter=self.retry.initial_s)):
                 with attempt:
                     self._tries[item.item_id] = attempts + attempt.retry_state.attempt_number
-                    result = handler(item)
+                    with metrics.HANDLER_SECONDS.labels(self.department.value).time():
+                        result = handler(item)
         except Exception as exc:  # noqa: BLE001 - the handler's failure is reported, not raised
             tries = self._tries[item.item_id]
             if tries < self.retry.attempts:  # out of time, not out of attempts: put back
@@ -319,6 +333,7 @@ class Inbox:
         raise TypeError(f"handler returned {type(result).__name__}, not Completed or Rejected")
 
     def _emit(self, outcome: Outcome) -> None:
+        self._reported[outcome.status.value] += 1  # counted in the metrics once committed
         topic = self.names.outcomes_of(self.department)  # this department's own: one writer per topic
         self._pending.append(self._kafka_producer().send(
             topic, key=outcome.case_id.encode(), value=self._encode_outcome(outcome, topic)))
@@ -332,6 +347,7 @@ class Inbox:
         self._pending.append(self._kafka_producer().send(
             topic, key=letter.dead_letter_id.encode(), value=self._encode_letter(letter, topic)))
         self.stats.parked += 1
+        self._reported[PARKED] += 1
 
     def _await_sends(self) -> None:
         """Block until every send of the batch is acknowledged; a failed send raises."""
@@ -360,6 +376,7 @@ class Inbox:
         """Close both clients even while Kafka is down; the batch's unsent work is dropped (it
         was not committed, so it is redelivered, DELIVERED again included)."""
         self._pending, self._tries = [], {}
+        self._reported.clear()
         try:
             self.close(wait=False)
         except Exception as exc:  # noqa: BLE001 - closing after a failure must not fail again

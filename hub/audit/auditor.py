@@ -38,6 +38,7 @@ from datetime import datetime, timezone
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from hub.observability import metrics
 from hub.audit.codec import decode_record, encode_record
 from hub.audit.intake import decode_note, note_key
 from hub.errors import Conflict
@@ -223,6 +224,7 @@ class Auditor:
                 written += metadata.topic == self.names.audit
             self._consumer.commit()  # only now: the batch's audit records are durable
             self.audited += written
+            metrics.AUDIT_RECORDS.inc(written)
         return written
 
     def _audit(self, rec) -> list:
@@ -304,8 +306,10 @@ class Auditor:
             future.get(timeout=self.settings.publish_timeout_s)
         for a in anchors:
             self._anchored[a.partition] = a.offset
+            metrics.AUDIT_HEAD_OFFSET.labels(str(a.partition)).set(a.offset)
             if self.on_anchor:
                 self.on_anchor(a)
+        metrics.AUDIT_HEAD_TIME.set(now.timestamp())
         return anchors
 
     def run(self, stop: threading.Event) -> None:

@@ -13,7 +13,7 @@ import typer
 
 from hub.cli.context import clients, run_as, settings
 from hub.security.principals import Service
-from hub.cli.options import parse_instant
+from hub.cli.options import metrics_port_option, parse_instant
 
 audit_app = typer.Typer(help="The audit trail: run the auditor, verify the chain, "
                              "who has a subject's data and why.", no_args_is_help=True)
@@ -25,12 +25,15 @@ def register(app: typer.Typer) -> None:
 
 @audit_app.command("run")
 def audit_run(anchor_every: float = typer.Option(60.0, "--anchor-every", min=1.0,
-                                                 help="Seconds between chain-head anchors.")) -> None:
+                                                 help="Seconds between chain-head anchors."),
+              metrics_port: Optional[int] = metrics_port_option()) -> None:
     """Run the auditor (exactly one per hub): chain every routing decision, item sent, outcome,
     replay and fact query into the audit topic; print each chain-head anchor as it is made."""
     from hub.audit.auditor import Auditor
+    from hub.observability.metrics import serve_metrics
 
     run_as(Service.AUDITOR)
+    serve_metrics(metrics_port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     auditor = Auditor(clients(), anchor_every_s=anchor_every,

@@ -15,6 +15,12 @@ from hub.domain.departments import Department
 from hub.domain.envelope import EventType
 
 
+def metrics_port_option() -> Optional[int]:
+    """``--metrics-port``: where a long-running process exposes its Prometheus metrics."""
+    return typer.Option(None, "--metrics-port", min=1, max=65535,
+                        help="Expose Prometheus metrics at http://127.0.0.1:PORT/metrics (default: not exposed).")
+
+
 def parse_instant(value: Optional[str], option: str) -> Optional[datetime]:
     """ISO 8601 date or date-time; a date or a naive time is China Standard Time (UTC+8)."""
     if value is None:

@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
 from hub.cli.context import clients, run_as, settings
+from hub.cli.options import metrics_port_option
 from hub.security.principals import Service
 
 
@@ -15,11 +18,14 @@ def register(app: typer.Typer) -> None:
     app.command("deadline-check")(deadline_check)
 
 
-def worker(loglevel: str = typer.Option("warning", help="faust log level.")) -> None:
+def worker(loglevel: str = typer.Option("warning", help="faust log level."),
+           metrics_port: Optional[int] = metrics_port_option()) -> None:
     """Run the router: registrations → department inboxes, routing log, dead letters."""
+    from hub.observability.metrics import serve_metrics
     from hub.worker.app import run_worker
 
     run_as(Service.ROUTER)
+    serve_metrics(metrics_port)
     run_worker(settings(), loglevel=loglevel)
 
 

@@ -51,6 +51,7 @@ from hub.wire.codec import event_to_record
 from hub.wire.serde import event_decoders, model_serializer
 from hub.worker import table_store
 from hub.worker.process import settings_env
+from hub.worker.metering import RouterMeter
 from hub.worker.processor import RouterProcessor, SourceRecord
 from hub.worker.resilience import keep_going, off_loop, until_done
 from hub.worker.stall_guard import StallGuard
@@ -160,6 +161,7 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
         return clients.batch_producer()
 
     guard = StallGuard(clients, app.conf.id, grace_s=30.0)
+    meter = RouterMeter(names)
     event_topics = set(names.all_events())
 
     def where(records: list[SourceRecord]) -> str:
@@ -167,17 +169,20 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
         more = f" and {len(records) - 1} more" if len(records) > 1 else ""
         return f"routing {first.topic}[{first.partition}]@{first.offset}{more}"
 
-    async def handle(records: list[SourceRecord], enter) -> None:
+    async def handle(records: list[SourceRecord], enter, timestamps: list[float] = ()) -> None:
         # Built on a thread (registry lookups block), written, and only then remembered: the
         # tables change once every output is durable, so a retry finds them as they were.
         # ``enter(n)``: record n's faust context, where its table changes are written.
+        started = time.time()
         prepared = await until_done(where(records), lambda: off_loop(processor.prepare_batch, records))
+        prepared_at = time.time()
         try:
             await until_done(where(records), lambda: send_all(prepared.outputs))
         except BaseException:
             prepared.discard()  # stopped or revoked: the records will be routed again
             raise
         prepared.commit(enter)
+        meter.routed(records, prepared.outputs, timestamps, started, prepared_at, time.time())
 
     ack_bound_s = max(30.0, 3 * settings.publish_timeout_s)
 
@@ -198,6 +203,7 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
         except BaseException:
             prepared.discard()
             raise
+        meter.expired(prepared.outputs)
         prepared.commit(lambda _: in_context_of(event))
         if prepared.outputs:
             log.warning("%d early supplement(s) of partition %d expired into the dead letters",
@@ -240,8 +246,10 @@ def create_app(clients: Clients, datadir: Path | None = None) -> faust.App:
         # acknowledgements per batch instead of per record (the router was bound by them). faust
         # acknowledges a batch's events only after this body has handled all of them.
         async for events in stream.take_events(settings.route_batch_max, settings.route_batch_wait_s):
+            timestamps = [event.message.timestamp for event in events]
+            meter.taken(timestamps, time.time())
             records, owners = await records_of(events)
-            await handle(records, lambda n: in_context_of(owners[n]))
+            await handle(records, lambda n: in_context_of(owners[n]), timestamps)
             now, latest = time.monotonic(), {event.message.partition: event for event in events}
             for partition, event in latest.items():
                 if now - last_sweep.setdefault(partition, now) >= sweep_every_s:

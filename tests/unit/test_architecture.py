@@ -138,7 +138,7 @@ LAYERS = (
     ("producers", "consumers", "adapters"),
     ("hub.worker", "hub.projections", "hub.audit", "hub.replay", "hub.api", "hub.memory"),
     ("hub.schema_registry", "hub.devstack"),
-    ("hub.wire", "hub.rules", "hub.kafka", "hub.security"),
+    ("hub.wire", "hub.rules", "hub.kafka", "hub.security", "hub.observability"),
     ("hub.domain", "hub.config", "hub.errors", "schemas"),
 )
 

@@ -269,3 +269,24 @@ def test_a_batch_returning_the_wrong_number_of_results_is_not_trusted(clients):
     inbox = Inbox(department, clients=clients, retry=NO_WAIT)
     assert inbox.poll_once(handler, poll_ms=10) == 3
     _each_completed_once(clients, department, handler.agency, items)  # by the one-item path
+
+
+def test_outcomes_and_handler_time_are_counted_once_committed(clients):
+    from prometheus_client import REGISTRY
+
+    def value(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    department, items = _queue(clients, 4)
+    dept = department.value
+    before = (value("oncehub_outcomes_reported_total", department=dept, status="DELIVERED"),
+              value("oncehub_outcomes_reported_total", department=dept, status="COMPLETED"),
+              value("oncehub_inbox_handler_seconds_count", department=dept))
+    clients.broker.fail_next("commit", CommitFailedError("the group rebalanced"))
+    inbox = Inbox(department, clients=clients, retry=NO_WAIT)
+    _run_until_committed(inbox, clients, _Batching(), len(items))
+    after = (value("oncehub_outcomes_reported_total", department=dept, status="DELIVERED"),
+             value("oncehub_outcomes_reported_total", department=dept, status="COMPLETED"),
+             value("oncehub_inbox_handler_seconds_count", department=dept))
+    # the first batch's commit was refused: its outcomes were not counted, the redelivery's were
+    assert [a - b for a, b in zip(after, before)] == [4, 4, 2]

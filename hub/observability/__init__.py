@@ -1,0 +1,1 @@
+"""Observability at the edge: the Prometheus metrics every hub process exposes."""
