@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from hub.api.metrics_routes import BrokerFigures, install_metrics_route
 from hub.api.audit_routes import install_audit_routes
 from hub.api.case_routes import install_case_routes
 from hub.api.facts_routes import install_facts_routes
@@ -36,7 +37,8 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
                audit_intake: AuditNoteSink | None = None,
                timeline: TimelineReader | None = None,
                read_rate_limit: str = DEFAULT_READ_LIMIT,
-               pseudonyms: Pseudonyms | None = None) -> FastAPI:
+               pseudonyms: Pseudonyms | None = None,
+               broker_figures: BrokerFigures | None = None) -> FastAPI:
     """The app; collaborators are passed in so tests can use real or fake ones.
 
     ``cases`` (a :class:`~hub.projections.cases.CaseProjection`) enables the case endpoints;
@@ -45,7 +47,8 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
     ``audit_intake``. ``read_rate_limit``: reads of personal data per token (the ``limits``
     notation, e.g. ``"120/minute"``). ``pseudonyms``: how audit notes name the subject asked
     about, and how the timeline finds it (default: the keys of ``settings``' pseudonym key file).
-    Each collaborator with a ``close()`` is closed when the app shuts down.
+    ``broker_figures``: consumer lag and dead letters parked, for ``/metrics`` (with ``cases``,
+    the case figures too). Each collaborator with a ``close()`` is closed when the app shuts down.
     """
     if (cases is not None or facts is not None or timeline is not None) and audit_intake is None:
         raise ValueError("reads of personal data need an audit intake: no read may go unaudited")
@@ -73,6 +76,7 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
     if facts is not None:
         install_facts_routes(app, tokens, facts, audit_intake, pseudonyms, limiter=limiter,
                              throttle=RefusalThrottle(settings.unauthenticated_audit_limit))
+    install_metrics_route(app, tokens, cases, broker_figures)
     install_openapi(app)
     return app
 

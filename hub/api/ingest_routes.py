@@ -21,11 +21,12 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.openapi import submission_body_schema
 from hub.api.ports import PublisherFor
-from hub.api.responses import authenticate, problem
+from hub.api.metrics_routes import count_ingest
+from hub.api.responses import answer_for, authenticate, problem
 from hub.api.tokens import TokenStore
 from hub.config import HubSettings
 from hub.domain.catalogue import CATALOGUE, spec_for_publisher
-from hub.errors import FieldError, InvalidEvent
+from hub.errors import FieldError, HubError, InvalidEvent
 from hub.kafka.topic_names import TopicNames
 
 
@@ -119,7 +120,20 @@ def install_ingest_routes(app: FastAPI, settings: HubSettings, tokens: TokenStor
         responses={401: {}, 403: {}, 404: {}, 413: {}, 422: {}, 503: {}},
     )
     async def publish(event_type: str, request: Request):
-        caller = authenticate(tokens, request)
+        # Counted for /metrics whatever the answer: accepted, or refused by which rule.
+        who = "unauthenticated"
+        try:
+            caller = authenticate(tokens, request)
+            if not isinstance(caller, JSONResponse):
+                who = caller.department.value if caller.department else caller.role.value
+            response = await _publish(event_type, request, caller)
+        except HubError as exc:
+            count_ingest(event_type, who, answer_for(exc).status)
+            raise
+        count_ingest(event_type, who, response.status_code)
+        return response
+
+    async def _publish(event_type: str, request: Request, caller):
         if isinstance(caller, JSONResponse):
             return caller
         department = caller.department

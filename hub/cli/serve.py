@@ -30,6 +30,7 @@ def serve(
         typer.echo(f"warning: no tokens in {settings().resolved_tokens_file}; "
                    "issue some with `hub tokens issue DEPARTMENT`", err=True)
     from hub.audit.intake import KafkaAuditIntake
+    from hub.kafka.lag import broker_figures
     from hub.projections.cases import CaseProjection
     from hub.projections.facts import FactsProjection
     from hub.projections.timeline import TimelineProjection
@@ -37,5 +38,6 @@ def serve(
     hub = clients()
     api = create_app(hub.settings, tokens, PublisherPool(hub), cases=CaseProjection(hub),
                      facts=FactsProjection(hub), audit_intake=KafkaAuditIntake(hub),
-                     timeline=TimelineProjection(hub), read_rate_limit=hub.settings.read_rate_limit)
+                     timeline=TimelineProjection(hub), read_rate_limit=hub.settings.read_rate_limit,
+                     broker_figures=lambda: broker_figures(hub))
     uvicorn.run(api, host=host, port=port)

@@ -24,8 +24,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the figures
     """Trips saved, the on-time rate, overdue items by department, dead letters and consumer lag."""
     from hub.domain.common import CHINA_TZ
     from hub.domain.figures import headline
-    from hub.kafka.lag import consumer_lag, depths
-    from hub.kafka.topic_names import TopicNames
+    from hub.kafka.lag import broker_figures
     from hub.projections.cases import CaseProjection
 
     hub = clients()
@@ -35,9 +34,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the figures
     midnight = now.astimezone(CHINA_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     cases = projection.all_cases()
     figures, today = headline(cases, now), headline(cases, now, since=midnight)
-    letters = {t: n for t, n in depths(hub, TopicNames(hub.settings.topic_prefix).all_dead_letters()).items() if n}
+    lags, parked = broker_figures(hub)
+    letters = {t: n for t, n in parked.items() if n}
     lag: dict[str, int] = {}
-    for row in consumer_lag(hub):
+    for row in lags:
         lag[row.group] = lag.get(row.group, 0) + row.lag
     if as_json:
         typer.echo(json.dumps({"all": figures.as_json(), "today": today.as_json(),

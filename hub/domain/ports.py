@@ -44,6 +44,9 @@ class CaseReader(Protocol):
 
     def for_subject(self, subject_id: str) -> list[CaseState]: ...
 
+    def all_cases(self) -> list[CaseState]:
+        """Every case (the headline figures: :mod:`hub.domain.figures`)."""
+
 
 @runtime_checkable
 class FactsReader(Protocol):

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from hub.kafka.admin import end_offsets
+from hub.kafka.admin import end_offsets, hub_topics
 from hub.kafka.clients import Clients
 from hub.kafka.log_reader import partitions_of
+from hub.kafka.topic_names import TopicNames
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,10 @@ def consumer_lag(clients: Clients) -> list[PartitionLag]:
     with clients.administering(client_id="oncehub-lag") as admin:
         groups = sorted(g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(prefix))
         found = admin.list_group_offsets({g: None for g in groups}) if groups else {}
+    # The hub's own topics only (not faust's internal ones): the gateway may describe those.
+    ours = set(hub_topics(prefix))
     committed = {group: {(tp.topic, tp.partition): meta.offset for tp, meta in found.get(group, {}).items()
-                         if meta is not None and meta.offset >= 0}
+                         if meta is not None and meta.offset >= 0 and tp.topic in ours}
                  for group in groups}
     topics = sorted({topic for offsets in committed.values() for topic, _ in offsets})
     return lags_of(committed, end_offsets(clients, topics) if topics else {})
@@ -64,3 +67,8 @@ def depths(clients: Clients, topics: list[str]) -> dict[str, int]:
     for tp in parts:
         held[tp.topic] += end[tp] - first[tp]
     return held
+
+
+def broker_figures(clients: Clients) -> tuple[list[PartitionLag], dict[str, int]]:
+    """Consumer lag and dead letters parked per topic (``hub serve``'s ``/metrics``)."""
+    return consumer_lag(clients), depths(clients, TopicNames(clients.settings.topic_prefix).all_dead_letters())

@@ -45,6 +45,7 @@ class Operation(StrEnum):
     READ = "READ"
     WRITE = "WRITE"
     CREATE = "CREATE"
+    DESCRIBE = "DESCRIBE"  # offsets and metadata only: no record is read
 
 
 @dataclass(frozen=True, order=True)
@@ -147,6 +148,13 @@ def _gateway(names: TopicNames) -> Iterator[Permission]:
                        "publishes for the department its bearer token names (events and keys)")
     yield from _topics(me, Operation.WRITE, [names.audit_intake], "audits every read it serves")
     yield from _views(me, names)
+    # The console's and /metrics' consumer lag and dead-letter depth: offsets, never records.
+    yield from _topics(me, Operation.DESCRIBE, [*names.all_inboxes(), *names.all_dead_letters(),
+                                                names.audit_intake],
+                       "consumer lag and dead letters parked, for the console and /metrics (offsets only)")
+    for head in (f"{names.prefix}.", f"{names.prefix}-"):
+        yield Permission(me, Resource.GROUP, head, Operation.DESCRIBE, Pattern.PREFIXED,
+                         "reads the hub's consumer groups' committed offsets (lag), never joins them")
 
 
 def plan(names: TopicNames, rules: RuleBook) -> list[Permission]:
