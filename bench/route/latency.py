@@ -20,11 +20,13 @@ from rich.progress import Progress
 
 from bench.harness.histograms import ms_summary, new_histogram, record_us
 from bench.harness.results import load_average
+from bench.route import router_metrics
 from bench.route.children import BenchChild
 from bench.route.measures import SNAP_S, ns
 from bench.route.modes import FINAL
 from bench.route.workload import open_loop_schedule
 from bench.workload import Job
+from hub.api.local_server import free_port
 from hub.config import HubSettings
 from hub.domain.outcomes import Outcome, OutcomeStatus
 from hub.domain.routing import RoutingDecision
@@ -308,11 +310,13 @@ def latency_phase(run_prefix: str, workdir: Path, jobs: Sequence[Job], items: Se
     tap.start()
     tap.ready.wait(60)
     logs = workdir / "logs"
-    worker = WorkerProcess(settings, log_file=logs / "router-latency.log")
+    metrics_port = free_port()
+    worker = WorkerProcess(settings, log_file=logs / "router-latency.log", metrics_port=metrics_port)
     fleet = BenchChild(settings, "fleet", str(workdir / "agencies"),
                        log_file=logs / "fleet-latency.log", cwd=workdir / "run")
     pool = PublisherPool(Clients(settings))  # its own: closing the pool closes its clients
     problems: list[str] = []
+    router_stages: dict[str, Any] = {}
     generator = OpenLoop(pool, jobs, items, rate)
     try:
         worker.start()
@@ -320,6 +324,7 @@ def latency_phase(run_prefix: str, workdir: Path, jobs: Sequence[Job], items: Se
         for job in warm:
             pool(job.department).publish_raw(job.event_type, job.submission)
         wait_for_warm_up(tap, warm_items, progress, logs)
+        stages_before = router_metrics.scrape(metrics_port)
         load_before = load_average()
         sending = progress.add_task(f"latency · publish {rate:g}/s", total=len(jobs))
         finishing = progress.add_task("latency · items final", total=sum(items))
@@ -339,6 +344,10 @@ def latency_phase(run_prefix: str, workdir: Path, jobs: Sequence[Job], items: Se
                 problems.append(f"latency: a component stopped (tap error: {tap.error})")
                 break
             time.sleep(SNAP_S)
+        try:
+            router_stages = router_metrics.summarise(stages_before, router_metrics.scrape(metrics_port))
+        except OSError as exc:  # the router's metrics are a breakdown, not the measurement
+            problems.append(f"latency: the router's /metrics could not be read ({exc})")
     finally:
         if generator.ident is not None:  # started
             generator.join(timeout=60)
@@ -348,6 +357,7 @@ def latency_phase(run_prefix: str, workdir: Path, jobs: Sequence[Job], items: Se
         tap.stop()
         clients.close()
     result = analyse_latency(generator.sent, dict(tap.decisions), list(tap.arrivals), rate)
+    result["router_stages"] = router_stages
     if generator.errors:
         problems.append(f"latency: {len(generator.errors)} publish(es) failed: {generator.errors[0]}")
     if result["items_missing"]:

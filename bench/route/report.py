@@ -7,6 +7,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from bench.route import router_metrics
 from bench.harness.tables import markdown_table, num, per_round
 from bench.route.latency import SEGMENTS
 from bench.route.stages import INBOX_STAGES, STAGES
@@ -134,6 +135,7 @@ def latency_part(lat: Mapping[str, Any]) -> list[str]:
         *note,
         latency_table(lat["ms"], corrected),
         "",
+        *(router_metrics.table_lines(lat["router_stages"]) if lat.get("router_stages") else []),
         "DELIVERED → COMPLETED by the number of items in the item's event (p50 / p90 ms): "
         + "; ".join(f"{k}: {v['p50_ms']:.1f} / {v['p90_ms']:.1f} (n={v['count']})"
                     for k, v in lat["handle_ms_by_items_in_event"].items()) + ".",

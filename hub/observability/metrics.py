@@ -26,8 +26,8 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 log = logging.getLogger(__name__)
 
 # Seconds: from a few milliseconds (a quiet router) to minutes (a backlog, a broker restart).
-LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0,
-                   300.0)
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15,
+                   0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 # Seconds from an item's request to its completion: minutes in the demo, days by the rules.
 COMPLETION_BUCKETS = (1.0, 10.0, 60.0, 600.0, 3600.0, 6 * 3600.0, 86_400.0, 3 * 86_400.0,
                       7 * 86_400.0, 15 * 86_400.0, 30 * 86_400.0)

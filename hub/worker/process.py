@@ -28,8 +28,9 @@ def settings_env(settings: HubSettings) -> dict[str, str]:
 class WorkerProcess:
     """``with WorkerProcess(settings) as worker:`` — the router runs until the block ends."""
 
-    def __init__(self, settings: HubSettings, log_file: Path | None = None, loglevel: str = "warning"):
-        self.settings, self.loglevel = settings, loglevel
+    def __init__(self, settings: HubSettings, log_file: Path | None = None, loglevel: str = "warning",
+                 metrics_port: int | None = None):
+        self.settings, self.loglevel, self.metrics_port = settings, loglevel, metrics_port
         self.log_file = log_file or Path(settings.state_dir) / "logs" / f"worker-{settings.topic_prefix}.log"
         self._proc: subprocess.Popen | None = None
 
@@ -37,7 +38,8 @@ class WorkerProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "worker", "--loglevel", self.loglevel],
+                [sys.executable, "-m", "hub.cli", "worker", "--loglevel", self.loglevel,
+                 *(["--metrics-port", str(self.metrics_port)] if self.metrics_port else [])],
                 env=settings_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
             )
         return self
