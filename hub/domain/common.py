@@ -17,6 +17,7 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -81,14 +82,30 @@ def _past_instant(value: datetime, info: ValidationInfo) -> datetime:
     return value
 
 
-ResidentId = Annotated[str, AfterValidator(_check_resident_id)]
+def _text_not_a_number(value):
+    # pydantic would read a number as seconds since 1970: the OpenAPI document promises ISO 8601
+    # text, and a department sending 0 for a date has a bug worth hearing about.
+    if isinstance(value, (int, float)):
+        raise PydanticCustomError("iso_8601_text", "must be ISO 8601 text (e.g. 2018-06-30 or "
+                                  "2018-06-30T09:00:00+08:00), not a number")
+    return value
+
+
+IsoText = BeforeValidator(_text_not_a_number)
+
+# The shapes in the OpenAPI document too (the check characters and dates no JSON Schema states:
+# those are answered 422 naming the rule), so a generated client starts from the right shape.
+ResidentId = Annotated[str, Field(json_schema_extra={"pattern": identifiers.ID_PATTERN}),
+                       AfterValidator(_check_resident_id)]
 """Resident identity number (居民身份证号码), GB 11643-1999."""
 
-Uscc = Annotated[str, AfterValidator(_check_uscc)]
+Uscc = Annotated[str, Field(json_schema_extra={"pattern": identifiers.USCC_PATTERN}),
+                 AfterValidator(_check_uscc)]
 """Unified social credit code (统一社会信用代码), GB 32100-2015."""
 
-PastDate = Annotated[date, AfterValidator(_not_future_date)]
-PastInstant = Annotated[datetime, AfterValidator(_past_instant)]
+Day = Annotated[date, IsoText]
+PastDate = Annotated[date, IsoText, AfterValidator(_not_future_date)]
+PastInstant = Annotated[datetime, IsoText, AfterValidator(_past_instant)]
 def _two_places(value: Decimal) -> Decimal:
     # pydantic's decimal_places ignores trailing zeros ("3000.100" passes); Avro decimal(18, 2)
     # needs exactly scale 2, and after that check quantizing loses nothing.

@@ -18,6 +18,7 @@ from hub.domain.common import (
     ChineseName,
     HubModel,
     Money,
+    Day,
     PastDate,
     PastInstant,
     Person,
@@ -235,7 +236,7 @@ class RetirementApproved(HubModel):
     approval_number: str = Field(pattern=r"^[A-Z0-9-]{6,30}$")
     person: Person
     retirement_type: RetirementType
-    retirement_date: date
+    retirement_date: Day
     approved_on: PastDate
     monthly_pension: Money
     insured_region: str = Field(pattern=r"^\d{6}$", description="参保地行政区划代码")

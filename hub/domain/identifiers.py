@@ -20,8 +20,10 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 # [0-9], not \d: \d also matches full-width and other Unicode digits.
-_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
-_USCC_SHAPE = re.compile(f"[{USCC_ALPHABET}]{{18}}")
+ID_PATTERN = "^[0-9]{17}[0-9X]$"
+USCC_PATTERN = f"^[{USCC_ALPHABET}]{{18}}$"
+_ID_SHAPE = re.compile(ID_PATTERN.strip("^$"))
+_USCC_SHAPE = re.compile(USCC_PATTERN.strip("^$"))
 
 Problem = tuple[str, str]
 

@@ -190,3 +190,17 @@ def test_a_log_that_cannot_be_read_is_a_503(hub):
 def test_case_routes_without_an_audit_intake_are_refused_at_start():
     with pytest.raises(ValueError, match="audit intake"):
         create_app(HubSettings(), TokenStore(TOKENS), lambda d: None, cases=InMemoryCases())
+
+
+def test_the_openapi_document_links_a_receipt_to_its_case_and_a_case_to_its_subjects(hub):
+    spec = hub.client.get("/openapi.json").json()
+    get_case = spec["paths"]["/v1/cases/{case_id}"]["get"]
+    subject_cases = spec["paths"]["/v1/subjects/{subject_id}/cases"]["get"]
+    publish = spec["paths"]["/v1/events/marriage_registered"]["post"]
+    link = publish["responses"]["202"]["links"]["GetCase"]
+    assert link == {"operationId": get_case["operationId"], "parameters": {"case_id": "$response.body#/case_id"},
+                    "description": link["description"]}
+    onward = get_case["responses"]["200"]["links"]["GetSubjectCases"]
+    assert onward["operationId"] == subject_cases["operationId"]
+    assert onward["parameters"] == {"subject_id": "$response.body#/subject_ids/0"}
+    assert {"401", "404", "429", "500", "503"} <= set(get_case["responses"])

@@ -297,6 +297,18 @@ def test_rule_errors_are_a_422_list_of_field_rule_message(make):
     assert len(hub.calls) == 1 and hub.written == []
 
 
+@pytest.mark.parametrize("value", [0, 1718000000, 1.5, True])
+def test_a_number_for_a_time_or_a_date_is_refused_not_read_as_seconds_since_1970(make, value):
+    client, hub = make()
+    raw = marriage()
+    raw["occurred_at"], raw["payload"]["registered_on"] = value, value
+    response = client.post(MARRIAGE, content=encode(raw), headers=auth(CIVIL))
+    assert response.status_code == 422, response.text
+    assert sorted((e["field"], e["rule"]) for e in response.json()["errors"]) == [
+        ("occurred_at", "iso_8601_text"), ("payload.registered_on", "iso_8601_text")]
+    assert hub.written == []
+
+
 def test_unavailable_broker_is_a_503_with_retry_after(make):
     client, hub = make()
     hub.unavailable = True
@@ -318,13 +330,25 @@ def test_openapi_document_is_valid_and_lists_the_six_submissions(make):
     schemas = spec["components"]["schemas"]
     expected = {f"Submission_{s.record_name}_" for s in CATALOGUE.values()}
     assert expected <= set(schemas)
-    body = spec["paths"]["/v1/events/{event_type}"]["post"]["requestBody"]
-    refs = [r["$ref"] for r in body["content"]["application/json"]["schema"]["oneOf"]]
-    assert sorted(refs) == sorted(f"#/components/schemas/{name}" for name in expected)
+    # one operation per event type, each with its own body: a generated client sends each type
+    # only its own submission
+    assert "/v1/events/{event_type}" not in spec["paths"]
+    for s in CATALOGUE.values():
+        operation = spec["paths"][f"/v1/events/{s.event_type.value}"]["post"]
+        body = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": f"#/components/schemas/Submission_{s.record_name}_"}
+        assert operation["operationId"] == f"publish_{s.event_type.value}"
+        assert operation["security"] == [{"bearerAuth": []}]
+        responses = operation["responses"]
+        assert {"202", "401", "403", "404", "409", "413", "422", "500", "503"} <= set(responses)
+        assert responses["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Receipt"}
+        for status, answer in responses.items():
+            if int(status) >= 400:  # every refusal documents the error body
+                assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Problems"}
     marriage_schema = schemas["Submission_MarriageRegistered_"]
     assert {"payload", "occurred_at"} <= set(marriage_schema["required"])
-    responses = spec["paths"]["/v1/events/{event_type}"]["post"]["responses"]
-    assert {"202", "401", "403", "404", "413", "422", "503"} <= set(responses)
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert {"Receipt", "Problems"} <= set(schemas)
 
 
 def test_event_types_endpoint_lists_the_catalogue(make):
