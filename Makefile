@@ -40,6 +40,10 @@ bench-route: stack
 bench-ingest: stack
 	$(BIN)/python -m bench.ingest_bench
 
+.PHONY: bench-inbox
+bench-inbox: stack
+	$(BIN)/python -m bench.inbox_bench
+
 .PHONY: bench-timeline
 bench-timeline: stack
 	$(BIN)/python -m bench.timeline_bench
@@ -100,6 +104,7 @@ bench-all: stack
 	  echo "exit $$rc after $$((SECONDS - started)) s"; }; \
 	one publish   bench.publish_bench --short; \
 	one route     bench.route_bench --events 400 --rounds 1 --duration 5 --stage-events 200; \
+	one inbox     bench.inbox_bench --short; \
 	one timeline  bench.timeline_bench --short; \
 	one replay    bench.replay_bench --short; \
 	one verify    bench.verify_bench --short; \

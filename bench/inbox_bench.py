@@ -1,7 +1,7 @@
 """Inbox throughput: one department's inbox with the SQL adapter on SQLite, beside a raw
 kafka-python consume → produce → commit loop over the same records, in the same run.
 
-    .venv/bin/python -m bench.inbox_bench                  # 20,000 items, 2 rounds, ~2 minutes
+    .venv/bin/python -m bench.inbox_bench                  # 10,000 items, 2 rounds, ~5 minutes
     .venv/bin/python -m bench.inbox_bench --short          # 3,000 items, 1 round (make bench-all)
 
 ``--items`` tax work items (routed in-process from generated registrations by the real rules,
@@ -280,7 +280,7 @@ def render(results: dict[str, Any]) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = cli.parser("inbox", __doc__)
-    cli.option(parser, "--items", 20_000, "tax work items to write and consume")
+    cli.option(parser, "--items", 10_000, "tax work items to write and consume")
     cli.option(parser, "--rounds", 2, "rounds of every mode")
     parser.add_argument("--modes", default=",".join(MODES),
                         help=f"comma-separated modes to run, raw always among them (default all: {','.join(MODES)})")

@@ -22,7 +22,8 @@ from typing import Any
 
 from bench.harness.results import RESULTS_DIR
 
-ORDER = ("publish", "route", "timeline", "replay", "verify", "security", "shredding", "rss", "ingest")
+ORDER = ("publish", "route", "inbox", "timeline", "replay", "verify", "security", "shredding", "rss",
+         "ingest")
 Results = Mapping[str, Any]
 
 
@@ -55,6 +56,12 @@ def route(r: Results) -> tuple[str, str]:
     return (f"router {fmt(dig(r, 'throughput', 'modes', 'router', 'events_per_s'))} events/s; item "
             f"due → COMPLETED p50 {fmt(dig(r, 'latency', 'ms', 'item', 'p50_ms'), ',.1f')} ms",
             f"router ÷ faust raw: events/s {times(dig(r, 'throughput', 'ratios', 'router', 'ratio'))}")
+
+
+def inbox(r: Results) -> tuple[str, str]:
+    return (f"inbox, SQL adapter on SQLite {fmt(dig(r, 'summary', 'batch_500', 'items_per_s'))} items/s "
+            f"(one transaction per item: {fmt(dig(r, 'summary', 'one_by_one_20', 'items_per_s'))})",
+            f"÷ raw consume-produce-commit: {times(dig(r, 'summary', 'batch_500', 'vs_raw'))}")
 
 
 def timeline(r: Results) -> tuple[str, str]:
@@ -123,7 +130,7 @@ def declared(r: Results) -> tuple[str, str]:
 
 
 HEADLINES: dict[str, Callable[[Results], tuple[str, str]]] = {
-    "publish": publish, "route": route, "timeline": timeline, "replay": replay, "verify": verify,
+    "publish": publish, "route": route, "inbox": inbox, "timeline": timeline, "replay": replay, "verify": verify,
     "security": security, "shredding": shredding, "rss": rss, "ingest": ingest,
 }
 
