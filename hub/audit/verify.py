@@ -114,7 +114,12 @@ def _check(walker: ChainWalker, rec) -> bool:
         record = decode_record(rec.value)
     except ValueError as exc:
         return walker.unreadable(rec.partition, rec.offset, str(exc))
-    return walker.feed(StoredAudit(rec.partition, rec.offset, record))
+    except (UnicodeError, RecursionError) as exc:  # a lone surrogate, absurd nesting: a verdict, not a crash
+        return walker.unreadable(rec.partition, rec.offset, f"not a readable audit record ({type(exc).__name__})")
+    try:
+        return walker.feed(StoredAudit(rec.partition, rec.offset, record))
+    except (UnicodeError, RecursionError) as exc:  # content that cannot be re-encoded to hash it
+        return walker.unreadable(rec.partition, rec.offset, f"content cannot be hashed ({type(exc).__name__})")
 
 
 def _seed(walker: ChainWalker, consumer: KafkaConsumer, parts: list[TopicPartition],

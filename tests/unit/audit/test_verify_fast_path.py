@@ -214,3 +214,12 @@ def test_records_as_the_hub_writes_them_are_never_decoded(monkeypatch, tmp_path)
     verdict = _verified(_chain(5) + [encode_record(AuditRecord.after(GENESIS, AWKWARD))], tmp_path)
     assert (verdict.ok, verdict.offset) == (False, 5)  # judged on the fast path: a wrong link
     assert "does not link" in verdict.reason
+
+
+@pytest.mark.parametrize("content", [b'{"note":"\\ud800"}', b'{"n":' + b"[" * 100_000 + b"]" * 100_000 + b"}"],
+                         ids=["lone surrogate", "absurd nesting"])
+def test_content_that_cannot_be_read_or_rehashed_is_a_verdict_not_a_crash(content, tmp_path):
+    chain = _chain(2)
+    prev = decode_record(chain[-1]).hash
+    verdict = _verified([*chain, _forged(prev, content)], tmp_path)
+    assert not verdict.ok and (verdict.partition, verdict.offset) == (0, 2)
