@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from hub.api.console.routes import install_console
 from hub.api.metrics_routes import BrokerFigures, install_metrics_route
 from hub.api.audit_routes import install_audit_routes
 from hub.api.case_routes import install_case_routes
@@ -66,6 +67,7 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
     def healthz() -> dict:
         return {"status": "ok"}
 
+    reads = None
     if audit_intake is not None:
         pseudonyms = pseudonyms or pseudonyms_of(settings)
         reads = PersonalReads(tokens, limiter, audit_intake, pseudonyms)
@@ -77,6 +79,8 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
         install_facts_routes(app, tokens, facts, audit_intake, pseudonyms, limiter=limiter,
                              throttle=RefusalThrottle(settings.unauthenticated_audit_limit))
     install_metrics_route(app, tokens, cases, broker_figures)
+    if cases is not None:
+        install_console(app, tokens, cases, reads if audit_intake is not None else None, broker_figures)
     install_openapi(app)
     return app
 

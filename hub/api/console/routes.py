@@ -1,0 +1,158 @@
+"""``/console``: the operator's pages on ``hub serve``.
+
+- ``/console`` — today's figures: trips saved (items completed in the back office), 按时办结率,
+  overdue items per department, consumer lag per group, dead letters parked per topic;
+- ``/console/cases?q=`` — a case by id, or every case about a subject; ``/console/cases/{id}`` —
+  a case's timeline. These show people's cases, so each is audited like the API's reads (a
+  ``ReadNote`` on the audit intake before the page is sent; 503 if it cannot be).
+
+Operators only (:mod:`hub.api.console.sessions`). Figures come from the same functions as
+``hub status`` and ``/metrics`` (:mod:`hub.domain.figures`, the broker's figures).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from hub.api.console.sessions import COOKIE, TTL_S, ConsoleSessions, same_origin
+from hub.api.metrics_routes import BrokerFigures
+from hub.api.personal_reads import PersonalReads
+from hub.api.tokens import TokenStore
+from hub.domain.case import CaseState, ItemState
+from hub.domain.catalogue import spec_for
+from hub.domain.common import CHINA_TZ
+from hub.domain.figures import headline
+from hub.domain.ports import CaseReader
+from hub.errors import HubError
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+FORM_LIMIT = 4096  # a sign-in form: a token, no more
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.0%}"
+
+
+def _verdict(item: ItemState) -> str:
+    if item.overdue and not item.final:
+        return "OVERDUE"
+    return {True: "on time · 按时", False: "late · 超时", None: "open"}[item.on_time()]
+
+
+def _verdict_class(item: ItemState) -> str:
+    return {"OVERDUE": "overdue", "late · 超时": "late", "on time · 按时": "ontime"}.get(_verdict(item), "")
+
+
+def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: PersonalReads | None,
+                    broker: BrokerFigures | None = None,
+                    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+    sessions = ConsoleSessions(tokens)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals.update(percent=_percent, when=_when, verdict=_verdict, verdict_class=_verdict_class)
+    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
+
+    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, {"signed_in": True, **context}, status_code=status)
+
+    def to_login() -> RedirectResponse:
+        return RedirectResponse("/console/login", status_code=303)
+
+    @app.get("/console/login", include_in_schema=False)
+    def login_form(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "login.html", {"signed_in": False})
+
+    @app.post("/console/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        if not same_origin(request):
+            return HTMLResponse("cross-origin sign-in refused", status_code=403)
+        body = await request.body()
+        token = (parse_qs(body[:FORM_LIMIT].decode("utf-8", "replace")).get("token") or [""])[0]
+        session, why = sessions.sign_in(token)
+        if session is None:
+            return templates.TemplateResponse(request, "login.html", {"signed_in": False, "error": why},
+                                              status_code=401)
+        answer = RedirectResponse("/console", status_code=303)
+        answer.set_cookie(COOKIE, session, max_age=int(TTL_S), path="/console", httponly=True,
+                          samesite="strict", secure=request.url.scheme == "https")
+        return answer
+
+    @app.post("/console/logout", include_in_schema=False)
+    def logout(request: Request) -> Response:
+        if not same_origin(request):
+            return HTMLResponse("cross-origin request refused", status_code=403)
+        sessions.sign_out(request)
+        answer = to_login()
+        answer.delete_cookie(COOKIE, path="/console")
+        return answer
+
+    @app.get("/console", include_in_schema=False)
+    async def today(request: Request) -> Response:
+        if sessions.caller(request) is None:
+            return to_login()
+        now = clock()
+        await run_in_threadpool(cases.catch_up)
+        everything = await run_in_threadpool(cases.all_cases)
+        midnight = now.astimezone(CHINA_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+        lags, parked, broker_error = [], {}, None
+        if broker is not None:
+            try:
+                lags, parked = await run_in_threadpool(broker)
+            except HubError as exc:  # the figures from the cases still stand
+                broker_error = f"the broker's figures are unavailable now: {exc}"
+        per_group: dict[str, int] = {}
+        for row in lags:
+            per_group[row.group] = per_group.get(row.group, 0) + row.lag
+        return page(request, "dashboard.html", at=_when(now),
+                    all=headline(everything, now), today=headline(everything, now, since=midnight),
+                    lag=sorted(per_group.items()), broker_error=broker_error,
+                    dead_letters=sorted((t, n) for t, n in parked.items() if n),
+                    dead_letters_total=sum(parked.values()))
+
+    @app.get("/console/cases", include_in_schema=False)
+    async def search(request: Request, q: str = "") -> Response:
+        caller = sessions.caller(request)
+        if caller is None:
+            return to_login()
+        q = q.strip()
+        found: list[CaseState] = []
+        if q:
+            await run_in_threadpool(cases.catch_up)
+            case = await run_in_threadpool(cases.case, q)
+            found = [case] if case is not None else await run_in_threadpool(cases.for_subject, q)
+            if reads is None:
+                return page(request, "cases.html", status=503, q=q, found=[])
+            await reads.disclosing(reads.note(caller, "console_search", [c.case_id for c in found],
+                                              subject=None if case is not None else q))
+        return page(request, "cases.html", q=q, found=found)
+
+    @app.get("/console/cases/{case_id}", include_in_schema=False)
+    async def show_case(request: Request, case_id: str) -> Response:
+        caller = sessions.caller(request)
+        if caller is None:
+            return to_login()
+        await run_in_threadpool(cases.catch_up)
+        case = await run_in_threadpool(cases.case, case_id)
+        if case is None:
+            return page(request, "cases.html", status=404, q=case_id, found=[])
+        if reads is None:
+            return HTMLResponse("case pages need the audit intake", status_code=503)
+        await reads.disclosing(reads.note(caller, "console_case", [case.case_id], requested_case_id=case_id))
+        items = sorted(case.items.values(), key=lambda i: (i.requested_at or case.opened_at or clock(), i.department))
+        title = spec_for(case.event_type).title_zh if case.event_type else "?"
+        return page(request, "case.html", case=case, items=items, title=title)

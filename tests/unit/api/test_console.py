@@ -1,0 +1,81 @@
+"""The operator console on the in-memory case view and audit intake: operator sign-in with a
+session cookie (never the token), today's figures, case search and timeline — audited — and
+refusals for other tokens, other origins and no session."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from hub.api.app import create_app
+from hub.api.console.sessions import COOKIE
+from hub.api.tokens import TokenStore
+from hub.config import HubSettings
+from hub.kafka.lag import PartitionLag
+from hub.memory import InMemoryAuditNotes
+from tests.unit.api.test_case_routes import NOW, TOKENS, Hub
+
+ORIGIN = {"Origin": "http://testserver"}
+
+
+def _console(broker=None):
+    hub, notes = Hub(), InMemoryAuditNotes()
+    client = TestClient(create_app(HubSettings(), TokenStore(TOKENS, clock=lambda: NOW), lambda d: None,
+                                   cases=hub.cases, audit_intake=notes, broker_figures=broker))
+    return hub, notes, client
+
+
+def _signed_in(client: TestClient, token: str = "ops"):
+    return client.post("/console/login", data={"token": token}, headers=ORIGIN, follow_redirects=False)
+
+
+def test_an_operator_signs_in_and_the_browser_holds_a_session_not_the_token():
+    _, _, client = _console()
+    assert client.get("/console", follow_redirects=False).headers["location"] == "/console/login"
+    answer = _signed_in(client)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console"
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and "ops" not in cookie.split(";")[0].split("=", 1)[1]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+    assert client.get("/console").status_code == 200
+    client.post("/console/logout", headers=ORIGIN)
+    assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_other_tokens_other_origins_and_forged_sessions_are_refused():
+    _, _, client = _console()
+    for token, why in (("police", "operator tokens"), ("audit", "operator tokens"), ("nope", "unknown"),
+                       ("old", "expired"), ("gone", "revoked")):
+        answer = _signed_in(client, token)
+        assert answer.status_code == 401 and why.split()[0] in answer.text, token
+    assert client.post("/console/login", data={"token": "ops"}).status_code == 403  # no Origin
+    assert client.post("/console/login", data={"token": "ops"},
+                       headers={"Origin": "http://evil.example"}).status_code == 403
+    client.cookies.set(COOKIE, "made-up", path="/console")
+    assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_today_shows_trips_saved_the_on_time_rate_lag_and_dead_letters():
+    lags = [PartitionLag("oncehub.agency.tax", "oncehub.inbox.tax", 0, committed=1, end=4)]
+    _, _, client = _console(broker=lambda: (lags, {"oncehub.dlq": 2, "oncehub.dlq.tax": 0}))
+    _signed_in(client)
+    html = client.get("/console").text
+    # the marriage: the provident fund completed its item (one trip saved), public security refused its own
+    assert 'id="trips-saved-all"><div class="value">1<' in html
+    assert "PROVIDENT_FUND" in html and "PUBLIC_SECURITY" in html
+    assert "oncehub.agency.tax</td><td class=\"num\">3" in html
+    assert 'id="dead-letters"><div class="value error">2<' in html
+
+
+def test_case_search_and_timeline_are_audited_reads():
+    hub, notes, client = _console()
+    _signed_in(client)
+    found = client.get("/console/cases", params={"q": hub.spouse_a}).text
+    assert hub.case_id in found
+    page = client.get(f"/console/cases/{hub.case_id}")
+    assert page.status_code == 200
+    assert "HPF-778899" in page.text and "not in this household" in page.text
+    routes = [n.route for n in notes.notes]
+    assert routes == ["console_search", "console_case"]
+    assert all(n.role == "operator" and n.case_ids == [hub.case_id] for n in notes.notes)
+    assert hub.spouse_a not in str([n.model_dump() for n in notes.notes])  # pseudonymised
+    assert client.get("/console/cases/no-such-case").status_code == 404
