@@ -39,7 +39,7 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
                timeline: TimelineReader | None = None,
                read_rate_limit: str = DEFAULT_READ_LIMIT,
                pseudonyms: Pseudonyms | None = None,
-               broker_figures: BrokerFigures | None = None) -> FastAPI:
+               broker_figures: BrokerFigures | None = None, dead_letters=None) -> FastAPI:
     """The app; collaborators are passed in so tests can use real or fake ones.
 
     ``cases`` (a :class:`~hub.projections.cases.CaseProjection`) enables the case endpoints;
@@ -49,7 +49,8 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
     notation, e.g. ``"120/minute"``). ``pseudonyms``: how audit notes name the subject asked
     about, and how the timeline finds it (default: the keys of ``settings``' pseudonym key file).
     ``broker_figures``: consumer lag and dead letters parked, for ``/metrics`` (with ``cases``,
-    the case figures too). Each collaborator with a ``close()`` is closed when the app shuts down.
+    the case figures too). ``dead_letters``: the console's dead-letter desk (list, re-drive).
+    Each collaborator with a ``close()`` is closed when the app shuts down.
     """
     if (cases is not None or facts is not None or timeline is not None) and audit_intake is None:
         raise ValueError("reads of personal data need an audit intake: no read may go unaudited")
@@ -80,7 +81,8 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
                              throttle=RefusalThrottle(settings.unauthenticated_audit_limit))
     install_metrics_route(app, tokens, cases, broker_figures)
     if cases is not None:
-        install_console(app, tokens, cases, reads if audit_intake is not None else None, broker_figures)
+        install_console(app, tokens, cases, reads if audit_intake is not None else None, broker_figures,
+                        dead_letters)
     install_openapi(app)
     return app
 

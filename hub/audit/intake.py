@@ -7,7 +7,7 @@ so a replay or a query is not reported done before its audit note is durable.
 
 from __future__ import annotations
 
-from hub.domain.audit_entries import ErasureNote, FactQueryNote, Note, ReadNote
+from hub.domain.audit_entries import ErasureNote, FactQueryNote, Note, ReadNote, RedriveNote
 from hub.errors import NotAudited
 from hub.kafka.clients import Clients
 from hub.kafka.failures import unavailable_as_hub_error
@@ -19,6 +19,8 @@ def note_key(note: Note) -> bytes:
         return note.token_id.encode()  # one token's reads stay in order, in one partition
     if isinstance(note, FactQueryNote | ErasureNote):
         return note.subject_ref.encode()
+    if isinstance(note, RedriveNote):
+        return note.redrive_id.encode()
     return note.replay_id.encode()
 
 

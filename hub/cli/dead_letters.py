@@ -40,14 +40,20 @@ def dlq_redrive(
     ids: list[str] = typer.Argument(None, help="Dead-letter ids to redrive."),
     all_: bool = typer.Option(False, "--all", help="Redrive every dead letter."),
 ) -> None:
-    """Send parked records back to their source topic (after fixing the cause)."""
-    from hub.kafka.dead_letters import dead_letters, redrive
+    """Send parked records back to their source topic (after fixing the cause); audited."""
+    from hub.audit.intake import KafkaAuditIntake
+    from hub.kafka.dead_letters import dead_letters, redrive_noted
+    from hub.replay.run import operator
 
     letters = [l for l in dead_letters(clients()) if all_ or l.dead_letter_id in (ids or [])]
     missing = set(ids or []) - {l.dead_letter_id for l in letters}
     if missing:
         raise NotFound(f"unknown dead-letter id(s): {', '.join(sorted(missing))}")
-    done = redrive(clients(), letters)
+    intake = KafkaAuditIntake(clients())
+    try:
+        done = redrive_noted(clients(), letters, intake, requested_by=operator(), via="cli")
+    finally:
+        intake.close()
     typer.echo(f"redriven {done.sent} record(s)")
     for letter in done.gone:
         typer.echo(f"not redriven: {letter.dead_letter_id}: {letter.source_topic}"

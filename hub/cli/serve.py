@@ -30,14 +30,16 @@ def serve(
         typer.echo(f"warning: no tokens in {settings().resolved_tokens_file}; "
                    "issue some with `hub tokens issue DEPARTMENT`", err=True)
     from hub.audit.intake import KafkaAuditIntake
+    from hub.kafka.dead_letters import DeadLetterDesk
     from hub.kafka.lag import broker_figures
     from hub.projections.cases import CaseProjection
     from hub.projections.facts import FactsProjection
     from hub.projections.timeline import TimelineProjection
 
     hub = clients()
+    intake = KafkaAuditIntake(hub)
     api = create_app(hub.settings, tokens, PublisherPool(hub), cases=CaseProjection(hub),
-                     facts=FactsProjection(hub), audit_intake=KafkaAuditIntake(hub),
+                     facts=FactsProjection(hub), audit_intake=intake,
                      timeline=TimelineProjection(hub), read_rate_limit=hub.settings.read_rate_limit,
-                     broker_figures=lambda: broker_figures(hub))
+                     broker_figures=lambda: broker_figures(hub), dead_letters=DeadLetterDesk(hub, intake))
     uvicorn.run(api, host=host, port=port)

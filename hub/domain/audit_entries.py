@@ -42,6 +42,7 @@ class AuditKind(StrEnum):
     FACT_QUERY = "fact_query"
     PERSONAL_READ = "personal_read"
     ERASURE = "erasure"
+    REDRIVE = "redrive"
 
 
 # An agency's free text kept in the chain: enough to say why, too short to hold a document.
@@ -179,7 +180,21 @@ class ErasureNote(_Note):
     departments: list[str] = []
 
 
-Note = ReplayNote | FactQueryNote | ReadNote | ErasureNote
+class RedriveNote(_Note):
+    """Posted to the audit intake by ``hub dlq redrive`` and the console's re-drive once parked
+    records are sent back to their source topics: which letters, by whom, from where."""
+
+    kind: Literal["redrive"] = "redrive"
+    redrive_id: str = Field(min_length=1)
+    at: datetime
+    requested_by: str = Field(min_length=1)
+    via: Literal["cli", "console"]
+    dead_letter_ids: list[str] = []
+    sent: int = Field(ge=0)
+    gone: int = Field(ge=0, description="letters whose record is past its topic's retention")
+
+
+Note = ReplayNote | FactQueryNote | ReadNote | ErasureNote | RedriveNote
 
 
 def note_entry(note: Note, src: dict) -> dict:

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
+from datetime import datetime, timezone
 from typing import NamedTuple
 
 from kafka import TopicPartition
 
+from hub.domain.audit_entries import RedriveNote
 from hub.domain.dead_letters import DeadLetter
+from hub.domain.ports import AuditNoteSink
 from hub.domain.departments import Department
-from hub.errors import Unavailable
+from hub.errors import InvalidOption, NotFound, Unavailable
 from hub.kafka.clients import Clients
 from hub.kafka.failures import unavailable_as_hub_error
 from hub.kafka.log_reader import read_from_start
@@ -100,3 +104,45 @@ def redrive(clients: Clients, letters: list[DeadLetter]) -> Redriven:
         for future in futures:
             future.get(timeout=clients.settings.publish_timeout_s)
     return Redriven(len(futures), gone)
+
+
+def redrive_noted(clients: Clients, letters: list[DeadLetter], intake: AuditNoteSink, *,
+                  requested_by: str, via: str, clock=lambda: datetime.now(timezone.utc)) -> Redriven:
+    """:func:`redrive`, then a :class:`~hub.domain.audit_entries.RedriveNote` on the audit intake
+    (``hub dlq redrive`` and the console's re-drive: who sent which letters back, from where).
+    The records are sent first: a re-drive that failed changed nothing worth noting."""
+    done = redrive(clients, letters)
+    intake.post(RedriveNote(redrive_id=str(uuid.uuid4()), at=clock(), requested_by=requested_by, via=via,
+                            dead_letter_ids=sorted(letter.dead_letter_id for letter in letters),
+                            sent=done.sent, gone=len(done.gone)))
+    return done
+
+
+class DeadLetterDesk:
+    """The dead letters as the console works them: list, and re-drive by id (audited).
+
+    ``hub serve`` runs as the gateway, which writes event topics but never an inbox (only the
+    router does: agencies trust what arrives there), so the desk re-drives parked events and
+    refuses an agency's parked item, naming the operator's command for it."""
+
+    def __init__(self, clients: Clients, intake: AuditNoteSink):
+        self._clients, self._intake = clients, intake
+        self._writable = set(TopicNames(clients.settings.topic_prefix).all_events())
+
+    def redrivable(self, letter: DeadLetter) -> bool:
+        return letter.source_topic in self._writable
+
+    def letters(self) -> list[DeadLetter]:
+        return dead_letters(self._clients)
+
+    def redrive(self, ids: list[str], requested_by: str) -> Redriven:
+        """Re-drive the letters ``ids``; :class:`~hub.errors.NotFound` names any unknown id."""
+        chosen = [letter for letter in self.letters() if letter.dead_letter_id in set(ids)]
+        missing = set(ids) - {letter.dead_letter_id for letter in chosen}
+        if missing:
+            raise NotFound(f"unknown dead-letter id(s): {', '.join(sorted(missing))}")
+        refused = [letter.dead_letter_id for letter in chosen if not self.redrivable(letter)]
+        if refused:
+            raise InvalidOption(f"only the router writes inboxes: re-drive {', '.join(refused)} with "
+                                f"`hub dlq redrive {' '.join(refused)}` as the operator")
+        return redrive_noted(self._clients, chosen, self._intake, requested_by=requested_by, via="console")

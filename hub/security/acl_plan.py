@@ -149,9 +149,13 @@ def _gateway(names: TopicNames) -> Iterator[Permission]:
     yield from _topics(me, Operation.WRITE, [names.audit_intake], "audits every read it serves")
     yield from _views(me, names)
     # The console's and /metrics' consumer lag and dead-letter depth: offsets, never records.
-    yield from _topics(me, Operation.DESCRIBE, [*names.all_inboxes(), *names.all_dead_letters(),
-                                                names.audit_intake],
-                       "consumer lag and dead letters parked, for the console and /metrics (offsets only)")
+    yield from _topics(me, Operation.DESCRIBE, [names.audit_intake],
+                       "consumer lag, for the console and /metrics (offsets only)")
+    # The console's dead-letter desk (operator sessions only, each re-drive audited) lists the
+    # letters and re-drives parked *events* (topics it already reads and writes). Only the router
+    # writes inboxes, so an agency's parked item is re-driven by the operator (`hub dlq redrive`).
+    yield from _topics(me, Operation.READ, names.all_dead_letters(),
+                       "the console lists dead letters (coordinates and reasons, no content)")
     for head in (f"{names.prefix}.", f"{names.prefix}-"):
         yield Permission(me, Resource.GROUP, head, Operation.DESCRIBE, Pattern.PREFIXED,
                          "reads the hub's consumer groups' committed offsets (lag), never joins them")

@@ -60,8 +60,10 @@ def _verdict_class(item: ItemState) -> str:
 
 
 def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: PersonalReads | None,
-                    broker: BrokerFigures | None = None,
+                    broker: BrokerFigures | None = None, dead_letters=None,
                     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+    """``dead_letters``: a :class:`~hub.kafka.dead_letters.DeadLetterDesk` (``letters()``,
+    ``redrive(ids, requested_by)``, audited); without it the dead-letter page is not served."""
     sessions = ConsoleSessions(tokens)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(percent=_percent, when=_when, verdict=_verdict, verdict_class=_verdict_class)
@@ -156,3 +158,28 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
         items = sorted(case.items.values(), key=lambda i: (i.requested_at or case.opened_at or clock(), i.department))
         title = spec_for(case.event_type).title_zh if case.event_type else "?"
         return page(request, "case.html", case=case, items=items, title=title)
+
+    if dead_letters is None:
+        return
+
+    @app.get("/console/dead-letters", include_in_schema=False)
+    async def letters(request: Request, redriven: str = "", gone: str = "") -> Response:
+        if sessions.caller(request) is None:
+            return to_login()
+        parked = await run_in_threadpool(dead_letters.letters)
+        return page(request, "dead_letters.html", letters=parked, redriven=redriven, gone=gone,
+                    redrivable=dead_letters.redrivable)
+
+    @app.post("/console/dead-letters/redrive", include_in_schema=False)
+    async def redrive(request: Request) -> Response:
+        caller = sessions.caller(request)
+        if caller is None:
+            return to_login()
+        if not same_origin(request):
+            return HTMLResponse("cross-origin request refused", status_code=403)
+        chosen = parse_qs((await request.body())[:64 * 1024].decode("utf-8", "replace")).get("id", [])
+        if not chosen:
+            return RedirectResponse("/console/dead-letters", status_code=303)
+        done = await run_in_threadpool(dead_letters.redrive, chosen, f"token:{caller.token_id}")
+        return RedirectResponse(f"/console/dead-letters?redriven={done.sent}&gone={len(done.gone)}",
+                                status_code=303)

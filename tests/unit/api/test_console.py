@@ -79,3 +79,45 @@ def test_case_search_and_timeline_are_audited_reads():
     assert all(n.role == "operator" and n.case_ids == [hub.case_id] for n in notes.notes)
     assert hub.spouse_a not in str([n.model_dump() for n in notes.notes])  # pseudonymised
     assert client.get("/console/cases/no-such-case").status_code == 404
+
+
+class _Desk:
+    """A dead-letter desk holding two letters: a parked event (re-drivable) and an agency's item."""
+
+    def __init__(self):
+        from datetime import datetime, timezone
+
+        from hub.domain.dead_letters import DeadLetter
+
+        at = datetime(2026, 6, 1, tzinfo=timezone.utc)
+        self.event = DeadLetter.of(stage="router", error=ValueError("no such case"), topic="p.events.x",
+                                   partition=0, offset=7, parked_at=at)
+        self.item = DeadLetter.of(stage="inbox:TAX", error=ValueError("agency down"), topic="p.inbox.tax",
+                                  partition=1, offset=3, parked_at=at)
+        self.calls = []
+
+    def letters(self):
+        return [self.event, self.item]
+
+    def redrivable(self, letter):
+        return letter is self.event
+
+    def redrive(self, ids, requested_by):
+        from hub.kafka.dead_letters import Redriven
+
+        self.calls.append((ids, requested_by))
+        return Redriven(len(ids), [])
+
+
+def test_the_dead_letter_page_redrives_the_chosen_letters_and_says_so():
+    hub, desk = Hub(), _Desk()
+    client = TestClient(create_app(HubSettings(), TokenStore(TOKENS, clock=lambda: NOW), lambda d: None,
+                                   cases=hub.cases, audit_intake=InMemoryAuditNotes(), dead_letters=desk))
+    _signed_in(client)
+    page = client.get("/console/dead-letters").text
+    assert desk.event.dead_letter_id in page and "no such case" in page
+    assert f'value="{desk.item.dead_letter_id}"' not in page  # an agency's item: the operator's CLI
+    assert client.post("/console/dead-letters/redrive", data={"id": desk.event.dead_letter_id}).status_code == 403
+    done = client.post("/console/dead-letters/redrive", data={"id": desk.event.dead_letter_id}, headers=ORIGIN)
+    assert done.status_code == 200 and 'id="redriven"' in done.text and "Sent back to their source topics: 1" in done.text
+    assert desk.calls == [([desk.event.dead_letter_id], "token:id-ops")]

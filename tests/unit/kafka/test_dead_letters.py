@@ -63,3 +63,27 @@ def test_a_letter_whose_record_is_past_retention_is_reported_not_sent(tmp_path):
     letter = park(clients, names.dead_letters, names.inbox(TAX), b"the item")
     gone = letter.model_copy(update={"source_offset": letter.source_offset + 5})  # not (any more) there
     assert redrive(clients, [gone]) == (0, [gone])
+
+
+def test_the_consoles_desk_redrives_parked_events_audited_and_leaves_inboxes_to_the_router(tmp_path):
+    import pytest
+
+    from hub.domain.audit_entries import RedriveNote
+    from hub.errors import InvalidOption
+    from hub.kafka.dead_letters import DeadLetterDesk
+    from hub.memory import InMemoryAuditNotes
+
+    clients = InMemoryClients.provisioned(HubSettings(topic_prefix="u", state_dir=tmp_path))
+    names, notes = TopicNames("u"), InMemoryAuditNotes()
+    event_letter = park(clients, names.dead_letters, names.all_events()[0], b"bad event")
+    item_letter = park(clients, names.dead_letters_of(TAX), names.inbox(TAX), b"bad item")
+    desk = DeadLetterDesk(clients, notes)
+    assert desk.redrivable(event_letter) and not desk.redrivable(item_letter)
+    with pytest.raises(InvalidOption, match=f"hub dlq redrive {item_letter.dead_letter_id}"):
+        desk.redrive([event_letter.dead_letter_id, item_letter.dead_letter_id], "token:t-1")
+    assert notes.notes == [] and len(clients.broker.records(names.all_events()[0])) == 1  # nothing sent
+    assert desk.redrive([event_letter.dead_letter_id], "token:t-1") == (1, [])
+    assert len(clients.broker.records(names.all_events()[0])) == 2
+    [note] = notes.notes
+    assert isinstance(note, RedriveNote) and (note.via, note.requested_by, note.sent) == ("console", "token:t-1", 1)
+    assert note.dead_letter_ids == [event_letter.dead_letter_id]
