@@ -58,6 +58,10 @@ class HubSettings(BaseSettings):
     tokens_file: Path | None = Field(
         None, description="JSON file of ingest bearer-token hashes; default <state_dir>/tokens.json."
     )
+    citizen_link_key_file: Path | None = Field(
+        None, description="Key of the citizens' signed links (`hub citizen link`); default "
+        "<state_dir>/citizen-link.key, created on first use."
+    )
     pseudonym_keys_file: Path | None = Field(
         None, description="Keys of the audit trail's subject pseudonyms (kept outside Kafka); "
         "default <state_dir>/pseudonym-keys.json, created on first use."
@@ -164,6 +168,10 @@ class HubSettings(BaseSettings):
     @property
     def resolved_tokens_file(self) -> Path:
         return self.tokens_file or self.state_dir / "tokens.json"
+
+    @property
+    def resolved_citizen_link_key_file(self) -> Path:
+        return self.citizen_link_key_file or self.state_dir / "citizen-link.key"
 
     @property
     def resolved_pseudonym_keys_file(self) -> Path:

@@ -10,10 +10,12 @@ through ``audit_intake``: a read route without an audit intake is a configuratio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from hub.api.citizen_routes import install_citizen_routes
 from hub.api.console.routes import install_console
 from hub.api.metrics_routes import BrokerFigures, install_metrics_route
 from hub.api.audit_routes import install_audit_routes
@@ -39,7 +41,8 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
                timeline: TimelineReader | None = None,
                read_rate_limit: str = DEFAULT_READ_LIMIT,
                pseudonyms: Pseudonyms | None = None,
-               broker_figures: BrokerFigures | None = None, dead_letters=None) -> FastAPI:
+               broker_figures: BrokerFigures | None = None, dead_letters=None,
+               citizen_link: Callable[[str], str | None] | None = None) -> FastAPI:
     """The app; collaborators are passed in so tests can use real or fake ones.
 
     ``cases`` (a :class:`~hub.projections.cases.CaseProjection`) enables the case endpoints;
@@ -48,7 +51,8 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
     ``audit_intake``. ``read_rate_limit``: reads of personal data per token (the ``limits``
     notation, e.g. ``"120/minute"``). ``pseudonyms``: how audit notes name the subject asked
     about, and how the timeline finds it (default: the keys of ``settings``' pseudonym key file).
-    ``broker_figures``: consumer lag and dead letters parked, for ``/metrics`` (with ``cases``,
+    ``citizen_link``: the subject a citizen's signed link names (``CitizenLinks.subject_of``);
+    with ``cases`` and ``audit_intake`` it serves the citizen page. ``broker_figures``: consumer lag and dead letters parked, for ``/metrics`` (with ``cases``,
     the case figures too). ``dead_letters``: the console's dead-letter desk (list, re-drive).
     Each collaborator with a ``close()`` is closed when the app shuts down.
     """
@@ -76,6 +80,8 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
             install_case_routes(app, reads, cases)
         if timeline is not None:
             install_audit_routes(app, reads, timeline, cases)
+        if cases is not None and citizen_link is not None:
+            install_citizen_routes(app, citizen_link, cases, timeline, reads)
     if facts is not None:
         install_facts_routes(app, tokens, facts, audit_intake, pseudonyms, limiter=limiter,
                              throttle=RefusalThrottle(settings.unauthenticated_audit_limit))

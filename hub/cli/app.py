@@ -17,6 +17,7 @@ from hub.cli import (
     agencies,
     audit,
     cases,
+    citizen,
     dead_letters,
     demo,
     dev,
@@ -38,7 +39,7 @@ from hub.cli.errors import HubErrorExits
 
 # In this order: `hub --help` lists the commands, then the groups, each in the order registered.
 COMMAND_MODULES = (status, rebuild, publishing, serve, worker, demo, replay, erase,
-                   dev, schemas, topics, acl, tokens, keys, cases, dead_letters, agencies, audit)
+                   dev, schemas, topics, acl, tokens, keys, cases, citizen, dead_letters, agencies, audit)
 
 app = typer.Typer(cls=HubErrorExits, help="Once-Only Hub — 数据多跑路，群众少跑腿.", no_args_is_help=True)
 

@@ -32,6 +32,7 @@ def serve(
     from hub.audit.intake import KafkaAuditIntake
     from hub.kafka.dead_letters import DeadLetterDesk
     from hub.kafka.lag import broker_figures
+    from hub.security.citizen_links import CitizenLinks
     from hub.projections.cases import CaseProjection
     from hub.projections.facts import FactsProjection
     from hub.projections.timeline import TimelineProjection
@@ -41,5 +42,6 @@ def serve(
     api = create_app(hub.settings, tokens, PublisherPool(hub), cases=CaseProjection(hub),
                      facts=FactsProjection(hub), audit_intake=intake,
                      timeline=TimelineProjection(hub), read_rate_limit=hub.settings.read_rate_limit,
-                     broker_figures=lambda: broker_figures(hub), dead_letters=DeadLetterDesk(hub, intake))
+                     broker_figures=lambda: broker_figures(hub), dead_letters=DeadLetterDesk(hub, intake),
+                     citizen_link=CitizenLinks(hub.settings.resolved_citizen_link_key_file).subject_of)
     uvicorn.run(api, host=host, port=port)

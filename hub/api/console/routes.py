@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 FORM_LIMIT = 4096  # a sign-in form: a token, no more
 
 
-def _when(moment: datetime | None) -> str:
+def local_time(moment: datetime | None) -> str:
     return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
@@ -66,7 +66,7 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
     ``redrive(ids, requested_by)``, audited); without it the dead-letter page is not served."""
     sessions = ConsoleSessions(tokens)
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(percent=_percent, when=_when, verdict=_verdict, verdict_class=_verdict_class)
+    templates.env.globals.update(percent=_percent, when=local_time, verdict=_verdict, verdict_class=_verdict_class)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
@@ -120,7 +120,7 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
         per_group: dict[str, int] = {}
         for row in lags:
             per_group[row.group] = per_group.get(row.group, 0) + row.lag
-        return page(request, "dashboard.html", at=_when(now),
+        return page(request, "dashboard.html", at=local_time(now),
                     all=headline(everything, now), today=headline(everything, now, since=midnight),
                     lag=sorted(per_group.items()), broker_error=broker_error,
                     dead_letters=sorted((t, n) for t, n in parked.items() if n),

@@ -15,6 +15,7 @@ COMMAND_PATHS = [
     "agencies run",
     "audit anchors", "audit rotate-key", "audit run", "audit subject", "audit verify",
     "case show", "case subject",
+    "citizen link",
     "demo",
     "demo-data",
     "deadline-check",
