@@ -41,7 +41,7 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
                timeline: TimelineReader | None = None,
                read_rate_limit: str = DEFAULT_READ_LIMIT,
                pseudonyms: Pseudonyms | None = None,
-               broker_figures: BrokerFigures | None = None, dead_letters=None,
+               broker_figures: BrokerFigures | None = None, dead_letters=None, operations=None,
                citizen_link: Callable[[str], str | None] | None = None) -> FastAPI:
     """The app; collaborators are passed in so tests can use real or fake ones.
 
@@ -53,7 +53,8 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
     about, and how the timeline finds it (default: the keys of ``settings``' pseudonym key file).
     ``citizen_link``: the subject a citizen's signed link names (``CitizenLinks.subject_of``);
     with ``cases`` and ``audit_intake`` it serves the citizen page. ``broker_figures``: consumer lag and dead letters parked, for ``/metrics`` (with ``cases``,
-    the case figures too). ``dead_letters``: the console's dead-letter desk (list, re-drive).
+    the case figures too). ``dead_letters``: the console's dead-letter desk (list, re-drive); ``operations``: its audit-chain check and
+    replay dry run (:class:`~hub.api.console.operations.ConsoleOperations`).
     Each collaborator with a ``close()`` is closed when the app shuts down.
     """
     if (cases is not None or facts is not None or timeline is not None) and audit_intake is None:
@@ -88,7 +89,7 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
     install_metrics_route(app, tokens, cases, broker_figures)
     if cases is not None:
         install_console(app, tokens, cases, reads if audit_intake is not None else None, broker_figures,
-                        dead_letters)
+                        dead_letters, operations)
     install_openapi(app)
     return app
 

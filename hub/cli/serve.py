@@ -30,6 +30,7 @@ def serve(
         typer.echo(f"warning: no tokens in {settings().resolved_tokens_file}; "
                    "issue some with `hub tokens issue DEPARTMENT`", err=True)
     from hub.audit.intake import KafkaAuditIntake
+    from hub.api.console.operations import ConsoleOperations
     from hub.kafka.dead_letters import DeadLetterDesk
     from hub.kafka.lag import broker_figures
     from hub.security.citizen_links import CitizenLinks
@@ -43,5 +44,6 @@ def serve(
                      facts=FactsProjection(hub), audit_intake=intake,
                      timeline=TimelineProjection(hub), read_rate_limit=hub.settings.read_rate_limit,
                      broker_figures=lambda: broker_figures(hub), dead_letters=DeadLetterDesk(hub, intake),
-                     citizen_link=CitizenLinks(hub.settings.resolved_citizen_link_key_file).subject_of)
+                     citizen_link=CitizenLinks(hub.settings.resolved_citizen_link_key_file).subject_of,
+                     operations=ConsoleOperations(hub))
     uvicorn.run(api, host=host, port=port)

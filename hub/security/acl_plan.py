@@ -156,6 +156,8 @@ def _gateway(names: TopicNames) -> Iterator[Permission]:
     # writes inboxes, so an agency's parked item is re-driven by the operator (`hub dlq redrive`).
     yield from _topics(me, Operation.READ, names.all_dead_letters(),
                        "the console lists dead letters (coordinates and reasons, no content)")
+    yield from _topics(me, Operation.READ, [names.audit_anchors],
+                       "the console checks the audit chain against its published anchors")
     for head in (f"{names.prefix}.", f"{names.prefix}-"):
         yield Permission(me, Resource.GROUP, head, Operation.DESCRIBE, Pattern.PREFIXED,
                          "reads the hub's consumer groups' committed offsets (lag), never joins them")

@@ -33,6 +33,7 @@ from hub.domain.catalogue import spec_for
 from hub.domain.common import CHINA_TZ
 from hub.domain.figures import headline
 from hub.domain.ports import CaseReader
+from hub.domain.replay import ReplayWindow
 from hub.errors import HubError
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,12 @@ def _verdict_class(item: ItemState) -> str:
 
 
 def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: PersonalReads | None,
-                    broker: BrokerFigures | None = None, dead_letters=None,
+                    broker: BrokerFigures | None = None, dead_letters=None, operations=None,
                     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
     """``dead_letters``: a :class:`~hub.kafka.dead_letters.DeadLetterDesk` (``letters()``,
-    ``redrive(ids, requested_by)``, audited); without it the dead-letter page is not served."""
+    ``redrive(ids, requested_by)``, audited); ``operations``: ``verify()`` → (verdict, anchors)
+    and ``dry_run(window, requested_by)`` → summary lines (:class:`ConsoleOperations` in
+    ``hub serve``). Without them those pages are not served."""
     sessions = ConsoleSessions(tokens)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(percent=_percent, when=local_time, verdict=_verdict, verdict_class=_verdict_class)
@@ -159,6 +162,8 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
         title = spec_for(case.event_type).title_zh if case.event_type else "?"
         return page(request, "case.html", case=case, items=items, title=title)
 
+    if operations is not None:
+        _install_operations(app, sessions, page, to_login, operations)
     if dead_letters is None:
         return
 
@@ -183,3 +188,52 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
         done = await run_in_threadpool(dead_letters.redrive, chosen, f"token:{caller.token_id}")
         return RedirectResponse(f"/console/dead-letters?redriven={done.sent}&gone={len(done.gone)}",
                                 status_code=303)
+
+
+def _install_operations(app: FastAPI, sessions: ConsoleSessions, page, to_login, operations) -> None:
+    @app.get("/console/audit", include_in_schema=False)
+    def audit_form(request: Request) -> Response:
+        if sessions.caller(request) is None:
+            return to_login()
+        return page(request, "audit.html", verdict=None, anchors={})
+
+    @app.post("/console/audit", include_in_schema=False)
+    async def audit_verify(request: Request) -> Response:
+        if sessions.caller(request) is None:
+            return to_login()
+        if not same_origin(request):
+            return HTMLResponse("cross-origin request refused", status_code=403)
+        verdict, anchors = await run_in_threadpool(operations.verify)
+        return page(request, "audit.html", verdict=verdict, anchors=anchors)
+
+    @app.get("/console/replay", include_in_schema=False)
+    def replay_form(request: Request) -> Response:
+        if sessions.caller(request) is None:
+            return to_login()
+        return page(request, "replay.html", window_from="", window_to="", lines=[], error=None)
+
+    @app.post("/console/replay", include_in_schema=False)
+    async def replay_dry_run(request: Request) -> Response:
+        caller = sessions.caller(request)
+        if caller is None:
+            return to_login()
+        if not same_origin(request):
+            return HTMLResponse("cross-origin request refused", status_code=403)
+        form = parse_qs((await request.body())[:FORM_LIMIT].decode("utf-8", "replace"))
+        start, end = (form.get(k, [""])[0].strip() for k in ("from", "to"))
+        try:
+            window = ReplayWindow(parse_moment(start, "from"), parse_moment(end, "to"))
+        except ValueError as exc:
+            return page(request, "replay.html", status=422, window_from=start, window_to=end, lines=[],
+                        error=str(exc))
+        lines = await run_in_threadpool(operations.dry_run, window, f"token:{caller.token_id}")
+        return page(request, "replay.html", window_from=start, window_to=end, lines=lines, error=None)
+
+
+def parse_moment(text: str, name: str) -> datetime:
+    """ISO 8601; without an offset, China Standard Time (as the CLI reads it)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not an ISO 8601 date or date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_TZ)

@@ -121,3 +121,35 @@ def test_the_dead_letter_page_redrives_the_chosen_letters_and_says_so():
     done = client.post("/console/dead-letters/redrive", data={"id": desk.event.dead_letter_id}, headers=ORIGIN)
     assert done.status_code == 200 and 'id="redriven"' in done.text and "Sent back to their source topics: 1" in done.text
     assert desk.calls == [([desk.event.dead_letter_id], "token:id-ops")]
+
+
+class _Operations:
+    def __init__(self):
+        self.replays = []
+
+    def verify(self):
+        from hub.domain.audit import Verdict
+
+        return Verdict(ok=True, count=12, heads={0: (11, "ab" * 32)}), {(0, 5): "cd" * 32}
+
+    def dry_run(self, window, requested_by):
+        self.replays.append((window, requested_by))
+        return [f"replay r-1 completed: [{window.start.isoformat()}, {window.end.isoformat()}) -> inbox (dry run)"]
+
+
+def test_the_audit_chain_is_verified_on_request_and_a_replay_dry_run_reports_its_summary():
+    hub, ops = Hub(), _Operations()
+    client = TestClient(create_app(HubSettings(), TokenStore(TOKENS, clock=lambda: NOW), lambda d: None,
+                                   cases=hub.cases, audit_intake=InMemoryAuditNotes(), operations=ops))
+    _signed_in(client)
+    assert 'id="verify"' in client.get("/console/audit").text
+    assert client.post("/console/audit").status_code == 403  # no Origin
+    verified = client.post("/console/audit", headers=ORIGIN).text
+    assert "OK: 12 audit record(s) verified" in verified and "ab" * 32 in verified and "cd" * 32 in verified
+    ran = client.post("/console/replay", data={"from": "2026-06-01T00:00", "to": "2026-06-02T00:00+08:00"},
+                      headers=ORIGIN)
+    assert ran.status_code == 200 and "(dry run)" in ran.text
+    [(window, who)] = ops.replays
+    assert window.start.utcoffset().total_seconds() == 8 * 3600 and who == "token:id-ops"  # CST by default
+    bad = client.post("/console/replay", data={"from": "yesterday", "to": "2026-06-02"}, headers=ORIGIN)
+    assert bad.status_code == 422 and "not an ISO 8601" in bad.text and len(ops.replays) == 1
