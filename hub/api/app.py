@@ -89,7 +89,7 @@ def create_app(settings: HubSettings, tokens: TokenStore, publisher_for: Publish
     install_metrics_route(app, tokens, cases, broker_figures)
     if cases is not None:
         install_console(app, tokens, cases, reads if audit_intake is not None else None, broker_figures,
-                        dead_letters, operations)
+                        dead_letters, operations, timeline)
     install_openapi(app)
     return app
 

@@ -32,7 +32,8 @@ from hub.domain.case import CaseState, ItemState
 from hub.domain.catalogue import spec_for
 from hub.domain.common import CHINA_TZ
 from hub.domain.figures import headline
-from hub.domain.ports import CaseReader
+from hub.domain.disclosure_scope import timeline_case_ids
+from hub.domain.ports import CaseReader, TimelineReader
 from hub.domain.replay import ReplayWindow
 from hub.errors import HubError
 
@@ -62,11 +63,13 @@ def _verdict_class(item: ItemState) -> str:
 
 def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: PersonalReads | None,
                     broker: BrokerFigures | None = None, dead_letters=None, operations=None,
+                    timeline: TimelineReader | None = None,
                     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
     """``dead_letters``: a :class:`~hub.kafka.dead_letters.DeadLetterDesk` (``letters()``,
     ``redrive(ids, requested_by)``, audited); ``operations``: ``verify()`` → (verdict, anchors)
     and ``dry_run(window, requested_by)`` → summary lines (:class:`ConsoleOperations` in
-    ``hub serve``). Without them those pages are not served."""
+    ``hub serve``); ``timeline``: who has a subject's data and why (the audit trail's view).
+    Without them those pages are not served."""
     sessions = ConsoleSessions(tokens)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(percent=_percent, when=local_time, verdict=_verdict, verdict_class=_verdict_class)
@@ -164,6 +167,20 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
 
     if operations is not None:
         _install_operations(app, sessions, page, to_login, operations)
+    if timeline is not None and reads is not None:
+        @app.get("/console/subjects", include_in_schema=False)
+        async def subject(request: Request, q: str = "") -> Response:
+            caller = sessions.caller(request)
+            if caller is None:
+                return to_login()
+            q = q.strip()
+            if not q:
+                return page(request, "subject.html", q="", timeline=None)
+            await run_in_threadpool(timeline.catch_up)
+            found = await run_in_threadpool(timeline.subject_timeline, q, reads.pseudonyms.lookup_keys(q))
+            await reads.disclosing(reads.note(caller, "console_subject_timeline", timeline_case_ids(found),
+                                              subject=q))
+            return page(request, "subject.html", q=q, timeline=found)
     if dead_letters is None:
         return
 

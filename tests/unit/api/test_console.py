@@ -153,3 +153,20 @@ def test_the_audit_chain_is_verified_on_request_and_a_replay_dry_run_reports_its
     assert window.start.utcoffset().total_seconds() == 8 * 3600 and who == "token:id-ops"  # CST by default
     bad = client.post("/console/replay", data={"from": "yesterday", "to": "2026-06-02"}, headers=ORIGIN)
     assert bad.status_code == 422 and "not an ISO 8601" in bad.text and len(ops.replays) == 1
+
+
+def test_a_subjects_data_trail_is_shown_from_the_audit_timeline_and_audited():
+    from hub.memory import InMemoryTimeline
+    from tests.unit.api.test_audit_routes import DECISION, SENT, SUBJECT
+
+    hub, notes, trail = Hub(), InMemoryAuditNotes(), InMemoryTimeline()
+    trail.add(DECISION, SENT, partition=1)  # a birth routed to public security, its item sent
+    client = TestClient(create_app(HubSettings(), TokenStore(TOKENS, clock=lambda: NOW), lambda d: None,
+                                   cases=hub.cases, audit_intake=notes, timeline=trail))
+    _signed_in(client)
+    page = client.get("/console/subjects", params={"q": SUBJECT})
+    assert page.status_code == 200
+    assert "PUBLIC_SECURITY" in page.text and "payload.child" in page.text and "《户口登记条例》第七条" in page.text
+    [note] = notes.notes
+    assert (note.route, note.case_ids) == ("console_subject_timeline", ["c-1"])
+    assert SUBJECT not in note.model_dump_json()  # by pseudonym
