@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from hub.api.citizen_pdf import citizen_pdf
 from hub.api.console.routes import HERE, local_time
 from hub.api.personal_reads import PersonalReads
 from hub.domain.audit_entries import ReadNote
@@ -45,6 +46,10 @@ LABELS = {
 }
 
 
+# A person's page: kept by no cache, and its address (the link) sent to no other site.
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
 def _department_name(value: str, lang: str) -> str:
     try:
         department = Department(value)
@@ -62,32 +67,29 @@ def install_citizen_routes(app: FastAPI, subject_of: Callable[[str], str | None]
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(when=local_time)
 
-    @app.get("/citizen/{token}", include_in_schema=False)
-    async def citizen_page(request: Request, token: str, lang: str = "zh") -> Response:
+    async def view(token: str, lang: str) -> dict | None:
+        """Everything both forms of the page show, the read audited; None for a bad link."""
         lang = "en" if lang == "en" else "zh"
         words = LABELS[lang]
         subject = subject_of(token)
         if subject is None:
-            return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>{words['title']}</title>"
-                                f"<p>{words['expired']}</p>", status_code=403)
+            return None
         await run_in_threadpool(cases.catch_up)
         mine: list[CaseState] = await run_in_threadpool(cases.for_subject, subject)
         received: list[dict] = []
+        case_ids = {c.case_id for c in mine}
         if timeline is not None:
             await run_in_threadpool(timeline.catch_up)
             found = await run_in_threadpool(timeline.subject_timeline, subject,
                                             reads.pseudonyms.lookup_keys(subject))
             received = found["departments"]
-            case_ids = sorted({*timeline_case_ids(found), *(c.case_id for c in mine)})
-        else:
-            case_ids = [c.case_id for c in mine]
+            case_ids.update(timeline_case_ids(found))
         await reads.disclosing(ReadNote(
             read_id=str(uuid4()), at=reads.clock(), token_id="citizen-link", role="citizen",
-            route="citizen_page", subject_ref=reads.pseudonyms.of(subject), case_ids=case_ids,
+            route="citizen_page", subject_ref=reads.pseudonyms.of(subject), case_ids=sorted(case_ids),
             disclosed=bool(case_ids)))
         rows = [(case, item) for case in sorted(mine, key=lambda c: c.opened_at or reads.clock())
                 for item in sorted(case.items.values(), key=lambda i: (i.department, i.item))]
-        trips = sum(item.status is ItemStatus.COMPLETED for _, item in rows)
 
         def verdict(item: ItemState) -> str:
             return {True: words["yes"], False: words["no"], None: words["open"]}[item.on_time()]
@@ -95,11 +97,38 @@ def install_citizen_routes(app: FastAPI, subject_of: Callable[[str], str | None]
         def title_of(case: CaseState) -> str:
             if not case.event_type:
                 return "?"
-            spec = spec_for(case.event_type)
-            return spec.title_zh if lang == "zh" else case.event_type.replace("_", " ")
+            return spec_for(case.event_type).title_zh if lang == "zh" else case.event_type.replace("_", " ")
 
-        return templates.TemplateResponse(request, "citizen.html", {
-            "lang": "zh-CN" if lang == "zh" else "en", "words": words, "rows": rows, "trips": trips,
-            "received": received, "verdict": verdict, "title_of": title_of,
-            "department": lambda d: _department_name(d, lang), "other_lang": "en" if lang == "zh" else "zh",
-            "item_name": lambda i: i.name_zh if lang == "zh" else (i.name_en or i.item)})
+        return {"lang": "zh-CN" if lang == "zh" else "en", "words": words, "rows": rows,
+                "trips": sum(item.status is ItemStatus.COMPLETED for _, item in rows),
+                "received": received, "verdict": verdict, "title_of": title_of,
+                "department": lambda d: _department_name(d, lang), "other_lang": "en" if lang == "zh" else "zh",
+                "item_name": lambda i: i.name_zh if lang == "zh" else (i.name_en or i.item)}
+
+    def refused(lang: str) -> HTMLResponse:
+        words = LABELS["en" if lang == "en" else "zh"]
+        return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>{words['title']}</title>"
+                            f"<p>{words['expired']}</p>", status_code=403)
+
+    @app.get("/citizen/{token}", include_in_schema=False)
+    async def citizen_page(request: Request, token: str, lang: str = "zh") -> Response:
+        shown = await view(token, lang)
+        if shown is None:
+            return refused(lang)
+        return templates.TemplateResponse(request, "citizen.html", shown, headers=PRIVATE)
+
+    @app.get("/citizen/{token}/pdf", include_in_schema=False)
+    async def citizen_pdf_page(token: str, lang: str = "zh") -> Response:
+        shown = await view(token, lang)
+        if shown is None:
+            return refused(lang)
+        department, words = shown["department"], shown["words"]
+        items = [[f"{shown['title_of'](case)} ({local_time(case.opened_at)})", shown["item_name"](item),
+                  department(item.department), item.status.value, item.reference or item.reason or "",
+                  local_time(item.done_at), shown["verdict"](item)] for case, item in shown["rows"]]
+        received = [[department(d["department"]), f["field"], f["basis"] or ""]
+                    for d in shown["received"] for f in d["fields"]]
+        body = await run_in_threadpool(citizen_pdf, words, items, received, shown["trips"],
+                                       local_time(reads.clock()))
+        return Response(body, media_type="application/pdf",
+                        headers={"Content-Disposition": 'inline; filename="my-cases.pdf"', **PRIVATE})

@@ -41,3 +41,17 @@ def test_a_bad_link_is_refused_without_saying_why_and_reads_nothing(tmp_path):
         answer = client.get(f"/citizen/{token}")
         assert answer.status_code == 403 and hub.spouse_a not in answer.text and "HPF" not in answer.text
     assert notes.notes == []
+
+
+def test_the_same_view_as_a_printable_pdf_kept_by_no_cache(tmp_path):
+    hub, notes, links, client = _page(tmp_path)
+    token = links.token_for(hub.spouse_a)
+    page = client.get(f"/citizen/{token}")
+    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    assert f"/citizen/{token}/pdf?lang=zh" in page.text
+    pdf = client.get(f"/citizen/{token}/pdf", params={"lang": "en"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-") and b"STSong-Light" in pdf.content
+    assert pdf.headers["cache-control"] == "no-store"
+    assert [n.route for n in notes.notes] == ["citizen_page", "citizen_page"]  # the PDF is a read too
+    assert client.get("/citizen/forged/pdf").status_code == 403
