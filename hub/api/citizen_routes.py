@@ -34,7 +34,7 @@ LABELS = {
            "reference": "办结编号 / 说明", "done": "办结时间", "on_time": "是否按时", "yes": "按时",
            "no": "超时", "open": "办理中", "received": "哪些部门收到了您的哪些信息", "fields": "信息",
            "basis": "法律依据", "none": "暂无记录。", "other": "English", "expired": "链接无效或已过期，请重新获取。",
-           "trips": "为您少跑腿（次）"},
+           "trips": "为您少跑腿（次）", "change_CORRECTION": "更正", "change_ANNULMENT": "撤销"},
     "en": {"title": "My cases", "intro": "After you registered at one department, these follow-on items "
            "were completed by the other departments in the back office: no visit needed.",
            "case": "Case", "registered": "Registered", "item": "Item", "department": "Department",
@@ -42,7 +42,8 @@ LABELS = {
            "yes": "on time", "no": "late", "open": "in progress",
            "received": "Which departments received which of your data", "fields": "Data", "basis": "Legal basis",
            "none": "Nothing recorded yet.", "other": "中文", "expired": "This link is not valid or has expired: ask for a new one.",
-           "trips": "Visits you did not have to make"},
+           "trips": "Visits you did not have to make", "change_CORRECTION": "correction",
+           "change_ANNULMENT": "annulment"},
 }
 
 

@@ -115,7 +115,27 @@ def _run(clients: Clients, echo: Echo, seed: int | None) -> list[Receipt]:
         representative = submitted["enterprise_registered"]["payload"]["legal_representative"]["id_number"]
         back_office.erase(company, representative)
         back_office.audit()
+    spouse = submitted["marriage_registered"]["payload"]["spouse_a"]["id_number"]
+    _see_it(settings, spouse, echo)
     return sdk + http
+
+
+def _see_it(settings: HubSettings, subject: str, echo: Echo) -> None:
+    """Where to look next: the operator console (with a token issued for it) and the page of a
+    citizen whose marriage was just registered (a link good for an hour)."""
+    from datetime import timedelta
+
+    from hub.api.tokens import Role, issue
+    from hub.security.citizen_links import CitizenLinks
+
+    token, _ = issue(settings.resolved_tokens_file, Role.OPERATOR, None, "make demo: operator console",
+                     timedelta(days=1))
+    link = CitizenLinks(settings.resolved_citizen_link_key_file).token_for(subject, ttl_s=3600)
+    echo("\nsee it working — start `hub serve` (port 8000), then open:")
+    echo("  operator console:  http://127.0.0.1:8000/console")
+    echo(f"                     sign in with the operator token {token} (valid 24 h)")
+    echo(f"  a citizen's page:  http://127.0.0.1:8000/citizen/{link}")
+    echo(f"                     (spouse A of the SDK marriage, {mask_id(subject)}; the link works for an hour)")
 
 
 def seed_submission(spec, rng: random.Random, via: str) -> dict:

@@ -34,9 +34,15 @@ _PERSONAL = re.compile(_EDGE_BEFORE + "(?:" + "|".join(_PERSONAL_SHAPES) + ")" +
 DEFAULT_LIMIT = 2000
 
 
+# A citizen's signed link is a credential for as long as it lasts: never kept in a log (uvicorn's
+# access log writes every path).
+_CITIZEN_LINK = re.compile(r"(/citizen/)[A-Za-z0-9_=-]{16,}")
+
+
 def redact(text: str, limit: int = DEFAULT_LIMIT) -> str:
-    """``text`` with every identity-shaped token masked, cut to ``limit`` characters."""
-    masked = _PERSONAL.sub(lambda m: mask_id(m.group(0)), text)
+    """``text`` with every identity-shaped token and citizen link masked, cut to ``limit``
+    characters."""
+    masked = _CITIZEN_LINK.sub(r"\1<link>", _PERSONAL.sub(lambda m: mask_id(m.group(0)), text))
     return masked if len(masked) <= limit else masked[:limit] + "…"
 
 

@@ -114,3 +114,9 @@ def test_an_invalid_submission_reports_rules_without_the_values_it_was_given():
 def _now():
     from datetime import datetime, timezone
     return datetime(2026, 12, 3, tzinfo=timezone.utc)
+
+
+def test_a_citizens_link_is_never_kept_in_a_log_line():
+    line = '127.0.0.1:5 - "GET /citizen/gAAAAABrEwI5ip10iuFd0gXH_a8bM-iisg87NYB= HTTP/1.1" 200 OK'
+    assert redact(line) == '127.0.0.1:5 - "GET /citizen/<link> HTTP/1.1" 200 OK'
+    assert redact("GET /citizen/gAAAAABrEwI5ip10iuFd0gXH/pdf") == "GET /citizen/<link>/pdf"
