@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install stack demo test unit bench bench-route down status clean
+.PHONY: install stack demo test unit bench bench-route down status clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -24,7 +24,18 @@ stack: install
 demo: stack
 	$(BIN)/hub demo
 
-test: stack
+# The browser tests drive Debian's chromium (Playwright never downloads one here); the CJK fonts
+# make the pages' Chinese legible in screenshots. Installed with apt when missing (as root).
+browser:
+	@if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing chromium and fonts-noto-cjk with apt-get"; \
+	  apt-get install -y -qq chromium fonts-noto-cjk >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }; \
+	else echo "warning: chromium or a CJK font is missing and this is not root: the browser tests" \
+	  "will be skipped (sudo apt-get install chromium fonts-noto-cjk)"; fi
+
+test: stack browser
 	$(BIN)/python -m pytest
 
 unit: install
