@@ -74,6 +74,14 @@ AUDIT_HEAD_OFFSET = Gauge(
     ["partition"])
 AUDIT_HEAD_TIME = Gauge(
     "oncehub_audit_chain_anchored_timestamp_seconds", "When the chain's head was last anchored (Unix time).")
+# -- the chain verified (hub serve: the console's "verify now") ------------------------------
+AUDIT_VERIFIED_OFFSET = Gauge(
+    "oncehub_audit_chain_verified_offset", "Offset of the chain's head at its last verification that "
+    "found it intact, per partition.", ["partition"])
+AUDIT_VERIFIED_TIME = Gauge(
+    "oncehub_audit_chain_verified_timestamp_seconds", "When the chain was last verified intact (Unix time).")
+AUDIT_VERIFIED_OK = Gauge(
+    "oncehub_audit_chain_intact", "1 if the chain's last verification found it intact, 0 if broken.")
 
 
 def serve_metrics(port: int | None, host: str = "127.0.0.1") -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,12 +18,14 @@ import pytest
 from bench.ingest.server import IngestServer
 from hub.api.tokens import Role, issue
 from hub.demo.run import run_demo
+from hub.domain.departments import Department
+from hub.domain.outcomes import Outcome
 from hub.domain.dead_letters import DeadLetter
 from hub.kafka.clients import Clients
 from hub.kafka.topic_names import TopicNames
 from hub.security.citizen_links import CitizenLinks
-from hub.wire.serde import model_serializer
-from tests.integration.flow_helpers import fresh_settings
+from hub.wire.serde import model_deserializer, model_serializer
+from tests.integration.flow_helpers import fresh_settings, read_all, routing_decisions
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = Path(__file__).resolve().parents[3] / "test-output" / "screenshots"
@@ -136,3 +139,33 @@ def test_the_citizen_page_shows_the_subjects_items_and_refuses_another_link(brow
     refused = page.goto(f"{demo['server'].base_url}/citizen/{foreign}")
     assert refused.status == 403 and "已过期" in page.inner_text("body")  # the same answer for any bad link
     page.close()
+
+
+def test_metrics_scraped_after_the_demo_equal_what_it_did(demo):
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{demo['server'].base_url}/metrics", timeout=30,
+                     headers={"Authorization": f"Bearer {demo['operator']}"}).text
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    receipts = demo["receipts"]
+    assert len(receipts) == 12  # six seed types, through the SDK and over HTTP
+    assert samples[("oncehub_cases", (("status", "COMPLETED"),))] == len(receipts)
+    trips = {dict(labels)["department"]: v for (name, labels), v in samples.items()
+             if name == "oncehub_items_completed_in_back_office_total"}
+    # What the agencies reported on their outcome topics for the items the router routed (an
+    # erasure's items go to the inboxes from `hub erase`, outside any case): each COMPLETED once.
+    settings, names = demo["settings"], TopicNames(demo["settings"].topic_prefix)
+    routed = {item.item_id for decision in routing_decisions(settings) for item in decision.items}
+    with Clients(settings) as clients:
+        decode = model_deserializer(clients.registry, "Outcome", Outcome)
+        completed = Counter()
+        for department in Department:
+            topic = names.outcomes_of(department)
+            items = {o.item_id for o in (decode(r.value, topic) for r in read_all(settings, topic))
+                     if o.status.value == "COMPLETED" and o.item_id in routed}
+            if items:
+                completed[department.value] = len(items)
+    assert trips == dict(completed) and sum(completed.values()) > len(receipts)
+    assert samples[("oncehub_dead_letters_parked", (("topic", f"{demo['settings'].topic_prefix}.dlq"),))] >= 1
