@@ -10,6 +10,7 @@ per group and partition, dead letters parked per topic).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +28,8 @@ from hub.domain.catalogue import CATALOGUE
 from hub.domain.figures import headline
 from hub.kafka.lag import PartitionLag
 from hub.observability import metrics
+
+log = logging.getLogger(__name__)
 
 # What the broker says: consumer lag rows, and records parked per dead-letter topic.
 BrokerFigures = Callable[[], tuple[list[PartitionLag], dict[str, int]]]
@@ -68,8 +71,12 @@ class HubFigures:
             self._cases.catch_up()
             yield from case_families(self._cases.all_cases(), self._clock())
         if self._broker is not None:
-            lags, parked = self._broker()
-            yield from broker_families(lags, parked)
+            try:
+                lags, parked = self._broker()
+            except Exception as exc:  # noqa: BLE001 - the cases' figures still stand; these are left out
+                log.warning("/metrics: the broker's figures are left out this time (%s)", type(exc).__name__)
+            else:
+                yield from broker_families(lags, parked)
 
 
 def case_families(cases: list[CaseState], now: datetime) -> Iterable:

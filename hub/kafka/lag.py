@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from hub.kafka.admin import end_offsets, hub_topics
 from hub.kafka.clients import Clients
+from hub.kafka.failures import unavailable_as_hub_error
 from hub.kafka.log_reader import partitions_of
 from hub.kafka.topic_names import TopicNames
 
@@ -70,5 +71,8 @@ def depths(clients: Clients, topics: list[str]) -> dict[str, int]:
 
 
 def broker_figures(clients: Clients) -> tuple[list[PartitionLag], dict[str, int]]:
-    """Consumer lag and dead letters parked per topic (``hub serve``'s ``/metrics``)."""
-    return consumer_lag(clients), depths(clients, TopicNames(clients.settings.topic_prefix).all_dead_letters())
+    """Consumer lag and dead letters parked per topic (``hub serve``'s ``/metrics``, the
+    console, ``hub status``); :class:`~hub.errors.Unavailable` when the broker cannot answer."""
+    with unavailable_as_hub_error("consumer lag and dead letters cannot be read"):
+        return (consumer_lag(clients),
+                depths(clients, TopicNames(clients.settings.topic_prefix).all_dead_letters()))

@@ -35,7 +35,6 @@ from hub.domain.figures import headline
 from hub.domain.disclosure_scope import timeline_case_ids
 from hub.domain.ports import CaseReader, TimelineReader
 from hub.domain.replay import ReplayWindow
-from hub.errors import HubError
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +120,8 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
         if broker is not None:
             try:
                 lags, parked = await run_in_threadpool(broker)
-            except HubError as exc:  # the figures from the cases still stand
-                broker_error = f"the broker's figures are unavailable now: {exc}"
+            except Exception as exc:  # noqa: BLE001 - the figures from the cases still stand
+                broker_error = f"the broker's figures are unavailable now ({type(exc).__name__})"
         per_group: dict[str, int] = {}
         for row in lags:
             per_group[row.group] = per_group.get(row.group, 0) + row.lag

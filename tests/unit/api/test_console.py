@@ -170,3 +170,14 @@ def test_a_subjects_data_trail_is_shown_from_the_audit_timeline_and_audited():
     [note] = notes.notes
     assert (note.route, note.case_ids) == ("console_subject_timeline", ["c-1"])
     assert SUBJECT not in note.model_dump_json()  # by pseudonym
+
+
+def test_today_still_shows_the_cases_figures_when_the_broker_cannot_answer():
+    def down():
+        raise ConnectionError("broker unreachable")
+
+    _, _, client = _console(broker=down)
+    _signed_in(client)
+    page = client.get("/console")
+    assert page.status_code == 200 and "unavailable now (ConnectionError)" in page.text
+    assert 'id="trips-saved-all"><div class="value">1<' in page.text

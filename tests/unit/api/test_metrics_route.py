@@ -68,3 +68,12 @@ def test_ingest_is_counted_with_a_bounded_type_label():
     assert grew("oncehub_events_refused_total", event_type="marriage_registered",
                 department="unauthenticated", rule="unauthenticated") == 1
     assert not any("script" in str(key) for key in after)
+
+
+def test_a_broker_that_cannot_answer_leaves_its_figures_out_not_the_cases():
+    def down():
+        raise ConnectionError("broker unreachable")
+
+    got = _samples(_client(Hub(), broker=down).get("/metrics", headers=auth("ops")).text)
+    assert got[("oncehub_cases", (("status", "COMPLETED"),))] == 1
+    assert not any(name == "oncehub_consumer_lag_records" for name, _ in got)
