@@ -26,6 +26,7 @@ from hub.domain.case import CaseState, ItemState, ItemStatus
 from hub.domain.catalogue import spec_for
 from hub.domain.departments import Department
 from hub.domain.disclosure_scope import timeline_case_ids
+from hub.domain.field_labels import field_label
 from hub.domain.ports import CaseReader, TimelineReader
 
 LABELS = {
@@ -104,6 +105,7 @@ def install_citizen_routes(app: FastAPI, subject_of: Callable[[str], str | None]
                 "trips": sum(item.status is ItemStatus.COMPLETED for _, item in rows),
                 "received": received, "verdict": verdict, "title_of": title_of,
                 "department": lambda d: _department_name(d, lang), "other_lang": "en" if lang == "zh" else "zh",
+                "field": lambda path: field_label(path, lang),
                 "item_name": lambda i: i.name_zh if lang == "zh" else (i.name_en or i.item)}
 
     def refused(lang: str) -> HTMLResponse:
@@ -127,7 +129,7 @@ def install_citizen_routes(app: FastAPI, subject_of: Callable[[str], str | None]
         items = [[f"{shown['title_of'](case)} ({local_time(case.opened_at)})", shown["item_name"](item),
                   department(item.department), item.status.value, item.reference or item.reason or "",
                   local_time(item.done_at), shown["verdict"](item)] for case, item in shown["rows"]]
-        received = [[department(d["department"]), f["field"], f["basis"] or ""]
+        received = [[department(d["department"]), shown["field"](f["field"]), f["basis"] or ""]
                     for d in shown["received"] for f in d["fields"]]
         body = await run_in_threadpool(citizen_pdf, words, items, received, shown["trips"],
                                        local_time(reads.clock()))
