@@ -35,7 +35,9 @@ LABELS = {
            "reference": "办结编号 / 说明", "done": "办结时间", "on_time": "是否按时", "yes": "按时",
            "no": "超时", "open": "办理中", "received": "哪些部门收到了您的哪些信息", "fields": "信息",
            "basis": "法律依据", "none": "暂无记录。", "other": "English", "expired": "链接无效或已过期，请重新获取。",
-           "trips": "为您少跑腿（次）", "change_CORRECTION": "更正", "change_ANNULMENT": "撤销"},
+           "trips": "为您少跑腿（次）", "change_CORRECTION": "更正", "change_ANNULMENT": "撤销",
+           "status_REQUESTED": "待办理", "status_DELIVERED": "已送达", "status_COMPLETED": "已办结",
+           "status_REJECTED": "不予办理", "status_FAILED": "办理受阻"},
     "en": {"title": "My cases", "intro": "After you registered at one department, these follow-on items "
            "were completed by the other departments in the back office: no visit needed.",
            "case": "Case", "registered": "Registered", "item": "Item", "department": "Department",
@@ -44,7 +46,8 @@ LABELS = {
            "received": "Which departments received which of your data", "fields": "Data", "basis": "Legal basis",
            "none": "Nothing recorded yet.", "other": "中文", "expired": "This link is not valid or has expired: ask for a new one.",
            "trips": "Visits you did not have to make", "change_CORRECTION": "correction",
-           "change_ANNULMENT": "annulment"},
+           "change_ANNULMENT": "annulment", "status_REQUESTED": "requested", "status_DELIVERED": "delivered",
+           "status_COMPLETED": "completed", "status_REJECTED": "refused", "status_FAILED": "held up"},
 }
 
 
@@ -127,7 +130,7 @@ def install_citizen_routes(app: FastAPI, subject_of: Callable[[str], str | None]
             return refused(lang)
         department, words = shown["department"], shown["words"]
         items = [[f"{shown['title_of'](case)} ({local_time(case.opened_at)})", shown["item_name"](item),
-                  department(item.department), item.status.value, item.reference or item.reason or "",
+                  department(item.department), words[f"status_{item.status.value}"], item.reference or item.reason or "",
                   local_time(item.done_at), shown["verdict"](item)] for case, item in shown["rows"]]
         received = [[department(d["department"]), shown["field"](f["field"]), f["basis"] or ""]
                     for d in shown["received"] for f in d["fields"]]

@@ -27,8 +27,9 @@ def test_a_citizen_sees_their_items_with_references_in_chinese_or_english(tmp_pa
     assert "HPF-778899" in zh.text and "not in this household" in zh.text
     assert "住房公积金" in zh.text or "公积金" in zh.text  # the department's Chinese name
     assert 'id="trips"><div class="value">1<' in zh.text
+    assert "已办结" in zh.text and "不予办理" in zh.text  # statuses in words, not the enum
     en = client.get(f"/citizen/{token}", params={"lang": "en"})
-    assert 'lang="en"' in en.text and "Visits you did not have to make" in en.text
+    assert 'lang="en"' in en.text and "Visits you did not have to make" in en.text and "refused" in en.text
     [first, second] = notes.notes
     assert (first.role, first.route, first.case_ids) == ("citizen", "citizen_page", [hub.case_id])
     assert hub.spouse_a not in first.model_dump_json()  # the subject by pseudonym only
