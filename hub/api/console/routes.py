@@ -75,7 +75,9 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, {"signed_in": True, **context}, status_code=status)
+        # People's cases are on these pages: no cache keeps them.
+        return templates.TemplateResponse(request, name, {"signed_in": True, **context}, status_code=status,
+                                          headers={"Cache-Control": "no-store"})
 
     def to_login() -> RedirectResponse:
         return RedirectResponse("/console/login", status_code=303)

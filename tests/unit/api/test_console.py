@@ -72,7 +72,7 @@ def test_case_search_and_timeline_are_audited_reads():
     found = client.get("/console/cases", params={"q": hub.spouse_a}).text
     assert hub.case_id in found
     page = client.get(f"/console/cases/{hub.case_id}")
-    assert page.status_code == 200
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     assert "HPF-778899" in page.text and "not in this household" in page.text
     routes = [n.route for n in notes.notes]
     assert routes == ["console_search", "console_case"]
