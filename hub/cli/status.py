@@ -24,7 +24,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the figures
     """Trips saved, the on-time rate, overdue items by department, dead letters and consumer lag."""
     from hub.domain.common import CHINA_TZ
     from hub.domain.figures import headline
-    from hub.kafka.lag import broker_figures
+    from hub.kafka.lag import broker_figures, lag_per_group
     from hub.projections.cases import CaseProjection
 
     hub = clients()
@@ -36,9 +36,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the figures
     figures, today = headline(cases, now), headline(cases, now, since=midnight)
     lags, parked = broker_figures(hub)
     letters = {t: n for t, n in parked.items() if n}
-    lag: dict[str, int] = {}
-    for row in lags:
-        lag[row.group] = lag.get(row.group, 0) + row.lag
+    lag = lag_per_group(lags)
     if as_json:
         typer.echo(json.dumps({"all": figures.as_json(), "today": today.as_json(),
                                "dead_letters": letters, "consumer_lag": lag}, ensure_ascii=False, indent=2))

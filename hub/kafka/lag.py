@@ -9,7 +9,7 @@ reads it: listing every group's offsets needs the cluster's describe rights.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from hub.kafka.admin import end_offsets, hub_topics
@@ -40,6 +40,14 @@ def lags_of(committed: Mapping[str, Mapping[tuple[str, int], int]],
                    for group, offsets in committed.items()
                    for (topic, partition), offset in offsets.items() if (topic, partition) in ends),
                   key=lambda p: (p.group, p.topic, p.partition))
+
+
+def lag_per_group(lags: Iterable[PartitionLag]) -> dict[str, int]:
+    """Records behind per consumer group, over its partitions (``hub status``, the console)."""
+    totals: dict[str, int] = {}
+    for row in lags:
+        totals[row.group] = totals.get(row.group, 0) + row.lag
+    return totals
 
 
 def consumer_lag(clients: Clients) -> list[PartitionLag]:

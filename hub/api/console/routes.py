@@ -35,6 +35,7 @@ from hub.domain.figures import headline
 from hub.domain.disclosure_scope import timeline_case_ids
 from hub.domain.ports import CaseReader, TimelineReader
 from hub.domain.replay import ReplayWindow
+from hub.kafka.lag import lag_per_group
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,26 @@ def _verdict_class(item: ItemState) -> str:
     return {"OVERDUE": "overdue", "late · 超时": "late", "on time · 按时": "ontime"}.get(_verdict(item), "")
 
 
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/console/login", status_code=303)
+
+
+def _gate(sessions: ConsoleSessions, request: Request, posting: bool = False):
+    """The signed-in operator, or the response that turns the request away: to the sign-in page
+    without a good session, 403 for a state-changing request from another origin."""
+    caller = sessions.caller(request)
+    if caller is None:
+        return _to_login()
+    if posting and not same_origin(request):
+        return HTMLResponse("cross-origin request refused", status_code=403)
+    return caller
+
+
+async def _form(request: Request, limit: int = FORM_LIMIT) -> dict[str, list[str]]:
+    """An urlencoded form body, read up to ``limit`` bytes."""
+    return parse_qs((await request.body())[:limit].decode("utf-8", "replace"))
+
+
 def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: PersonalReads | None,
                     broker: BrokerFigures | None = None, dead_letters=None, operations=None,
                     timeline: TimelineReader | None = None,
@@ -79,9 +100,6 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
         return templates.TemplateResponse(request, name, {"signed_in": True, **context}, status_code=status,
                                           headers={"Cache-Control": "no-store"})
 
-    def to_login() -> RedirectResponse:
-        return RedirectResponse("/console/login", status_code=303)
-
     @app.get("/console/login", include_in_schema=False)
     def login_form(request: Request) -> HTMLResponse:
         return templates.TemplateResponse(request, "login.html", {"signed_in": False})
@@ -90,8 +108,7 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
     async def login(request: Request) -> Response:
         if not same_origin(request):
             return HTMLResponse("cross-origin sign-in refused", status_code=403)
-        body = await request.body()
-        token = (parse_qs(body[:FORM_LIMIT].decode("utf-8", "replace")).get("token") or [""])[0]
+        token = ((await _form(request)).get("token") or [""])[0]
         session, why = sessions.sign_in(token)
         if session is None:
             return templates.TemplateResponse(request, "login.html", {"signed_in": False, "error": why},
@@ -106,14 +123,14 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
         if not same_origin(request):
             return HTMLResponse("cross-origin request refused", status_code=403)
         sessions.sign_out(request)
-        answer = to_login()
+        answer = _to_login()
         answer.delete_cookie(COOKIE, path="/console")
         return answer
 
     @app.get("/console", include_in_schema=False)
     async def today(request: Request) -> Response:
-        if sessions.caller(request) is None:
-            return to_login()
+        if isinstance(denied := _gate(sessions, request), Response):
+            return denied
         now = clock()
         await run_in_threadpool(cases.catch_up)
         everything = await run_in_threadpool(cases.all_cases)
@@ -124,20 +141,16 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
                 lags, parked = await run_in_threadpool(broker)
             except Exception as exc:  # noqa: BLE001 - the figures from the cases still stand
                 broker_error = f"the broker's figures are unavailable now ({type(exc).__name__})"
-        per_group: dict[str, int] = {}
-        for row in lags:
-            per_group[row.group] = per_group.get(row.group, 0) + row.lag
         return page(request, "dashboard.html", at=local_time(now),
                     all=headline(everything, now), today=headline(everything, now, since=midnight),
-                    lag=sorted(per_group.items()), broker_error=broker_error,
+                    lag=sorted(lag_per_group(lags).items()), broker_error=broker_error,
                     dead_letters=sorted((t, n) for t, n in parked.items() if n),
                     dead_letters_total=sum(parked.values()))
 
     @app.get("/console/cases", include_in_schema=False)
     async def search(request: Request, q: str = "") -> Response:
-        caller = sessions.caller(request)
-        if caller is None:
-            return to_login()
+        if isinstance(caller := _gate(sessions, request), Response):
+            return caller
         q = q.strip()
         found: list[CaseState] = []
         if q:
@@ -152,9 +165,8 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
 
     @app.get("/console/cases/{case_id}", include_in_schema=False)
     async def show_case(request: Request, case_id: str) -> Response:
-        caller = sessions.caller(request)
-        if caller is None:
-            return to_login()
+        if isinstance(caller := _gate(sessions, request), Response):
+            return caller
         await run_in_threadpool(cases.catch_up)
         case = await run_in_threadpool(cases.case, case_id)
         if case is None:
@@ -167,13 +179,12 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
         return page(request, "case.html", case=case, items=items, title=title)
 
     if operations is not None:
-        _install_operations(app, sessions, page, to_login, operations)
+        _install_operations(app, sessions, page, operations)
     if timeline is not None and reads is not None:
         @app.get("/console/subjects", include_in_schema=False)
         async def subject(request: Request, q: str = "") -> Response:
-            caller = sessions.caller(request)
-            if caller is None:
-                return to_login()
+            if isinstance(caller := _gate(sessions, request), Response):
+                return caller
             q = q.strip()
             if not q:
                 return page(request, "subject.html", q="", timeline=None)
@@ -187,20 +198,17 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
 
     @app.get("/console/dead-letters", include_in_schema=False)
     async def letters(request: Request, redriven: str = "", gone: str = "") -> Response:
-        if sessions.caller(request) is None:
-            return to_login()
+        if isinstance(denied := _gate(sessions, request), Response):
+            return denied
         parked = await run_in_threadpool(dead_letters.letters)
         return page(request, "dead_letters.html", letters=parked, redriven=redriven, gone=gone,
                     redrivable=dead_letters.redrivable)
 
     @app.post("/console/dead-letters/redrive", include_in_schema=False)
     async def redrive(request: Request) -> Response:
-        caller = sessions.caller(request)
-        if caller is None:
-            return to_login()
-        if not same_origin(request):
-            return HTMLResponse("cross-origin request refused", status_code=403)
-        chosen = parse_qs((await request.body())[:64 * 1024].decode("utf-8", "replace")).get("id", [])
+        if isinstance(caller := _gate(sessions, request, posting=True), Response):
+            return caller
+        chosen = (await _form(request, 64 * 1024)).get("id", [])
         if not chosen:
             return RedirectResponse("/console/dead-letters", status_code=303)
         done = await run_in_threadpool(dead_letters.redrive, chosen, f"token:{caller.token_id}")
@@ -208,36 +216,31 @@ def install_console(app: FastAPI, tokens: TokenStore, cases: CaseReader, reads: 
                                 status_code=303)
 
 
-def _install_operations(app: FastAPI, sessions: ConsoleSessions, page, to_login, operations) -> None:
+def _install_operations(app: FastAPI, sessions: ConsoleSessions, page, operations) -> None:
     @app.get("/console/audit", include_in_schema=False)
     def audit_form(request: Request) -> Response:
-        if sessions.caller(request) is None:
-            return to_login()
+        if isinstance(denied := _gate(sessions, request), Response):
+            return denied
         return page(request, "audit.html", verdict=None, anchors={})
 
     @app.post("/console/audit", include_in_schema=False)
     async def audit_verify(request: Request) -> Response:
-        if sessions.caller(request) is None:
-            return to_login()
-        if not same_origin(request):
-            return HTMLResponse("cross-origin request refused", status_code=403)
+        if isinstance(denied := _gate(sessions, request, posting=True), Response):
+            return denied
         verdict, anchors = await run_in_threadpool(operations.verify)
         return page(request, "audit.html", verdict=verdict, anchors=anchors)
 
     @app.get("/console/replay", include_in_schema=False)
     def replay_form(request: Request) -> Response:
-        if sessions.caller(request) is None:
-            return to_login()
+        if isinstance(denied := _gate(sessions, request), Response):
+            return denied
         return page(request, "replay.html", window_from="", window_to="", lines=[], error=None)
 
     @app.post("/console/replay", include_in_schema=False)
     async def replay_dry_run(request: Request) -> Response:
-        caller = sessions.caller(request)
-        if caller is None:
-            return to_login()
-        if not same_origin(request):
-            return HTMLResponse("cross-origin request refused", status_code=403)
-        form = parse_qs((await request.body())[:FORM_LIMIT].decode("utf-8", "replace"))
+        if isinstance(caller := _gate(sessions, request, posting=True), Response):
+            return caller
+        form = await _form(request)
         start, end = (form.get(k, [""])[0].strip() for k in ("from", "to"))
         try:
             window = ReplayWindow(parse_moment(start, "from"), parse_moment(end, "to"))

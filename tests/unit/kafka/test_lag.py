@@ -1,6 +1,6 @@
 """Consumer lag from committed offsets and partition ends (the broker's part is integration)."""
 
-from hub.kafka.lag import lags_of
+from hub.kafka.lag import PartitionLag, lag_per_group, lags_of
 
 
 def test_lag_per_group_and_partition_sorted_and_never_negative():
@@ -13,3 +13,8 @@ def test_lag_per_group_and_partition_sorted_and_never_negative():
         ("p.router", "p.events.a", 0, 0),
         ("p.router", "p.events.a", 1, 5),
     ]  # the deleted topic's partition is left out
+
+
+def test_lag_summed_per_group():
+    rows = [PartitionLag("g1", "t", 0, 1, 4), PartitionLag("g1", "t", 1, 5, 5), PartitionLag("g2", "t", 0, 0, 2)]
+    assert lag_per_group(rows) == {"g1": 3, "g2": 2}
